@@ -1,0 +1,206 @@
+import { randomUUID } from 'node:crypto';
+import { InvalidOptionError } from '../errors/transport-errors.js';
+import { TaskValidationError } from '../errors/task-errors.js';
+import { type CodecRegistry, defaultCodecs } from '../message/codec-registry.js';
+import { encodeTaskMessage } from '../message/encode-task.js';
+import type { JsonValue } from '../message/json-value.js';
+import type { WireMessage } from '../message/wire-message.js';
+import type { ResultBackend } from '../results/result-backend.js';
+import type { PublishEntry, PublishOptions, Transport } from '../transport/transport.js';
+import { ResultHandle } from './result-handle.js';
+import type { StandardSchemaV1 } from './standard-schema.js';
+import type { Task, TimeLimits } from './task.js';
+
+/** Options of Client. */
+export interface ClientOptions {
+  transport: Transport;
+  /** Needed to read results through the handles `send` returns. */
+  results?: ResultBackend;
+  /** Queue of tasks that name none. Default `celery`, Celery's default queue. */
+  defaultQueue?: string;
+  codecs?: CodecRegistry;
+}
+
+/** Per-call options of `send`. */
+export interface SendOptions {
+  /** Run no earlier than this many ms from now (Celery's countdown, in ms). */
+  countdownMs?: number;
+  /** Run no earlier than this instant. */
+  eta?: Date;
+  /** Revoke instead of running after this instant (Date) or this many ms from now (number). */
+  expires?: Date | number;
+  /** Priority level (0..capabilities.priorityLevels-1, higher first). */
+  priority?: number;
+  /** Queue to route to; overrides the task's. */
+  queue?: string;
+  /** Keyword arguments, for Python tasks that take them. */
+  kwargs?: Record<string, unknown>;
+  /** Task id; default a new uuid4. */
+  taskId?: string;
+  ignoreResult?: boolean;
+  timeLimit?: TimeLimits;
+  /** Extra headers (must not clash with Celery's). */
+  headers?: Record<string, JsonValue>;
+  /** Passed to the transport where it claims deduplication. */
+  deduplicationId?: string;
+  /** Passed to the transport where it claims ordering. */
+  orderingKey?: string;
+}
+
+const KNOWN_CLIENT_OPTIONS = new Set(['transport', 'results', 'defaultQueue', 'codecs']);
+
+/** Sends tasks. Connects the transport and declares queues lazily, once. */
+export class Client {
+  readonly transport: Transport;
+  readonly results: ResultBackend | undefined;
+  readonly defaultQueue: string;
+  readonly #codecs: CodecRegistry;
+  #connected: Promise<void> | undefined;
+  readonly #declared = new Map<string, Promise<void>>();
+
+  constructor(options: ClientOptions) {
+    for (const key of Object.keys(options ?? {})) {
+      if (!KNOWN_CLIENT_OPTIONS.has(key)) throw new InvalidOptionError(key, 'unknown Client option');
+    }
+    if (!options?.transport || typeof options.transport.publish !== 'function') {
+      throw new InvalidOptionError('transport', 'a Transport is required (e.g. new MemoryTransport())');
+    }
+    this.transport = options.transport;
+    this.results = options.results;
+    this.defaultQueue = options.defaultQueue ?? 'celery';
+    this.#codecs = options.codecs ?? defaultCodecs;
+  }
+
+  /** Sends one task; resolves when the broker has it. */
+  async send<Args extends unknown[], Result>(
+    task: Task<Args, Result> | string,
+    args: Args,
+    options: SendOptions = {},
+  ): Promise<ResultHandle<Result>> {
+    const [handle] = await this.sendMany(task, [args], options);
+    return handle as ResultHandle<Result>;
+  }
+
+  /** Sends one task per args array with the same options (batched where the transport can). */
+  async sendMany<Args extends unknown[], Result>(
+    task: Task<Args, Result> | string,
+    argsList: readonly Args[],
+    options: SendOptions = {},
+  ): Promise<ResultHandle<Result>[]> {
+    const name = typeof task === 'string' ? task : task.name;
+    const queue = options.queue ?? (typeof task === 'string' ? undefined : task.queue) ?? this.defaultQueue;
+    if (options.taskId !== undefined && argsList.length > 1) {
+      throw new InvalidOptionError('taskId', 'only valid when sending a single task');
+    }
+    const schema = typeof task === 'string' ? undefined : task.schema;
+    const validated = schema ? await Promise.all(argsList.map((a) => validateArgs(name, schema, a))) : argsList;
+    const now = Date.now();
+    const eta = options.eta ?? (options.countdownMs !== undefined ? new Date(now + options.countdownMs) : null);
+    const expires =
+      options.expires === undefined
+        ? null
+        : typeof options.expires === 'number'
+          ? new Date(now + options.expires)
+          : options.expires;
+    const limits = options.timeLimit ?? (typeof task === 'string' ? undefined : task.timeLimit);
+    const priority = options.priority ?? (typeof task === 'string' ? undefined : task.priority);
+    const ignoreResult = options.ignoreResult ?? (typeof task === 'string' ? false : (task.ignoreResult ?? false));
+    const publishOptions = this.#publishOptions(eta, now, priority, options);
+
+    const entries: PublishEntry[] = new Array(validated.length);
+    const handles: ResultHandle<Result>[] = new Array(validated.length);
+    for (let i = 0; i < validated.length; i++) {
+      const id = options.taskId ?? randomUUID();
+      const message: WireMessage = encodeTaskMessage(
+        {
+          id,
+          task: name,
+          args: validated[i] as unknown[],
+          kwargs: options.kwargs ?? {},
+          eta,
+          expires,
+          ignoreResult,
+          timeLimit: [toSeconds(limits?.hardMs), toSeconds(limits?.softMs)],
+          priority,
+          extraHeaders: options.headers,
+        },
+        this.#codecs,
+      );
+      entries[i] = publishOptions ? { message, options: publishOptions } : { message };
+      handles[i] = new ResultHandle<Result>(id, this.results);
+    }
+    await this.#ready(queue);
+    if (entries.length === 1) {
+      await this.transport.publish(queue, entries[0]!.message, entries[0]!.options);
+    } else if (this.transport.capabilities.batchPublish) {
+      await this.transport.publishBatch(queue, entries);
+    } else {
+      await Promise.all(entries.map((e) => this.transport.publish(queue, e.message, e.options)));
+    }
+    return handles;
+  }
+
+  /** A handle for a task id sent earlier (or by another process). */
+  result<Result = unknown>(taskId: string): ResultHandle<Result> {
+    return new ResultHandle<Result>(taskId, this.results);
+  }
+
+  #publishOptions(
+    eta: Date | null,
+    now: number,
+    priority: number | undefined,
+    options: SendOptions,
+  ): PublishOptions | undefined {
+    const out: PublishOptions = {};
+    let any = false;
+    if (eta) {
+      const delay = eta.getTime() - now;
+      if (delay > 0) {
+        // Longer than one hop allows: the worker re-delays it on arrival (eta travels in headers).
+        const max = this.transport.capabilities.delay.maxDelayMs;
+        out.delayMs = max !== null && delay > max && this.transport.capabilities.delay.mode !== 'none' ? max : delay;
+        any = true;
+      }
+    }
+    if (priority !== undefined) {
+      out.priority = priority;
+      any = true;
+    }
+    if (options.deduplicationId !== undefined) {
+      out.deduplicationId = options.deduplicationId;
+      any = true;
+    }
+    if (options.orderingKey !== undefined) {
+      out.orderingKey = options.orderingKey;
+      any = true;
+    }
+    return any ? out : undefined;
+  }
+
+  #ready(queue: string): Promise<void> {
+    this.#connected ??= this.transport.connect();
+    let declared = this.#declared.get(queue);
+    if (!declared) {
+      declared = this.#connected.then(() => this.transport.declareQueue({ name: queue }));
+      declared.catch(() => this.#declared.delete(queue));
+      this.#declared.set(queue, declared);
+    }
+    return declared;
+  }
+}
+
+/** Runs a Standard Schema over an args array; failures become TaskValidationError. */
+export async function validateArgs(
+  taskName: string,
+  schema: StandardSchemaV1<unknown, unknown[]>,
+  args: unknown,
+): Promise<unknown[]> {
+  let result = schema['~standard'].validate(args);
+  if (result instanceof Promise) result = await result;
+  if (result.issues) throw new TaskValidationError(taskName, result.issues);
+  return result.value;
+}
+
+function toSeconds(ms: number | undefined): number | null {
+  return ms === undefined ? null : ms / 1000;
+}

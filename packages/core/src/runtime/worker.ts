@@ -1,0 +1,513 @@
+import { hostname } from 'node:os';
+import { MalformedMessageError } from '../errors/message-errors.js';
+import {
+  PermanentTaskError,
+  SoftTimeLimitExceededError,
+  TaskRevokedError,
+  TaskValidationError,
+  TimeLimitExceededError,
+  UnknownTaskError,
+} from '../errors/task-errors.js';
+import { InvalidOptionError } from '../errors/transport-errors.js';
+import { formatCeleryDate } from '../message/celery-date.js';
+import { type CodecRegistry, defaultCodecs } from '../message/codec-registry.js';
+import { decodeTaskMessage } from '../message/decode-task.js';
+import { encodeTaskMessage } from '../message/encode-task.js';
+import type { TaskMessage } from '../message/task-message.js';
+import { Deque } from '../memory/deque.js';
+import type { ResultBackend } from '../results/result-backend.js';
+import { exceptionInfo, type ResultMeta } from '../results/result-meta.js';
+import type { TaskState } from '../results/task-state.js';
+import type { Delivery } from '../transport/delivery.js';
+import type { Transport } from '../transport/transport.js';
+import { validateArgs } from './client.js';
+import { type RetryPolicy, resolveRetryPolicy, retryDelayMs } from './retry-policy.js';
+import type { Task } from './task.js';
+import type { TaskContext } from './task-context.js';
+import { TypedEmitter } from './typed-emitter.js';
+import type { ShutdownReport, WorkerEvents } from './worker-events.js';
+
+/** Options of Worker. */
+export interface WorkerOptions {
+  transport: Transport;
+  /** Tasks this worker runs, by name. */
+  tasks: readonly Task[];
+  /** Queues to consume. Default: the tasks' queues, or `celery`. */
+  queues?: readonly string[];
+  /** Most tasks running at once; also the broker prefetch. Default 10. */
+  concurrency?: number;
+  /** Where results go; without it nothing is stored. */
+  results?: ResultBackend;
+  /** Default retry policy of tasks that set none. */
+  retry?: Partial<RetryPolicy>;
+  /** How long `stop()` lets running tasks finish before giving them back. Default 30 s. */
+  shutdownDeadlineMs?: number;
+  /** Worker name in results (`worker`) and logs. Default `conveyor@<host>`. */
+  hostname?: string;
+  /** Store STARTED when a task starts (Celery's task_track_started). Default false. */
+  trackStarted?: boolean;
+  codecs?: CodecRegistry;
+}
+
+const KNOWN_WORKER_OPTIONS = new Set([
+  'transport',
+  'tasks',
+  'queues',
+  'concurrency',
+  'results',
+  'retry',
+  'shutdownDeadlineMs',
+  'hostname',
+  'trackStarted',
+  'codecs',
+]);
+
+/** One running task, so that shutdown can give it back. */
+interface Execution {
+  readonly delivery: Delivery;
+  readonly startedAt: number;
+  controller: AbortController | undefined;
+  /** Set at a forced shutdown: the delivery was given back, so the outcome must not settle it. */
+  abandoned: boolean;
+}
+
+type WorkerState = 'idle' | 'running' | 'stopping' | 'stopped';
+
+/**
+ * Runs tasks from a transport: late acknowledgement (ack after the handler), retries by
+ * re-publishing with a delay, dead-lettering with a reason, expiry, time limits, results, and a
+ * graceful stop that gives unfinished work back to the broker.
+ */
+export class Worker extends TypedEmitter<WorkerEvents> {
+  readonly transport: Transport;
+  readonly concurrency: number;
+  readonly queues: readonly string[];
+  readonly hostname: string;
+  readonly #tasks = new Map<string, { task: Task; retry: RetryPolicy }>();
+  readonly #results: ResultBackend | undefined;
+  readonly #codecs: CodecRegistry;
+  readonly #shutdownDeadlineMs: number;
+  readonly #trackStarted: boolean;
+  readonly #active = new Set<Execution>();
+  readonly #waiting = new Deque<Delivery>();
+  #state: WorkerState = 'idle';
+  #consumers: AbortController | undefined;
+  #heartbeat: ReturnType<typeof setInterval> | undefined;
+  #drained: (() => void) | undefined;
+
+  constructor(options: WorkerOptions) {
+    super();
+    for (const key of Object.keys(options ?? {})) {
+      if (!KNOWN_WORKER_OPTIONS.has(key)) throw new InvalidOptionError(key, 'unknown Worker option');
+    }
+    if (!options?.transport || typeof options.transport.consume !== 'function') {
+      throw new InvalidOptionError('transport', 'a Transport is required');
+    }
+    const concurrency = options.concurrency ?? 10;
+    if (!Number.isInteger(concurrency) || concurrency < 1) {
+      throw new InvalidOptionError('concurrency', `must be an integer >= 1, got ${String(concurrency)}`);
+    }
+    const deadline = options.shutdownDeadlineMs ?? 30_000;
+    if (!(deadline >= 0)) throw new InvalidOptionError('shutdownDeadlineMs', 'must be >= 0');
+    if (!Array.isArray(options.tasks) || options.tasks.length === 0) {
+      throw new InvalidOptionError('tasks', 'at least one task (from defineTask) is required');
+    }
+    const defaultRetry = resolveRetryPolicy(options.retry);
+    for (const task of options.tasks) {
+      if (this.#tasks.has(task.name)) throw new InvalidOptionError('tasks', `task "${task.name}" is listed twice`);
+      this.#tasks.set(task.name, { task, retry: resolveRetryPolicy(task.retry, defaultRetry, `${task.name}.retry`) });
+    }
+    this.transport = options.transport;
+    this.concurrency = concurrency;
+    this.queues = options.queues ?? [...new Set(options.tasks.map((t) => t.queue ?? 'celery'))];
+    if (this.queues.length === 0) throw new InvalidOptionError('queues', 'at least one queue is required');
+    this.hostname = options.hostname ?? `conveyor@${hostname()}`;
+    this.#results = options.results;
+    this.#codecs = options.codecs ?? defaultCodecs;
+    this.#shutdownDeadlineMs = deadline;
+    this.#trackStarted = options.trackStarted ?? false;
+  }
+
+  /** Number of tasks running now. */
+  get running(): number {
+    return this.#active.size;
+  }
+
+  /** Connects, declares the queues and starts consuming. */
+  async start(): Promise<void> {
+    if (this.#state !== 'idle') throw new InvalidOptionError('start', `worker is ${this.#state}`);
+    this.#state = 'running';
+    await this.transport.connect();
+    this.#consumers = new AbortController();
+    for (const queue of this.queues) {
+      await this.transport.declareQueue({ name: queue });
+      await this.transport.consume(queue, this.#onDelivery, {
+        prefetch: this.concurrency,
+        signal: this.#consumers.signal,
+      });
+    }
+    const { visibilityExtension, redelivery } = this.transport.capabilities;
+    const timeout = redelivery.visibilityTimeoutMs;
+    if (visibilityExtension && timeout !== null) {
+      // Long tasks keep their message: extend anything that has run for a third of the timeout.
+      const every = Math.max(50, timeout / 3);
+      this.#heartbeat = setInterval(() => this.#extendLongRunning(timeout, every), every);
+      this.#heartbeat.unref?.();
+    }
+  }
+
+  /**
+   * Stops taking messages, gives back those prefetched but not started, lets running tasks finish
+   * until the deadline, then aborts the rest and gives their messages back. Nothing is lost.
+   */
+  async stop(options: { deadlineMs?: number } = {}): Promise<ShutdownReport> {
+    if (this.#state !== 'running') return { finished: 0, returned: 0 };
+    this.#state = 'stopping';
+    this.#consumers?.abort();
+    clearInterval(this.#heartbeat);
+    let returned = 0;
+    for (let d = this.#waiting.shift(); d !== undefined; d = this.#waiting.shift()) {
+      returned += 1;
+      await this.#giveBack(d);
+    }
+    const runningAtStop = this.#active.size;
+    if (runningAtStop > 0) {
+      const drained = new Promise<void>((resolve) => {
+        this.#drained = resolve;
+      });
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const deadline = new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, options.deadlineMs ?? this.#shutdownDeadlineMs);
+      });
+      await Promise.race([drained, deadline]);
+      clearTimeout(timer);
+    }
+    const unfinished = [...this.#active];
+    for (const execution of unfinished) {
+      execution.abandoned = true;
+      execution.controller?.abort(new Error('worker shutdown'));
+      this.#active.delete(execution);
+      await this.#giveBack(execution.delivery);
+    }
+    this.#state = 'stopped';
+    return { finished: runningAtStop - unfinished.length, returned: returned + unfinished.length };
+  }
+
+  readonly #onDelivery = (delivery: Delivery): void => {
+    if (this.#state !== 'running') {
+      void this.#giveBack(delivery);
+      return;
+    }
+    if (this.#active.size >= this.concurrency) {
+      // Several queues share one concurrency bound; the broker's prefetch is per queue.
+      this.#waiting.push(delivery);
+      return;
+    }
+    void this.#process(delivery);
+  };
+
+  async #process(delivery: Delivery): Promise<void> {
+    const execution: Execution = { delivery, startedAt: Date.now(), controller: undefined, abandoned: false };
+    this.#active.add(execution);
+    try {
+      await this.#handle(execution);
+    } catch (error) {
+      this.emit('error', { error });
+    } finally {
+      this.#active.delete(execution);
+      if (this.#state === 'running') {
+        const next = this.#waiting.shift();
+        if (next !== undefined) void this.#process(next);
+      } else if (this.#active.size === 0) {
+        this.#drained?.();
+      }
+    }
+  }
+
+  async #handle(execution: Execution): Promise<void> {
+    const { delivery } = execution;
+    if (delivery.malformed || !delivery.message) {
+      const reason = delivery.malformed?.message ?? 'malformed message: no payload';
+      return this.#reject(delivery, reason, undefined, undefined);
+    }
+    let message: TaskMessage;
+    try {
+      message = decodeTaskMessage(delivery.message, this.#codecs);
+    } catch (error) {
+      if (error instanceof MalformedMessageError) return this.#reject(delivery, error.message, undefined, undefined);
+      throw error;
+    }
+    const entry = this.#tasks.get(message.task);
+    if (this.has('received')) {
+      this.emit('received', {
+        taskId: message.id,
+        name: message.task,
+        deliveryCount: delivery.deliveryCount,
+        retries: message.retries,
+        queue: delivery.queue,
+      });
+    }
+    if (!entry) {
+      const error = new UnknownTaskError(message.task);
+      await this.#store(message, delivery.queue, 'FAILURE', exceptionInfo(error));
+      return this.#reject(delivery, error.message, message.id, message.task);
+    }
+    if (message.eta !== null && (await this.#deferIfEarly(execution, message))) return;
+    if (message.expires !== null && message.expires.getTime() <= Date.now()) {
+      const reason = `expired at ${formatCeleryDate(message.expires)}`;
+      await this.#store(message, delivery.queue, 'REVOKED', exceptionInfo(new TaskRevokedError(message.id, 'expired')));
+      if (execution.abandoned) return;
+      await delivery.ack();
+      this.emit('revoked', { taskId: message.id, name: message.task, reason });
+      return;
+    }
+    const { task, retry } = entry;
+    let args = message.args;
+    if (task.schema) {
+      try {
+        args = await validateArgs(task.name, task.schema, args);
+      } catch (error) {
+        if (!(error instanceof TaskValidationError)) throw error;
+        await this.#store(message, delivery.queue, 'FAILURE', exceptionInfo(error));
+        return this.#reject(delivery, error.message, message.id, message.task);
+      }
+    }
+    if (this.#trackStarted) await this.#store(message, delivery.queue, 'STARTED', { pid: process.pid, hostname: this.hostname });
+    this.emit('started', { taskId: message.id, name: message.task });
+    const startedAt = performance.now();
+    let result: unknown;
+    try {
+      result = await this.#run(execution, task, message, args);
+    } catch (error) {
+      if (execution.abandoned) return;
+      return this.#onFailure(delivery, message, retry, error);
+    }
+    if (execution.abandoned) return;
+    if (!(message.ignoreResult || task.ignoreResult)) {
+      await this.#store(message, delivery.queue, 'SUCCESS', result);
+    }
+    await delivery.ack();
+    if (this.has('succeeded')) {
+      this.emit('succeeded', {
+        taskId: message.id,
+        name: message.task,
+        result,
+        runtimeMs: performance.now() - startedAt,
+      });
+    }
+  }
+
+  /** Runs the handler under the soft and hard time limits. */
+  #run(execution: Execution, task: Task, message: TaskMessage, args: unknown[]): Promise<unknown> {
+    const [hardSeconds, softSeconds] = message.timeLimit;
+    const hardMs = hardSeconds !== null ? hardSeconds * 1000 : task.timeLimit?.hardMs;
+    const softMs = softSeconds !== null ? softSeconds * 1000 : task.timeLimit?.softMs;
+    const context = new ExecutionContext(execution, message);
+    if (hardMs === undefined && softMs === undefined) {
+      try {
+        return Promise.resolve(task.handler(args, context));
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    }
+    const controller = context.controller();
+    return new Promise<unknown>((resolve, reject) => {
+      const soft =
+        softMs !== undefined
+          ? setTimeout(() => controller.abort(new SoftTimeLimitExceededError(softMs)), softMs)
+          : undefined;
+      const hard =
+        hardMs !== undefined
+          ? setTimeout(() => {
+              const error = new TimeLimitExceededError(hardMs);
+              controller.abort(error);
+              reject(error);
+            }, hardMs)
+          : undefined;
+      const done = (): void => {
+        clearTimeout(soft);
+        clearTimeout(hard);
+      };
+      try {
+        Promise.resolve(task.handler(args, context)).then(
+          (value) => {
+            done();
+            resolve(value);
+          },
+          (error: unknown) => {
+            done();
+            reject(error);
+          },
+        );
+      } catch (error) {
+        done();
+        reject(error);
+      }
+    });
+  }
+
+  async #onFailure(delivery: Delivery, message: TaskMessage, retry: RetryPolicy, error: unknown): Promise<void> {
+    const permanent = error instanceof PermanentTaskError;
+    if (!permanent && message.retries < retry.maxRetries) {
+      const retries = message.retries + 1;
+      const delayMs = retryDelayMs(retry, retries);
+      try {
+        await this.#republish(delivery.queue, message, { retries, eta: new Date(Date.now() + delayMs) }, delayMs);
+      } catch (publishError) {
+        // The retry could not be stored: give the original back rather than lose it.
+        this.emit('error', { error: publishError, taskId: message.id });
+        await delivery.nack();
+        return;
+      }
+      await this.#store(message, delivery.queue, 'RETRY', exceptionInfo(error));
+      await delivery.ack();
+      this.emit('retried', { taskId: message.id, name: message.task, error, retries, delayMs });
+      return;
+    }
+    await this.#store(message, delivery.queue, 'FAILURE', exceptionInfo(error), errorTraceback(error));
+    this.emit('failed', { taskId: message.id, name: message.task, error, retries: message.retries });
+    const why = permanent ? 'permanent failure' : `gave up after ${message.retries} retries`;
+    await this.#reject(delivery, `${why}: ${describeError(error)}`, message.id, message.task);
+  }
+
+  /**
+   * A message that arrived before its eta: re-publish it with the remaining delay and ack this
+   * copy, so nothing waits in worker memory. Returns true when it deferred.
+   */
+  async #deferIfEarly(execution: Execution, message: TaskMessage): Promise<boolean> {
+    const { delay } = this.transport.capabilities;
+    const remaining = message.eta!.getTime() - Date.now();
+    if (remaining <= Math.max(delay.precisionMs, 1)) return false;
+    if (delay.mode === 'none') {
+      // The broker cannot hold it; Celery holds such messages in the worker too.
+      await sleep(remaining, execution);
+      return false;
+    }
+    const hop = delay.maxDelayMs === null ? remaining : Math.min(remaining, delay.maxDelayMs);
+    await this.#republish(execution.delivery.queue, message, {}, hop);
+    await execution.delivery.ack();
+    return true;
+  }
+
+  #republish(
+    queue: string,
+    message: TaskMessage,
+    changes: Partial<TaskMessage>,
+    delayMs: number,
+  ): Promise<void> {
+    const wire = encodeTaskMessage({ ...message, ...changes }, this.#codecs);
+    const options = message.priority !== undefined && message.priority > 0 ? { delayMs, priority: message.priority } : { delayMs };
+    return this.transport.publish(queue, wire, options);
+  }
+
+  async #reject(delivery: Delivery, reason: string, taskId: string | undefined, name: string | undefined): Promise<void> {
+    await delivery.reject(reason);
+    this.emit('rejected', { taskId, name, reason, queue: delivery.queue });
+  }
+
+  async #giveBack(delivery: Delivery): Promise<void> {
+    try {
+      await delivery.nack();
+    } catch (error) {
+      // A closed connection already gave it back.
+      this.emit('error', { error });
+    }
+  }
+
+  async #store(
+    message: TaskMessage,
+    queue: string,
+    status: TaskState,
+    result: unknown,
+    traceback: string | null = null,
+  ): Promise<void> {
+    if (!this.#results) return;
+    if (message.ignoreResult && status !== 'FAILURE') return;
+    const ready = status === 'SUCCESS' || status === 'FAILURE' || status === 'REVOKED';
+    const meta: ResultMeta = {
+      status,
+      result: result === undefined ? null : result,
+      traceback,
+      children: [],
+      date_done: ready ? formatCeleryDate(new Date()) : null,
+      name: message.task,
+      args: message.args,
+      kwargs: message.kwargs,
+      worker: this.hostname,
+      retries: message.retries,
+      queue,
+      task_id: message.id,
+    };
+    try {
+      await this.#results.store(meta);
+    } catch (error) {
+      this.emit('error', { error, taskId: message.id });
+    }
+  }
+
+  #extendLongRunning(timeoutMs: number, olderThanMs: number): void {
+    const now = Date.now();
+    for (const execution of this.#active) {
+      if (now - execution.startedAt >= olderThanMs) {
+        execution.delivery.extendVisibility(timeoutMs).catch((error: unknown) => this.emit('error', { error }));
+      }
+    }
+  }
+}
+
+/** The context a handler gets; its AbortController is made only if the handler reads `signal`. */
+class ExecutionContext implements TaskContext {
+  readonly #execution: Execution;
+  readonly #message: TaskMessage;
+
+  constructor(execution: Execution, message: TaskMessage) {
+    this.#execution = execution;
+    this.#message = message;
+  }
+
+  get id(): string {
+    return this.#message.id;
+  }
+  get name(): string {
+    return this.#message.task;
+  }
+  get retries(): number {
+    return this.#message.retries;
+  }
+  get deliveryCount(): number {
+    return this.#execution.delivery.deliveryCount;
+  }
+  get kwargs(): Readonly<Record<string, unknown>> {
+    return this.#message.kwargs;
+  }
+  get headers(): TaskContext['headers'] {
+    return this.#message.extraHeaders;
+  }
+  get signal(): AbortSignal {
+    return this.controller().signal;
+  }
+
+  controller(): AbortController {
+    this.#execution.controller ??= new AbortController();
+    return this.#execution.controller;
+  }
+}
+
+function describeError(error: unknown): string {
+  if (error instanceof Error) return `${error.name}: ${error.message}`;
+  return String(error);
+}
+
+function errorTraceback(error: unknown): string | null {
+  return error instanceof Error && error.stack ? error.stack : null;
+}
+
+function sleep(ms: number, execution: Execution): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    execution.controller?.signal.addEventListener('abort', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
