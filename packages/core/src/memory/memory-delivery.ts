@@ -26,6 +26,8 @@ export class MemoryDelivery implements Delivery {
   readonly malformed: MalformedMessageError | null;
   readonly consumer: MemoryConsumer;
   readonly stored: StoredMessage;
+  /** Fixed at hand-out: the stored count grows when the message is handed out again. */
+  readonly deliveryCount: number;
   /** Epoch ms after which the visibility sweep hands the message out again. */
   deadline = Number.POSITIVE_INFINITY;
   state: DeliveryState = 'open';
@@ -41,6 +43,7 @@ export class MemoryDelivery implements Delivery {
     this.#queue = queue;
     this.consumer = consumer;
     this.stored = stored;
+    this.deliveryCount = stored.deliveryCount;
     this.message = message;
     this.malformed = malformed;
     const transport = consumer.owner as MemoryTransport;
@@ -52,9 +55,6 @@ export class MemoryDelivery implements Delivery {
     return this.#queue.name;
   }
 
-  get deliveryCount(): number {
-    return this.stored.deliveryCount;
-  }
 
   get settled(): boolean {
     return this.state !== 'open';
@@ -71,7 +71,7 @@ export class MemoryDelivery implements Delivery {
     if (this.state !== 'open') return this.#late('nack');
     const delayMs = options?.delayMs ?? 0;
     try {
-      if (delayMs > 0) checkDelay(this.#transport.name, this.#transport.capabilities, delayMs, 'delayMs');
+      if (delayMs !== 0) checkDelay(this.#transport.name, this.#transport.capabilities, delayMs, 'delayMs');
     } catch (error) {
       return Promise.reject(error);
     }

@@ -32,16 +32,31 @@ export function parseCeleryDate(value: unknown, field: string): Date {
   const m = ISO_DATE.exec(text.trim());
   if (!m) throw new MalformedMessageError(`${field} is not an ISO 8601 date: ${JSON.stringify(text)}`);
   const [, y, mo, d, h = '0', mi = '0', s = '0', frac = '', zone] = m;
-  const ms = frac === '' ? 0 : Number(`0.${frac}`) * 1000;
-  let epoch = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s)) + ms;
+  // Whole milliseconds from the first three digits: exact, where `0.999999999 * 1000` would be
+  // rounded up into the next second once added to an epoch.
+  const ms = Number(frac.padEnd(3, '0').slice(0, 3));
+  const wall = new Date(Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s), ms));
+  // Date.UTC rolls over out-of-range fields (month 0, Feb 30, minute 60); Python rejects them.
+  const invalid =
+    Number.isNaN(wall.getTime()) ||
+    wall.getUTCFullYear() !== Number(y) ||
+    wall.getUTCMonth() !== Number(mo) - 1 ||
+    wall.getUTCDate() !== Number(d) ||
+    wall.getUTCHours() !== Number(h) ||
+    wall.getUTCMinutes() !== Number(mi) ||
+    wall.getUTCSeconds() !== Number(s);
+  let epoch = wall.getTime();
+  let offsetOk = true;
   if (zone && zone !== 'Z' && zone !== 'z') {
     const sign = zone[0] === '-' ? -1 : 1;
     const digits = zone.slice(1).replace(':', '');
-    const offsetMin = Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2, 4) || '0');
-    epoch -= sign * offsetMin * 60_000;
+    const offsetHours = Number(digits.slice(0, 2));
+    const offsetMinutes = Number(digits.slice(2, 4) || '0');
+    offsetOk = offsetHours <= 23 && offsetMinutes <= 59;
+    epoch -= sign * (offsetHours * 60 + offsetMinutes) * 60_000;
   }
   const date = new Date(epoch);
-  if (Number.isNaN(date.getTime()) || Number(mo) > 12 || Number(d) > 31 || Number(h) > 23) {
+  if (invalid || !offsetOk || Number.isNaN(date.getTime())) {
     throw new MalformedMessageError(`${field} is not a valid date: ${JSON.stringify(text)}`);
   }
   return date;

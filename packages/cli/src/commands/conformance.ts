@@ -1,0 +1,194 @@
+import { isAbsolute, relative, resolve } from 'node:path';
+import { brokerScheme, redactUrl, type Transport, transportFromUrl } from '@conveyor/core';
+// Types only: the suite itself is imported when this command runs, so the other commands work
+// without it.
+import type { CaseResult, ConformanceHarness, Endpoint, TransportFactoryOptions } from '@conveyor/conformance';
+import { type CommandDef, formatHelp, listOption, parseCommand } from '../args.js';
+import { BROKER_OPTION_HELP, brokerUrl, closeQuietly, connectTransport } from '../broker.js';
+import type { Command } from '../command.js';
+import { CliError, debugEnabled } from '../errors.js';
+import { describe, type Io } from '../output.js';
+
+const def = {
+  name: 'conformance',
+  summary: 'run the transport conformance suite against a broker',
+  usage: ['conveyor conformance --broker URL [--report FILE] [--only ID,ID]'],
+  description:
+    'Checks that the transport behind URL keeps the Transport contract and every capability it\n' +
+    'claims, against the real broker: each case opens fresh connections from the same URL.\n' +
+    'Prints one line per case on standard error, then the report; exits 1 if a case failed.\n' +
+    'Cases use their own queues, but run it against a broker you can afford to load.',
+  options: {
+    broker: { type: 'string', short: 'b', placeholder: 'URL', description: BROKER_OPTION_HELP },
+    report: { type: 'string', short: 'r', placeholder: 'FILE', description: 'also write the report as JSON to FILE' },
+    only: {
+      type: 'string',
+      multiple: true,
+      placeholder: 'ID,ID',
+      description: 'run only these cases (e.g. PUB-01,DLQ-01); repeat it or give a comma list',
+    },
+  },
+  examples: [
+    'conveyor conformance --broker memory://',
+    'conveyor conformance --broker redis://localhost:6379 --report conformance-report.json',
+  ],
+} as const satisfies CommandDef;
+
+/** Schemes whose URL host:port is a plain TCP broker address the suite's fault proxy can sit in front of. */
+const PROXYABLE_PORTS: Readonly<Record<string, number>> = { redis: 6379, amqp: 5672 };
+
+/** `conveyor conformance`. */
+export const conformanceCommand: Command = {
+  def,
+  async run(argv, io) {
+    const { help, values } = parseCommand(def, argv);
+    if (help) {
+      io.out(formatHelp(def));
+      return 0;
+    }
+    const url = brokerUrl(def.name, values.broker, io);
+    const reportPath = values.report === undefined ? undefined : resolve(io.cwd, values.report);
+    const only = listOption(values.only);
+
+    // Fail fast, before loading the suite: bad URL, missing package, unreachable broker.
+    let probe: Transport | undefined;
+    let name: string;
+    let rawPublishing: boolean;
+    try {
+      probe = await connectTransport(url);
+      name = probe.name;
+      rawPublishing = canPublishRaw(probe);
+      await probe.close();
+    } catch (error) {
+      await closeQuietly(probe);
+      throw error;
+    }
+
+    const suite = await loadSuite();
+    const unknown = only.filter((id) => !suite.ALL_CASES.some((c) => c.id === id));
+    if (unknown.length > 0) {
+      const known = suite.ALL_CASES.map((c) => c.id).join(', ');
+      throw new CliError('INVALID_OPTION', `--only: unknown case ${unknown.join(', ')}; known cases: ${known}`);
+    }
+    const harness = buildHarness(url, name, rawPublishing);
+    io.err(`Running conformance suite ${suite.SUITE_VERSION} against ${harness.name}...`);
+    const stray = catchStrayErrors(io);
+    const report = await suite.runConformance(harness, {
+      ...(only.length > 0 ? { only } : {}),
+      ...(reportPath !== undefined ? { reportPath } : {}),
+      onCaseFinished: (result) => io.err(formatCaseLine(result)),
+    });
+    io.out(suite.formatReport(report));
+    if (reportPath !== undefined) io.err(`report written to ${displayPath(reportPath, io)}`);
+    if (stray.count > 0) {
+      io.err(
+        `conveyor: ${stray.count} error${stray.count === 1 ? '' : 's'} escaped the cases (see the warnings above); ` +
+          'the run counts as failed, as a test runner would count it',
+      );
+    }
+    return report.summary.failed > 0 || stray.count > 0 ? 1 : 0;
+  },
+};
+
+/**
+ * Like a test runner, keeps going when a case leaks an error (a rejected promise nobody awaited,
+ * a throw in a timer) instead of letting Node kill the run: each one is printed as a warning
+ * and makes the run fail. The handlers stay for the life of the process, since a leaked timer
+ * can fire after the last case.
+ */
+function catchStrayErrors(io: Io): { readonly count: number } {
+  const state = { count: 0 };
+  const onError = (error: unknown): void => {
+    state.count += 1;
+    io.err(`  warning: error outside any case: ${describe(error)}`);
+    if (debugEnabled(io.env) && error instanceof Error && error.stack) io.err(redactUrl(error.stack));
+  };
+  process.on('unhandledRejection', onError);
+  process.on('uncaughtException', onError);
+  return state;
+}
+
+async function loadSuite(): Promise<typeof import('@conveyor/conformance')> {
+  try {
+    return await import('@conveyor/conformance');
+  } catch (error) {
+    const code = (error as { code?: unknown } | null)?.code;
+    if (code === 'ERR_MODULE_NOT_FOUND' && String((error as Error).message).includes('@conveyor/conformance')) {
+      throw new CliError(
+        'UNSUPPORTED_FEATURE',
+        'the conformance suite lives in @conveyor/conformance, which is not installed: run `npm install @conveyor/conformance`',
+        { cause: error },
+      );
+    }
+    throw error;
+  }
+}
+
+/**
+ * A harness over a broker URL: every createTransport call opens a new transport from the same
+ * URL. A requested visibility timeout travels as the `visibilityTimeoutMs` URL parameter (what
+ * memory:// reads); a fault-proxy endpoint replaces the URL's host and port.
+ */
+export function buildHarness(url: string, transportName: string, rawPublishing: boolean): ConformanceHarness {
+  const harness: ConformanceHarness = {
+    name: `${transportName} (${redactUrl(url)})`,
+    createTransport: (options) => transportFromUrl(urlFor(url, options)),
+  };
+  if (rawPublishing) {
+    harness.publishRaw = async (queue, bytes) => {
+      const writer = await transportFromUrl(url);
+      try {
+        await writer.connect();
+        if (!canPublishRaw(writer)) throw new Error(`${writer.name} transport has no publishRaw()`);
+        await writer.publishRaw(queue, bytes);
+      } finally {
+        await writer.close();
+      }
+    };
+  }
+  const upstream = upstreamOf(url);
+  if (upstream) harness.upstream = upstream;
+  return harness;
+}
+
+/** The URL for one createTransport call. */
+export function urlFor(url: string, options: TransportFactoryOptions): string {
+  if (options.visibilityTimeoutMs === undefined && options.endpoint === undefined) return url;
+  const parsed = new URL(url);
+  if (options.visibilityTimeoutMs !== undefined) {
+    parsed.searchParams.set('visibilityTimeoutMs', String(options.visibilityTimeoutMs));
+  }
+  if (options.endpoint !== undefined) {
+    parsed.hostname = options.endpoint.host;
+    parsed.port = String(options.endpoint.port);
+  }
+  return parsed.toString();
+}
+
+function upstreamOf(url: string): Endpoint | undefined {
+  const scheme = brokerScheme(url);
+  const defaultPort = PROXYABLE_PORTS[scheme];
+  if (defaultPort === undefined) return undefined;
+  const parsed = new URL(url);
+  if (parsed.hostname === '') return undefined;
+  return { host: parsed.hostname.replace(/^\[|\]$/g, ''), port: parsed.port ? Number(parsed.port) : defaultPort };
+}
+
+interface RawPublisher {
+  publishRaw(queue: string, bytes: Uint8Array): Promise<void>;
+}
+
+function canPublishRaw(transport: Transport): transport is Transport & RawPublisher {
+  return typeof (transport as Partial<RawPublisher>).publishRaw === 'function';
+}
+
+function formatCaseLine(result: CaseResult): string {
+  const mark = result.status === 'passed' ? 'pass' : result.status === 'failed' ? 'FAIL' : 'skip';
+  const reason = result.reason ? ` — ${result.reason.split('\n')[0]}` : '';
+  return `  ${mark}  ${result.id.padEnd(7)} ${result.title} (${Math.round(result.durationMs)} ms)${reason}`;
+}
+
+function displayPath(path: string, io: Io): string {
+  const rel = relative(io.cwd, path);
+  return rel === '' || rel.startsWith('..') || isAbsolute(rel) ? path : rel;
+}

@@ -1,0 +1,104 @@
+import { type HealthStatus, redactUrl, type Transport } from '@conveyor/core';
+import { type CommandDef, formatHelp, listOption, parseCommand } from '../args.js';
+import { BROKER_OPTION_HELP, brokerUrl, closeQuietly, connectTransport } from '../broker.js';
+import type { Command } from '../command.js';
+
+const def = {
+  name: 'inspect',
+  summary: 'show queue depths, dead-letter counts and broker health',
+  usage: ['conveyor inspect --broker URL [--queue celery]... [--json]'],
+  description:
+    'For each queue prints the messages ready, in flight (delivered, not yet acknowledged) and\n' +
+    'delayed, and the depth of its dead-letter queue <queue>.dlq. "-" means the broker cannot\n' +
+    'tell cheaply. Exits 1 when the health check fails.',
+  options: {
+    broker: { type: 'string', short: 'b', placeholder: 'URL', description: BROKER_OPTION_HELP },
+    queue: {
+      type: 'string',
+      short: 'q',
+      multiple: true,
+      placeholder: 'NAME',
+      description: 'queue to inspect; repeat it or give a comma list (default celery)',
+    },
+    json: { type: 'boolean', description: 'print JSON instead of a table' },
+  },
+  examples: ['conveyor inspect --broker redis://localhost:6379 --queue celery,emails'],
+} as const satisfies CommandDef;
+
+/** Depths of one queue; `null` where the broker cannot tell. */
+export interface QueueReport {
+  queue: string;
+  ready: number;
+  inFlight: number | null;
+  delayed: number | null;
+  deadLettered: number;
+}
+
+/** `conveyor inspect`. */
+export const inspectCommand: Command = {
+  def,
+  async run(argv, io) {
+    const { help, values } = parseCommand(def, argv);
+    if (help) {
+      io.out(formatHelp(def));
+      return 0;
+    }
+    const url = brokerUrl(def.name, values.broker, io);
+    const queues = listOption(values.queue);
+    if (queues.length === 0) queues.push('celery');
+
+    let transport: Transport | undefined;
+    try {
+      transport = await connectTransport(url);
+      const health = await transport.health();
+      const reports: QueueReport[] = [];
+      if (health.ok) {
+        for (const queue of queues) {
+          const depth = await transport.queueDepth(queue);
+          const dead = await transport.queueDepth(`${queue}.dlq`);
+          reports.push({
+            queue,
+            ready: depth.ready,
+            inFlight: depth.inFlight ?? null,
+            delayed: depth.delayed ?? null,
+            deadLettered: dead.ready,
+          });
+        }
+      }
+      const name = transport.name;
+      await transport.close();
+      if (values.json) {
+        io.out(JSON.stringify({ broker: redactUrl(url), transport: name, health, queues: reports }, null, 2));
+      } else {
+        io.out(`broker  ${redactUrl(url)} (${name} transport)`);
+        io.out(`health  ${formatHealth(health)}`);
+        if (reports.length > 0) io.out('');
+        for (const line of formatTable(reports)) io.out(line);
+      }
+      return health.ok ? 0 : 1;
+    } catch (error) {
+      await closeQuietly(transport);
+      throw error;
+    }
+  },
+};
+
+function formatHealth(health: HealthStatus): string {
+  const latency = `${Math.round(health.latencyMs * 10) / 10} ms round trip`;
+  return health.ok ? `ok, ${latency}` : `DOWN (${redactUrl(health.detail ?? 'no detail')}), ${latency}`;
+}
+
+/** The queue table: a header and one line per queue, columns right-aligned. */
+export function formatTable(reports: readonly QueueReport[]): string[] {
+  if (reports.length === 0) return [];
+  const header = ['queue', 'ready', 'in flight', 'delayed', 'dead-lettered'];
+  const rows = reports.map((r) => [r.queue, cell(r.ready), cell(r.inFlight), cell(r.delayed), cell(r.deadLettered)]);
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
+  const format = (row: readonly string[]): string =>
+    row.map((value, i) => (i === 0 ? value.padEnd(widths[i]!) : value.padStart(widths[i]!))).join('  ');
+  return [format(header), ...rows.map(format)];
+}
+
+function cell(value: number | null): string {
+  return value === null ? '-' : String(value);
+}

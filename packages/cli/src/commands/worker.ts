@@ -1,0 +1,176 @@
+import { redactUrl, type Transport, transportFromUrl, Worker, type WorkerOptions } from '@conveyor/core';
+import { type CommandDef, formatHelp, integerOption, listOption, parseCommand, required } from '../args.js';
+import { BROKER_OPTION_HELP, brokerUrl, closeQuietly, connect } from '../broker.js';
+import type { Command } from '../command.js';
+import { loadTasks } from '../load-tasks.js';
+import { describe, type Io, preview } from '../output.js';
+
+const def = {
+  name: 'worker',
+  summary: 'run a worker for the tasks a module exports',
+  usage: ['conveyor worker --broker URL --tasks FILE [--concurrency N] [--queues a,b]'],
+  description:
+    'Loads FILE (resolved from the current directory), runs every task it exports (made with\n' +
+    'defineTask(); a default export may be an array of tasks) and logs one line per event.\n' +
+    'SIGINT or SIGTERM stops it gracefully: it takes no new messages, lets running tasks finish\n' +
+    '(up to --shutdown-deadline), gives the rest back to the broker and exits with code 0.\n' +
+    'A second signal exits at once; unfinished messages are redelivered by the broker.',
+  options: {
+    broker: { type: 'string', short: 'b', placeholder: 'URL', description: BROKER_OPTION_HELP },
+    tasks: {
+      type: 'string',
+      short: 't',
+      placeholder: 'FILE',
+      description: 'JavaScript module exporting the tasks (required)',
+    },
+    concurrency: {
+      type: 'string',
+      short: 'c',
+      placeholder: 'N',
+      description: 'tasks running at once; also the broker prefetch (default 10)',
+    },
+    queues: {
+      type: 'string',
+      short: 'Q',
+      multiple: true,
+      placeholder: 'a,b',
+      description: "queues to consume, comma-separated or repeated (default: the tasks' queues, or celery)",
+    },
+    'shutdown-deadline': {
+      type: 'string',
+      placeholder: 'MS',
+      description: 'on a signal, let running tasks finish for up to MS ms (default 30000)',
+    },
+  },
+  examples: [
+    'conveyor worker --broker redis://localhost:6379 --tasks ./dist/tasks.js',
+    'conveyor worker -b amqp://guest:guest@localhost -t ./tasks.js -c 50 -Q default,emails',
+  ],
+} as const satisfies CommandDef;
+
+/** `conveyor worker`. */
+export const workerCommand: Command = {
+  def,
+  async run(argv, io) {
+    const { help, values } = parseCommand(def, argv);
+    if (help) {
+      io.out(formatHelp(def));
+      return 0;
+    }
+    const url = brokerUrl(def.name, values.broker, io);
+    const tasksFile = required(def.name, 'tasks', values.tasks);
+    const concurrency = integerOption(def.name, 'concurrency', values.concurrency, { min: 1 });
+    const deadline = integerOption(def.name, 'shutdown-deadline', values['shutdown-deadline'], { min: 0 });
+    const queues = listOption(values.queues);
+
+    const log = logger(io);
+    const { tasks, file } = await loadTasks(tasksFile, io.cwd);
+    let transport: Transport | undefined;
+    // Listen before connecting: a signal during startup stops the worker as soon as it is up.
+    const signals = waitForSignal();
+    try {
+      transport = await transportFromUrl(url);
+      const options: WorkerOptions = { transport, tasks };
+      if (concurrency !== undefined) options.concurrency = concurrency;
+      if (queues.length > 0) options.queues = queues;
+      if (deadline !== undefined) options.shutdownDeadlineMs = deadline;
+      const worker = new Worker(options);
+      log.info(
+        `starting worker ${worker.hostname}: ${tasks.length} task${tasks.length === 1 ? '' : 's'} from ${file} ` +
+          `(${tasks.map((t) => t.name).join(', ')})`,
+      );
+      log.info(`connecting to ${redactUrl(url)} (${transport.name} transport)`);
+      logTaskEvents(worker, log);
+      await connect(transport, url);
+      await worker.start();
+      log.info(
+        `ready: consuming ${worker.queues.join(', ')} with concurrency ${worker.concurrency}; ` +
+          'press Ctrl+C (SIGINT) or send SIGTERM to stop',
+      );
+
+      const signal = await signals.next;
+      const running = worker.running;
+      log.info(
+        `received ${signal}: stopping (${running} task${running === 1 ? '' : 's'} running` +
+          `${running > 0 ? `, waiting up to ${deadline ?? 30_000} ms` : ''}; send it again to exit at once)`,
+      );
+      const forceExit = (again: NodeJS.Signals): void => {
+        log.warn(`received ${again} again: exiting now; unfinished messages go back to the broker`);
+        process.exit(again === 'SIGINT' ? 130 : 143);
+      };
+      process.once('SIGINT', forceExit);
+      process.once('SIGTERM', forceExit);
+      const report = await worker.stop();
+      log.info(`worker stopped: ${report.finished} finished, ${report.returned} given back to the broker`);
+      await transport.close();
+      log.info('connection closed; bye');
+      process.off('SIGINT', forceExit);
+      process.off('SIGTERM', forceExit);
+      return 0;
+    } catch (error) {
+      signals.dispose();
+      await closeQuietly(transport);
+      throw error;
+    }
+  },
+};
+
+/**
+ * The first SIGINT or SIGTERM. Until it comes (or dispose), the process stays alive: transports
+ * unref their timers, so an idle worker would otherwise let Node exit.
+ */
+function waitForSignal(): { next: Promise<NodeJS.Signals>; dispose(): void } {
+  const keepAlive = setInterval(() => {}, 1 << 30);
+  let onSignal: (signal: NodeJS.Signals) => void = () => {};
+  const dispose = (): void => {
+    clearInterval(keepAlive);
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  };
+  const next = new Promise<NodeJS.Signals>((resolve) => {
+    onSignal = (signal) => {
+      dispose();
+      resolve(signal);
+    };
+  });
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return { next, dispose };
+}
+
+interface Logger {
+  info(message: string): void;
+  warn(message: string): void;
+  error(message: string): void;
+}
+
+function logger(io: Io): Logger {
+  const line = (level: string, message: string): string =>
+    `[${new Date().toISOString()}] ${level.padEnd(5)} ${redactUrl(message)}`;
+  return {
+    info: (message) => io.out(line('INFO', message)),
+    warn: (message) => io.out(line('WARN', message)),
+    // One stream for the whole log, so that redirecting it keeps the lines in order.
+    error: (message) => io.out(line('ERROR', message)),
+  };
+}
+
+/** One log line per task outcome (received/started are left out: they double the volume). */
+function logTaskEvents(worker: Worker, log: Logger): void {
+  worker.on('succeeded', (e) =>
+    log.info(`task ${e.name}[${e.taskId}] succeeded in ${e.runtimeMs.toFixed(1)} ms: ${preview(e.result)}`),
+  );
+  worker.on('retried', (e) =>
+    log.warn(`task ${e.name}[${e.taskId}] failed (${describe(e.error)}); retry ${e.retries} in ${e.delayMs} ms`),
+  );
+  worker.on('failed', (e) =>
+    log.error(`task ${e.name}[${e.taskId}] failed for good after ${e.retries} retries: ${describe(e.error)}`),
+  );
+  worker.on('rejected', (e) =>
+    log.warn(
+      `${e.taskId ? `task ${e.name}[${e.taskId}]` : 'undecodable message'} dead-lettered from ${e.queue}: ${e.reason}`,
+    ),
+  );
+  worker.on('revoked', (e) => log.warn(`task ${e.name}[${e.taskId}] revoked: ${e.reason}`));
+  worker.on('error', (e) => log.error(`worker error${e.taskId ? ` (task ${e.taskId})` : ''}: ${describe(e.error)}`));
+}
