@@ -634,8 +634,9 @@ describe('Worker: lifecycle events', () => {
     try {
       const handle = await h.client.send(add, [2, 2]);
       await expect(handle.get({ timeout: 10_000 })).resolves.toBe(4);
+      // The listener's error is rethrown outside the worker, not swallowed.
+      await eventually(() => expect(onUncaught).toHaveBeenCalledWith(expect.objectContaining({ message: 'listener bug' }), expect.anything()));
     } finally {
-      await pause(10);
       process.off('uncaughtException', onUncaught);
     }
   });

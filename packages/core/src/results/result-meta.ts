@@ -1,4 +1,4 @@
-import type { ExceptionInfo } from '../errors/task-errors.js';
+import { type ExceptionInfo, TaskRevokedError } from '../errors/task-errors.js';
 import type { TaskState } from './task-state.js';
 
 /**
@@ -29,7 +29,8 @@ export function exceptionInfo(error: unknown): ExceptionInfo {
     const celery = CELERY_EXCEPTIONS[error.name];
     return {
       exc_type: celery ?? error.name,
-      exc_message: [error.message],
+      // Celery stores a revocation as TaskRevokedError('expired' | 'revoked' | 'terminated').
+      exc_message: [error instanceof TaskRevokedError ? error.why : error.message],
       exc_module: celery ? 'celery.exceptions' : 'builtins',
     };
   }

@@ -19,7 +19,7 @@ import type { ResultBackend } from '../results/result-backend.js';
 import { exceptionInfo, type ResultMeta } from '../results/result-meta.js';
 import type { TaskState } from '../results/task-state.js';
 import type { Delivery } from '../transport/delivery.js';
-import type { Transport } from '../transport/transport.js';
+import type { PublishOptions, Transport } from '../transport/transport.js';
 import { validateArgs } from './client.js';
 import { type RetryPolicy, resolveRetryPolicy, retryDelayMs } from './retry-policy.js';
 import type { Task } from './task.js';
@@ -352,7 +352,9 @@ export class Worker extends TypedEmitter<WorkerEvents> {
       const retries = message.retries + 1;
       const delayMs = retryDelayMs(retry, retries);
       try {
-        await this.#republish(delivery.queue, message, { retries, eta: new Date(Date.now() + delayMs) }, delayMs);
+        // The eta header carries the full backoff; the broker holds at most one hop of it and the
+        // worker that receives it early re-delays the rest (#deferIfEarly).
+        await this.#republish(delivery.queue, message, { retries, eta: new Date(Date.now() + delayMs) }, this.#hop(delayMs));
       } catch (publishError) {
         // The retry could not be stored: give the original back rather than lose it.
         this.emit('error', { error: publishError, taskId: message.id });
@@ -383,10 +385,16 @@ export class Worker extends TypedEmitter<WorkerEvents> {
       await sleep(remaining, execution);
       return false;
     }
-    const hop = delay.maxDelayMs === null ? remaining : Math.min(remaining, delay.maxDelayMs);
-    await this.#republish(execution.delivery.queue, message, {}, hop);
+    await this.#republish(execution.delivery.queue, message, {}, this.#hop(remaining));
     await execution.delivery.ack();
     return true;
+  }
+
+  /** The part of a delay the transport can hold in one publish (0 when it has no delays). */
+  #hop(delayMs: number): number {
+    const { mode, maxDelayMs } = this.transport.capabilities.delay;
+    if (mode === 'none') return 0;
+    return maxDelayMs === null ? delayMs : Math.min(delayMs, maxDelayMs);
   }
 
   #republish(
@@ -396,7 +404,9 @@ export class Worker extends TypedEmitter<WorkerEvents> {
     delayMs: number,
   ): Promise<void> {
     const wire = encodeTaskMessage({ ...message, ...changes }, this.#codecs);
-    const options = message.priority !== undefined && message.priority > 0 ? { delayMs, priority: message.priority } : { delayMs };
+    const options: PublishOptions = {};
+    if (delayMs > 0) options.delayMs = delayMs;
+    if (message.priority !== undefined && message.priority > 0) options.priority = message.priority;
     return this.transport.publish(queue, wire, options);
   }
 
