@@ -23,9 +23,9 @@ import {
   type ExampleResult,
   formatSummary,
   preview,
-  truncate,
   progressPrinter,
   Tally,
+  truncate,
 } from './report.js';
 import { demoTasks } from './tasks.js';
 
@@ -53,7 +53,8 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoSummary> {
   const queue = options.queue ?? 'demo';
   const timeoutMs = options.timeoutMs ?? 120_000;
   const log = options.log ?? ((line: string) => console.log(line));
-  if (!Number.isInteger(total) || total < 1) throw new ConveyorError('INVALID_OPTION', '--tasks must be an integer >= 1');
+  if (!Number.isInteger(total) || total < 1)
+    throw new ConveyorError('INVALID_OPTION', '--tasks must be an integer >= 1');
 
   const transport: Transport = await transportFromUrl(broker);
   const results = new MemoryResultBackend();
@@ -64,10 +65,17 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoSummary> {
 
   let startedAt = performance.now();
   const tally: Tally = new Tally(worker, total, (finished) => printProgress(finished));
-  const printProgress = progressPrinter(total, () => startedAt, () => tally.liveCounts(), log);
+  const printProgress = progressPrinter(
+    total,
+    () => startedAt,
+    () => tally.liveCounts(),
+    log,
+  );
 
   try {
-    log(`Conveyor demo: ${total} tasks on ${redactUrl(broker)} (${transport.name} transport), concurrency ${concurrency}`);
+    log(
+      `Conveyor demo: ${total} tasks on ${redactUrl(broker)} (${transport.name} transport), concurrency ${concurrency}`,
+    );
     await worker.start();
     const dlqBefore = (await transport.queueDepth(dlq)).ready;
     log(`  worker started on queue "${queue}"; sending...`);
@@ -129,7 +137,12 @@ async function readExamples(sent: readonly SentTask[], tally: Tally): Promise<Ex
   };
   pick((s) => s.planned.kind === 'checksum');
   pick((s) => s.planned.kind === 'wordStats');
-  pick((s) => s.planned.kind === 'flakyFetch' && tally.retriesOf(s.handle.id) > 0 && tally.outcome(s.handle.id) === 'succeeded');
+  pick(
+    (s) =>
+      s.planned.kind === 'flakyFetch' &&
+      tally.retriesOf(s.handle.id) > 0 &&
+      tally.outcome(s.handle.id) === 'succeeded',
+  );
   pick((s) => s.planned.kind === 'flakyFetch' && tally.outcome(s.handle.id) === 'dead-lettered');
   pick((s) => s.planned.kind === 'invalid');
 
@@ -144,7 +157,12 @@ async function readExamples(sent: readonly SentTask[], tally: Tally): Promise<Ex
           ? `failed: ${error.exception.exc_type}: ${truncate(error.exception.exc_message.map(String).join(', '), 140)}`
           : `error: ${error instanceof Error ? error.message : String(error)}`;
     }
-    examples.push({ task: taskNameOf(s.planned), args: s.planned.args, outcome, retries: tally.retriesOf(s.handle.id) });
+    examples.push({
+      task: taskNameOf(s.planned),
+      args: s.planned.args,
+      outcome,
+      retries: tally.retriesOf(s.handle.id),
+    });
   }
   return examples;
 }
@@ -203,11 +221,16 @@ export async function main(argv: readonly string[]): Promise<number> {
     return summary.complete ? 0 : 1;
   } catch (error) {
     const parseError = (error as { code?: unknown }).code;
-    if (error instanceof ConveyorError || (typeof parseError === 'string' && parseError.startsWith('ERR_PARSE_ARGS'))) {
+    if (
+      error instanceof ConveyorError ||
+      (typeof parseError === 'string' && parseError.startsWith('ERR_PARSE_ARGS'))
+    ) {
       process.stderr.write(`demo: ${redactUrl((error as Error).message)}\n`);
       return 2;
     }
-    process.stderr.write(`demo: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.stderr.write(
+      `demo: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    );
     return 1;
   }
 }

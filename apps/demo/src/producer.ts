@@ -35,12 +35,7 @@ export function taskNameOf(planned: PlannedTask): string {
   }
 }
 
-const INVALID_WORD_STATS_ARGS: readonly unknown[][] = [
-  [42, -5],
-  ['forty-two', 100],
-  [7],
-  [3, 100_000],
-];
+const INVALID_WORD_STATS_ARGS: readonly unknown[][] = [[42, -5], ['forty-two', 100], [7], [3, 100_000]];
 
 /**
  * A reproducible mix: a third each of checksum, wordStats and flakyFetch. About 1% of the
@@ -123,13 +118,25 @@ async function sendGroup(client: Client, group: readonly PlannedTask[]): Promise
   const first = group[0]!;
   switch (first.kind) {
     case 'checksum':
-      return client.sendMany(checksum, group.map((p) => p.args as [number, number]));
+      return client.sendMany(
+        checksum,
+        group.map((p) => p.args as [number, number]),
+      );
     case 'wordStats':
-      return client.sendMany(wordStats, group.map((p) => p.args as [number, number]));
+      return client.sendMany(
+        wordStats,
+        group.map((p) => p.args as [number, number]),
+      );
     case 'flakyFetch':
-      return client.sendMany(flakyFetch, group.map((p) => p.args as [number]));
+      return client.sendMany(
+        flakyFetch,
+        group.map((p) => p.args as [number]),
+      );
     case 'invalid':
       // By name: the client has no schema to check, exactly like a producer in another language.
-      return client.sendMany(first.taskName, group.map((p) => p.args));
+      return client.sendMany(
+        first.taskName,
+        group.map((p) => p.args),
+      );
   }
 }

@@ -257,7 +257,10 @@ export function formatSummary(s: DemoSummary): string {
     lines.push('', 'Example results (read back with handle.get())');
     for (const example of s.examples) {
       const call = `${example.task}(${example.args.map((a) => JSON.stringify(a)).join(', ')})`;
-      const retried = example.retries > 0 ? `  [after ${example.retries} ${example.retries === 1 ? 'retry' : 'retries'}]` : '';
+      const retried =
+        example.retries > 0
+          ? `  [after ${example.retries} ${example.retries === 1 ? 'retry' : 'retries'}]`
+          : '';
       lines.push(`  ${call}`, `    → ${example.outcome}${retried}`);
     }
   }

@@ -24,10 +24,46 @@ export function seededRandom(seed: number): () => number {
 }
 
 const VOCABULARY = [
-  'queue', 'task', 'worker', 'broker', 'message', 'retry', 'result', 'the', 'a', 'of', 'and', 'to',
-  'delivery', 'ack', 'consumer', 'producer', 'delay', 'priority', 'timeout', 'signal', 'batch',
-  'schema', 'payload', 'header', 'celery', 'node', 'python', 'redis', 'rabbit', 'kafka', 'stream',
-  'backoff', 'jitter', 'lease', 'visibility', 'prefetch', 'shutdown', 'graceful', 'latency', 'load',
+  'queue',
+  'task',
+  'worker',
+  'broker',
+  'message',
+  'retry',
+  'result',
+  'the',
+  'a',
+  'of',
+  'and',
+  'to',
+  'delivery',
+  'ack',
+  'consumer',
+  'producer',
+  'delay',
+  'priority',
+  'timeout',
+  'signal',
+  'batch',
+  'schema',
+  'payload',
+  'header',
+  'celery',
+  'node',
+  'python',
+  'redis',
+  'rabbit',
+  'kafka',
+  'stream',
+  'backoff',
+  'jitter',
+  'lease',
+  'visibility',
+  'prefetch',
+  'shutdown',
+  'graceful',
+  'latency',
+  'load',
 ] as const;
 
 /** Picks a word with a skewed (Zipf-like) distribution so that "top words" mean something. */
@@ -69,17 +105,18 @@ export function integer(min: number, max: number): Check<number> {
   return (value) =>
     typeof value === 'number' && Number.isInteger(value) && value >= min && value <= max
       ? { value }
-      : { message: `expected an integer from ${min} to ${max}, got ${JSON.stringify(value) ?? String(value)}` };
+      : {
+          message: `expected an integer from ${min} to ${max}, got ${JSON.stringify(value) ?? String(value)}`,
+        };
 }
 
 /**
  * A Standard Schema v1 for a task's positional args: an array with exactly one value per check.
  * The worker runs it before the handler; a failure dead-letters the task without retries.
  */
-export function argsTuple<T extends unknown[]>(...checks: { [K in keyof T]: Check<T[K]> }): StandardSchemaV1<
-  unknown,
-  T
-> {
+export function argsTuple<T extends unknown[]>(
+  ...checks: { [K in keyof T]: Check<T[K]> }
+): StandardSchemaV1<unknown, T> {
   const list = checks as readonly Check<unknown>[];
   return {
     '~standard': {

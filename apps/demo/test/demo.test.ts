@@ -77,7 +77,8 @@ describe('dist/main.js', () => {
   it('refuses a bad option with exit code 2 and a one-line message', async () => {
     const error = await run(process.execPath, [mainJs, '--tasks', 'many']).catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 2 });
-    expect((error as { stderr: string }).stderr.trim()).toBe('demo: --tasks must be an integer >= 1, got "many"');
+    expect((error as { stderr: string }).stderr.trim()).toBe(
+      'demo: --tasks must be an integer >= 1, got "many"',
+    );
   });
 });
-

@@ -44,7 +44,9 @@ type ValueOf<D extends OptionDef> = D['type'] extends 'boolean'
     : string | undefined;
 
 /** Parsed option values, typed from the command's definition. */
-export type OptionValues<Options extends Record<string, OptionDef>> = { -readonly [K in keyof Options]: ValueOf<Options[K]> };
+export type OptionValues<Options extends Record<string, OptionDef>> = {
+  -readonly [K in keyof Options]: ValueOf<Options[K]>;
+};
 
 /** Result of parsing a command's arguments. */
 export interface ParsedCommand<Options extends Record<string, OptionDef>> {
@@ -79,7 +81,13 @@ export function parseCommand<Options extends Record<string, OptionDef>>(
   }
   let tokens: NonNullable<ReturnType<typeof parseArgs>['tokens']>;
   try {
-    ({ tokens } = parseArgs({ args: [...argv], options: config, strict: false, allowPositionals: true, tokens: true }));
+    ({ tokens } = parseArgs({
+      args: [...argv],
+      options: config,
+      strict: false,
+      allowPositionals: true,
+      tokens: true,
+    }));
   } catch (error) {
     throw new UsageError(error instanceof Error ? error.message : String(error), usageHint(def.name));
   }
@@ -98,7 +106,8 @@ export function parseCommand<Options extends Record<string, OptionDef>>(
     if (token.kind === 'option-terminator') continue;
     if (token.kind === 'positional') {
       if (positionals.length >= maxPositionals) {
-        const what = maxPositionals === 0 ? `"conveyor ${def.name}" takes no arguments` : 'too many arguments';
+        const what =
+          maxPositionals === 0 ? `"conveyor ${def.name}" takes no arguments` : 'too many arguments';
         throw new UsageError(`unexpected argument "${token.value}": ${what}`, hint);
       }
       positionals.push(token.value);
@@ -107,7 +116,10 @@ export function parseCommand<Options extends Record<string, OptionDef>>(
     const option = def.options[token.name];
     if (!option) {
       const names = Object.keys(def.options).map((n) => `--${n}`);
-      const guess = closest(token.rawName.startsWith('--') ? token.rawName : `--${token.name}`, [...names, '--help']);
+      const guess = closest(token.rawName.startsWith('--') ? token.rawName : `--${token.name}`, [
+        ...names,
+        '--help',
+      ]);
       throw new UsageError(
         `unknown option ${token.rawName} for "conveyor ${def.name}"${guess ? ` (did you mean ${guess}?)` : ''}`,
         hint,
@@ -131,7 +143,12 @@ export function parseCommand<Options extends Record<string, OptionDef>>(
 }
 
 /** A required option's value, or a UsageError naming it. */
-export function required(command: string, option: string, value: string | undefined, alternative = ''): string {
+export function required(
+  command: string,
+  option: string,
+  value: string | undefined,
+  alternative = '',
+): string {
   if (value === undefined || value.trim() === '') {
     throw new UsageError(`missing required option --${option}${alternative}`, usageHint(command));
   }
@@ -157,7 +174,12 @@ export function integerOption(
 
 /** A JSON option of the expected shape, or a UsageError naming the option and the JSON problem. */
 export function jsonOption(command: string, option: string, raw: string, shape: 'array'): unknown[];
-export function jsonOption(command: string, option: string, raw: string, shape: 'object'): Record<string, unknown>;
+export function jsonOption(
+  command: string,
+  option: string,
+  raw: string,
+  shape: 'object',
+): Record<string, unknown>;
 export function jsonOption(
   command: string,
   option: string,
@@ -170,14 +192,20 @@ export function jsonOption(
     parsed = JSON.parse(raw);
   } catch (error) {
     const detail = error instanceof Error ? error.message : String(error);
-    throw new UsageError(`--${option} is not valid JSON (${detail}); expected a JSON ${shape}, e.g. ${example}`, usageHint(command));
+    throw new UsageError(
+      `--${option} is not valid JSON (${detail}); expected a JSON ${shape}, e.g. ${example}`,
+      usageHint(command),
+    );
   }
   const ok =
     shape === 'array'
       ? Array.isArray(parsed)
       : typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed);
   if (!ok) {
-    throw new UsageError(`--${option} must be a JSON ${shape}, e.g. ${example}; got ${raw}`, usageHint(command));
+    throw new UsageError(
+      `--${option} must be a JSON ${shape}, e.g. ${example}; got ${raw}`,
+      usageHint(command),
+    );
   }
   return parsed as unknown[] | Record<string, unknown>;
 }
@@ -197,7 +225,9 @@ export function listOption(values: readonly string[]): string[] {
 /** The command's help text. */
 export function formatHelp(def: CommandDef): string {
   const lines: string[] = [];
-  def.usage.forEach((usage, index) => lines.push(`${index === 0 ? 'Usage:' : '      '} ${usage}`));
+  def.usage.forEach((usage, index) => {
+    lines.push(`${index === 0 ? 'Usage:' : '      '} ${usage}`);
+  });
   lines.push('', def.description ?? `${def.summary[0]!.toUpperCase()}${def.summary.slice(1)}.`);
   if (def.positionals && def.positionals.length > 0) {
     lines.push('', 'Arguments:');

@@ -1,4 +1,10 @@
-import { BrokerConnectionError, brokerScheme, redactUrl, type Transport, transportFromUrl } from '@conveyor/core';
+import {
+  BrokerConnectionError,
+  brokerScheme,
+  redactUrl,
+  type Transport,
+  transportFromUrl,
+} from '@conveyor/core';
 import { required } from './args.js';
 import { isConveyorError } from './errors.js';
 import type { Io } from './output.js';

@@ -13,15 +13,17 @@ import { reportError, UsageError } from './errors.js';
 import { type Io, processIo } from './output.js';
 
 export type { Command } from './command.js';
-export type { Io } from './output.js';
 export { UsageError } from './errors.js';
+export type { Io } from './output.js';
 
 /** Every command, in the order the help lists them. */
 export const COMMANDS: readonly Command[] = [workerCommand, sendCommand, inspectCommand, conformanceCommand];
 
 /** The CLI's version, from its package.json. */
 export function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version?: unknown };
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+    version?: unknown;
+  };
   return typeof pkg.version === 'string' ? pkg.version : 'unknown';
 }
 
@@ -74,7 +76,10 @@ export async function runCli(argv: readonly string[], io: Io = processIo()): Pro
       return await findCommand(target).run(['--help'], io);
     }
     if (first.startsWith('-')) {
-      throw new UsageError(`unknown option ${first}: options go after the command, e.g. conveyor worker --broker URL`, usageHint());
+      throw new UsageError(
+        `unknown option ${first}: options go after the command, e.g. conveyor worker --broker URL`,
+        usageHint(),
+      );
     }
     return await findCommand(first).run(rest, io);
   } catch (error) {

@@ -66,7 +66,9 @@ export function reportError(error: unknown, io: Io): 1 | 2 {
 }
 
 function oneLine(text: string): string {
-  return redactUrl(text).replace(/\s*\n\s*/g, ' ').trim();
+  return redactUrl(text)
+    .replace(/\s*\n\s*/g, ' ')
+    .trim();
 }
 
 function causeMessage(error: Error): string | undefined {

@@ -22,7 +22,8 @@ export async function loadTasks(specifier: string, cwd: string): Promise<LoadedT
   const shown = relative(cwd, file) || file;
   const info = await stat(file).catch(() => undefined);
   if (!info) throw new UsageError(`--tasks: no such file: ${shown}`);
-  if (!info.isFile()) throw new UsageError(`--tasks: not a file: ${shown} (give the module file, e.g. ${shown}/index.js)`);
+  if (!info.isFile())
+    throw new UsageError(`--tasks: not a file: ${shown} (give the module file, e.g. ${shown}/index.js)`);
 
   let mod: Record<string, unknown>;
   try {
@@ -46,7 +47,9 @@ export async function loadTasks(specifier: string, cwd: string): Promise<LoadedT
     else if (name === 'default' && Array.isArray(value)) {
       value.forEach((item, index) => {
         if (!isTask(item)) {
-          throw new UsageError(`--tasks: the default export of ${shown} is an array whose item ${index} is not a task (made with defineTask())`);
+          throw new UsageError(
+            `--tasks: the default export of ${shown} is an array whose item ${index} is not a task (made with defineTask())`,
+          );
         }
         add(item);
       });

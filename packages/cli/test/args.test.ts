@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { closest, type CommandDef, formatHelp, integerOption, jsonOption, listOption, parseCommand } from '../src/args.js';
+import {
+  type CommandDef,
+  closest,
+  formatHelp,
+  integerOption,
+  jsonOption,
+  listOption,
+  parseCommand,
+} from '../src/args.js';
 import { buildHarness, urlFor } from '../src/commands/conformance.js';
 import { UsageError } from '../src/errors.js';
 
@@ -18,14 +26,29 @@ const def = {
 
 describe('parseCommand', () => {
   it('parses long, short, inline, repeated and boolean options and positionals', () => {
-    const parsed = parseCommand(def, ['x', '-b', 'memory://', '--queue=a', '-q', 'b', '--json', '--countdown', '-5']);
+    const parsed = parseCommand(def, [
+      'x',
+      '-b',
+      'memory://',
+      '--queue=a',
+      '-q',
+      'b',
+      '--json',
+      '--countdown',
+      '-5',
+    ]);
     expect(parsed.help).toBe(false);
     expect(parsed.positionals).toEqual(['x']);
     expect(parsed.values).toEqual({ broker: 'memory://', queue: ['a', 'b'], json: true, countdown: '-5' });
   });
 
   it('gives defaults for absent options', () => {
-    expect(parseCommand(def, []).values).toEqual({ broker: undefined, queue: [], json: false, countdown: undefined });
+    expect(parseCommand(def, []).values).toEqual({
+      broker: undefined,
+      queue: [],
+      json: false,
+      countdown: undefined,
+    });
   });
 
   it('reports help without validating the rest', () => {
@@ -33,7 +56,9 @@ describe('parseCommand', () => {
   });
 
   it('refuses unknown options, missing values, values on booleans and surplus positionals', () => {
-    expect(() => parseCommand(def, ['--brokr', 'x'])).toThrow(/unknown option --brokr .*did you mean --broker/);
+    expect(() => parseCommand(def, ['--brokr', 'x'])).toThrow(
+      /unknown option --brokr .*did you mean --broker/,
+    );
     expect(() => parseCommand(def, ['-z'])).toThrow(/unknown option -z/);
     expect(() => parseCommand(def, ['--broker'])).toThrow('option --broker needs a value: --broker URL');
     expect(() => parseCommand(def, ['--broker', '--json'])).toThrow('option --broker needs a value');
@@ -47,7 +72,9 @@ describe('option helpers', () => {
   it('integerOption checks integers and bounds, naming the option', () => {
     expect(integerOption('c', 'concurrency', '8', { min: 1 })).toBe(8);
     expect(integerOption('c', 'concurrency', undefined, { min: 1 })).toBeUndefined();
-    expect(() => integerOption('c', 'concurrency', '0', { min: 1 })).toThrow('--concurrency must be an integer >= 1, got "0"');
+    expect(() => integerOption('c', 'concurrency', '0', { min: 1 })).toThrow(
+      '--concurrency must be an integer >= 1, got "0"',
+    );
     expect(() => integerOption('c', 'concurrency', '1.5', { min: 1 })).toThrow('--concurrency');
     expect(() => integerOption('c', 'priority', '10', { min: 0, max: 9 })).toThrow('from 0 to 9');
   });
@@ -94,8 +121,14 @@ describe('conformance harness over a URL', () => {
 
   it('gives the fault proxy an upstream only for plain TCP brokers', () => {
     expect(buildHarness('memory://', 'memory', true).upstream).toBeUndefined();
-    expect(buildHarness('redis://:pw@broker', 'redis', false).upstream).toEqual({ host: 'broker', port: 6379 });
-    expect(buildHarness('amqp://broker:5673', 'amqp', false).upstream).toEqual({ host: 'broker', port: 5673 });
+    expect(buildHarness('redis://:pw@broker', 'redis', false).upstream).toEqual({
+      host: 'broker',
+      port: 6379,
+    });
+    expect(buildHarness('amqp://broker:5673', 'amqp', false).upstream).toEqual({
+      host: 'broker',
+      port: 5673,
+    });
     expect(buildHarness('rediss://broker', 'redis', false).upstream).toBeUndefined();
   });
 

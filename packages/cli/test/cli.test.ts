@@ -11,7 +11,8 @@ describe('help', () => {
     for (const flag of ['--help', '-h']) {
       const result = await runBin([flag]);
       expect(result.code).toBe(0);
-      for (const command of ['worker', 'send', 'inspect', 'conformance']) expect(result.stdout).toContain(command);
+      for (const command of ['worker', 'send', 'inspect', 'conformance'])
+        expect(result.stdout).toContain(command);
     }
   });
 
@@ -94,7 +95,15 @@ describe('usage errors exit 2 with a short message and a hint', () => {
   });
 
   it('an invalid integer names the option', async () => {
-    const result = await runBin(['worker', '--broker', 'memory://', '--tasks', 'tasks.mjs', '--concurrency', 'lots']);
+    const result = await runBin([
+      'worker',
+      '--broker',
+      'memory://',
+      '--tasks',
+      'tasks.mjs',
+      '--concurrency',
+      'lots',
+    ]);
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('--concurrency must be an integer >= 1, got "lots"');
   });
@@ -131,7 +140,9 @@ describe('broker errors exit 2 with one line and no stack trace', () => {
   it('an invalid option of the transport (memory:// URL parameter) is a ConveyorError too', async () => {
     const result = await runBin(['inspect', '--broker', 'memory://?bogus=1']);
     expect(result.code).toBe(2);
-    expect(lines(result.stderr)).toEqual(['conveyor: invalid option "bogus": unknown memory:// URL parameter']);
+    expect(lines(result.stderr)).toEqual([
+      'conveyor: invalid option "bogus": unknown memory:// URL parameter',
+    ]);
   });
 
   it('never prints a broker password', async () => {
@@ -152,7 +163,9 @@ describe('unexpected errors exit 1', () => {
   it('prints the message without a stack trace', async () => {
     const result = await runBin(['worker', '--broker', 'memory://', '--tasks', 'broken-tasks.mjs']);
     expect(result.code).toBe(1);
-    expect(result.stderr).toContain('conveyor: unexpected error: cannot load tasks from broken-tasks.mjs: boom');
+    expect(result.stderr).toContain(
+      'conveyor: unexpected error: cannot load tasks from broken-tasks.mjs: boom',
+    );
     expect(result.stderr).toContain('CONVEYOR_DEBUG=1');
     expect(hasStack(result.stderr)).toBe(false);
   });
@@ -183,7 +196,19 @@ describe('conveyor worker', () => {
   });
 
   it('stops on SIGINT too, and honours --concurrency and --queues', async () => {
-    const worker = startBin(['worker', '-b', 'memory://', '-t', 'tasks.mjs', '-c', '3', '-Q', 'a,b', '-Q', 'c']);
+    const worker = startBin([
+      'worker',
+      '-b',
+      'memory://',
+      '-t',
+      'tasks.mjs',
+      '-c',
+      '3',
+      '-Q',
+      'a,b',
+      '-Q',
+      'c',
+    ]);
     await worker.waitForOutput('ready:');
     expect(worker.stdout()).toContain('consuming a, b, c with concurrency 3');
     worker.child.kill('SIGINT');
@@ -199,13 +224,62 @@ describe('conveyor worker', () => {
     worker.child.kill('SIGTERM');
     const { code, stdout } = await worker.exited;
     expect(code).toBe(0);
-    expect(stdout).toMatch(/INFO  task fixture\.add\[[0-9a-f-]{36}\] succeeded in [\d.]+ ms: 5$/m);
-    expect(stdout).toMatch(/WARN  task fixture\.flaky\[[0-9a-f-]{36}\] failed \(Error: first attempt fails\); retry 1 in 10 ms$/m);
-    expect(stdout).toMatch(/WARN  task fixture\.doomed\[[0-9a-f-]{36}\] dead-lettered from celery: permanent failure/m);
+    expect(stdout).toMatch(/INFO {2}task fixture\.add\[[0-9a-f-]{36}\] succeeded in [\d.]+ ms: 5$/m);
+    expect(stdout).toMatch(
+      /WARN {2}task fixture\.flaky\[[0-9a-f-]{36}\] failed \(Error: first attempt fails\); retry 1 in 10 ms$/m,
+    );
+    expect(stdout).toMatch(
+      /WARN {2}task fixture\.doomed\[[0-9a-f-]{36}\] dead-lettered from celery: permanent failure/m,
+    );
+  });
+
+  it('lets a running task finish before exiting on SIGTERM', async () => {
+    const worker = startBin(['worker', '--broker', 'memory://', '--tasks', 'slow-tasks.mjs']);
+    await worker.waitForOutput('slow task started');
+    worker.child.kill('SIGTERM');
+    const { code, stdout } = await worker.exited;
+    expect(code).toBe(0);
+    expect(stdout).toContain('received SIGTERM: stopping (1 task running');
+    expect(stdout).toContain('succeeded in');
+    expect(stdout).toContain('worker stopped: 1 finished, 0 given back to the broker');
+  });
+
+  it('gives a task that outlives --shutdown-deadline back to the broker, still exiting 0', async () => {
+    const worker = startBin([
+      'worker',
+      '-b',
+      'memory://',
+      '-t',
+      'slow-tasks.mjs',
+      '--shutdown-deadline',
+      '50',
+    ]);
+    await worker.waitForOutput('slow task started');
+    worker.child.kill('SIGTERM');
+    const { code, stdout } = await worker.exited;
+    expect(code).toBe(0);
+    expect(stdout).toContain('worker stopped: 0 finished, 1 given back to the broker');
+  });
+
+  it('exits at once on a second signal', async () => {
+    const worker = startBin(['worker', '--broker', 'memory://', '--tasks', 'slow-tasks.mjs']);
+    await worker.waitForOutput('slow task started');
+    worker.child.kill('SIGINT');
+    await worker.waitForOutput('received SIGINT: stopping');
+    worker.child.kill('SIGINT');
+    const { code, stdout } = await worker.exited;
+    expect(code).toBe(130);
+    expect(stdout).toContain('received SIGINT again: exiting now');
   });
 
   it('prints the broker URL without its password', async () => {
-    const worker = startBin(['worker', '--broker', 'memory://admin:s3cret@redact-test', '--tasks', 'tasks.mjs']);
+    const worker = startBin([
+      'worker',
+      '--broker',
+      'memory://admin:s3cret@redact-test',
+      '--tasks',
+      'tasks.mjs',
+    ]);
     await worker.waitForOutput('ready:');
     worker.child.kill('SIGTERM');
     const { code, stdout } = await worker.exited;
@@ -226,14 +300,32 @@ describe('conveyor worker', () => {
 
 describe('conveyor send', () => {
   it('prints the task id', async () => {
-    const result = await runBin(['send', 'tasks.add', '--broker', 'memory://', '--args', '[1, 2]', '--kwargs', '{"x": 1}']);
+    const result = await runBin([
+      'send',
+      'tasks.add',
+      '--broker',
+      'memory://',
+      '--args',
+      '[1, 2]',
+      '--kwargs',
+      '{"x": 1}',
+    ]);
     expect(result.code).toBe(0);
     expect(result.stdout.trim()).toMatch(UUID);
   });
 
   it('accepts --queue, --countdown and --priority', async () => {
     const result = await runBin([
-      'send', 'tasks.add', '-b', 'memory://', '-q', 'emails', '--countdown', '1000', '--priority', '5',
+      'send',
+      'tasks.add',
+      '-b',
+      'memory://',
+      '-q',
+      'emails',
+      '--countdown',
+      '1000',
+      '--priority',
+      '5',
     ]);
     expect(result.code).toBe(0);
     expect(result.stdout.trim()).toMatch(UUID);
@@ -259,7 +351,9 @@ describe('conveyor send', () => {
   it('a priority the transport does not have is a ConveyorError (exit 2)', async () => {
     const result = await runBin(['send', 'tasks.add', '--broker', 'memory://', '--priority', '99']);
     expect(result.code).toBe(2);
-    expect(lines(result.stderr)).toEqual(['conveyor: invalid option "priority": must be an integer from 0 to 9']);
+    expect(lines(result.stderr)).toEqual([
+      'conveyor: invalid option "priority": must be an integer from 0 to 9',
+    ]);
   });
 
   it('needs the task name', async () => {
@@ -299,7 +393,17 @@ describe('conveyor conformance', () => {
 
   it('runs selected cases against memory://, prints the report and writes the JSON', async () => {
     const result = await runBin(
-      ['conformance', '--broker', 'memory://', '--only', 'MAN-01,LIF-01', '--only', 'DLQ-02', '--report', 'out/report.json'],
+      [
+        'conformance',
+        '--broker',
+        'memory://',
+        '--only',
+        'MAN-01,LIF-01',
+        '--only',
+        'DLQ-02',
+        '--report',
+        'out/report.json',
+      ],
       { cwd: dir },
     );
     expect(result.code, result.stderr).toBe(0);

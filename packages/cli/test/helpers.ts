@@ -73,11 +73,16 @@ export function startBin(args: readonly string[], options: BinOptions = {}): Run
         const check = (): void => {
           if (stdout.includes(text)) done(resolve);
           else if (child.exitCode !== null || child.signalCode !== null) {
-            done(() => reject(new Error(`exited before printing "${text}"\nstdout:\n${stdout}\nstderr:\n${stderr}`)));
+            done(() =>
+              reject(new Error(`exited before printing "${text}"\nstdout:\n${stdout}\nstderr:\n${stderr}`)),
+            );
           }
         };
         const timer = setTimeout(
-          () => done(() => reject(new Error(`no "${text}" after ${timeoutMs} ms\nstdout:\n${stdout}\nstderr:\n${stderr}`))),
+          () =>
+            done(() =>
+              reject(new Error(`no "${text}" after ${timeoutMs} ms\nstdout:\n${stdout}\nstderr:\n${stderr}`)),
+            ),
           timeoutMs,
         );
         const done = (finish: () => void): void => {

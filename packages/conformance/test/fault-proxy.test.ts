@@ -54,7 +54,7 @@ describe('fault proxy', () => {
     const sockets = await Promise.all([open(), open()]);
     await Promise.all(sockets.map((s) => roundTrip(s, 'x')));
     const closed = sockets.map((s) => new Promise<void>((resolve) => s.once('close', () => resolve())));
-    sockets.forEach((s) => s.on('error', () => {}));
+    for (const s of sockets) s.on('error', () => {});
     proxy.cutAll();
     await Promise.all(closed);
     expect(proxy.stats().cut).toBe(2);

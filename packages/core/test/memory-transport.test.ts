@@ -517,7 +517,7 @@ describe('MemoryTransport: raw payloads', () => {
     const dead = await collect(transport, `${Q}.dlq`);
     await eventually(() => expect(dead).toHaveLength(1));
     expect(dead[0]!.message?.properties.content_type).toBe(RAW_CONTENT_TYPE);
-    expect(dead[0]!.message?.body).toEqual(garbage);
+    expect(Buffer.from(dead[0]!.message!.body)).toEqual(Buffer.from(garbage));
     expect(dead[0]!.message?.headers[DEAD_LETTER_REASON_HEADER]).toBe('undecodable');
   });
 
@@ -530,7 +530,7 @@ describe('MemoryTransport: raw payloads', () => {
     await eventually(() => expect(received).toHaveLength(1));
     expect(received[0]!.malformed).toBeNull();
     expect(received[0]!.message?.headers.task).toBe('tasks.add');
-    expect(received[0]!.message?.body).toEqual(wire.body);
+    expect(Buffer.from(received[0]!.message!.body)).toEqual(Buffer.from(wire.body));
   });
 });
 
@@ -582,12 +582,12 @@ describe('MemoryTransport: options and capabilities', () => {
     expect((error as InvalidOptionError).message).toContain('visibilityTimeout');
   });
 
-  it.each<[MemoryTransportOptions, string]>([
-    [{ visibilityTimeoutMs: 0 }, 'visibilityTimeoutMs'],
-    [{ visibilityTimeoutMs: Number.NaN }, 'visibilityTimeoutMs'],
-    [{ maxMessageBytes: 0 }, 'maxMessageBytes'],
-    [{ maxMessageBytes: 1.5 }, 'maxMessageBytes'],
-  ])('throws InvalidOptionError for %j', (options, option) => {
+  it.each<[string, MemoryTransportOptions, string]>([
+    ['visibilityTimeoutMs 0', { visibilityTimeoutMs: 0 }, 'visibilityTimeoutMs'],
+    ['visibilityTimeoutMs NaN', { visibilityTimeoutMs: Number.NaN }, 'visibilityTimeoutMs'],
+    ['maxMessageBytes 0', { maxMessageBytes: 0 }, 'maxMessageBytes'],
+    ['maxMessageBytes 1.5', { maxMessageBytes: 1.5 }, 'maxMessageBytes'],
+  ])('throws InvalidOptionError for %s', (_case, options, option) => {
     expect(() => new MemoryTransport({ broker: uniqueBroker(), ...options })).toThrow(
       expect.objectContaining({ code: 'INVALID_OPTION', option }),
     );

@@ -1,8 +1,13 @@
 import { isAbsolute, relative, resolve } from 'node:path';
-import { brokerScheme, redactUrl, type Transport, transportFromUrl } from '@conveyor/core';
 // Types only: the suite itself is imported when this command runs, so the other commands work
 // without it.
-import type { CaseResult, ConformanceHarness, Endpoint, TransportFactoryOptions } from '@conveyor/conformance';
+import type {
+  CaseResult,
+  ConformanceHarness,
+  Endpoint,
+  TransportFactoryOptions,
+} from '@conveyor/conformance';
+import { brokerScheme, redactUrl, type Transport, transportFromUrl } from '@conveyor/core';
 import { type CommandDef, formatHelp, listOption, parseCommand } from '../args.js';
 import { BROKER_OPTION_HELP, brokerUrl, closeQuietly, connectTransport } from '../broker.js';
 import type { Command } from '../command.js';
@@ -20,7 +25,12 @@ const def = {
     'Cases use their own queues, but run it against a broker you can afford to load.',
   options: {
     broker: { type: 'string', short: 'b', placeholder: 'URL', description: BROKER_OPTION_HELP },
-    report: { type: 'string', short: 'r', placeholder: 'FILE', description: 'also write the report as JSON to FILE' },
+    report: {
+      type: 'string',
+      short: 'r',
+      placeholder: 'FILE',
+      description: 'also write the report as JSON to FILE',
+    },
     only: {
       type: 'string',
       multiple: true,
@@ -68,7 +78,10 @@ export const conformanceCommand: Command = {
     const unknown = only.filter((id) => !suite.ALL_CASES.some((c) => c.id === id));
     if (unknown.length > 0) {
       const known = suite.ALL_CASES.map((c) => c.id).join(', ');
-      throw new CliError('INVALID_OPTION', `--only: unknown case ${unknown.join(', ')}; known cases: ${known}`);
+      throw new CliError(
+        'INVALID_OPTION',
+        `--only: unknown case ${unknown.join(', ')}; known cases: ${known}`,
+      );
     }
     const harness = buildHarness(url, name, rawPublishing);
     io.err(`Running conformance suite ${suite.SUITE_VERSION} against ${harness.name}...`);
@@ -113,7 +126,10 @@ async function loadSuite(): Promise<typeof import('@conveyor/conformance')> {
     return await import('@conveyor/conformance');
   } catch (error) {
     const code = (error as { code?: unknown } | null)?.code;
-    if (code === 'ERR_MODULE_NOT_FOUND' && String((error as Error).message).includes('@conveyor/conformance')) {
+    if (
+      code === 'ERR_MODULE_NOT_FOUND' &&
+      String((error as Error).message).includes('@conveyor/conformance')
+    ) {
       throw new CliError(
         'UNSUPPORTED_FEATURE',
         'the conformance suite lives in @conveyor/conformance, which is not installed: run `npm install @conveyor/conformance`',
@@ -171,7 +187,10 @@ function upstreamOf(url: string): Endpoint | undefined {
   if (defaultPort === undefined) return undefined;
   const parsed = new URL(url);
   if (parsed.hostname === '') return undefined;
-  return { host: parsed.hostname.replace(/^\[|\]$/g, ''), port: parsed.port ? Number(parsed.port) : defaultPort };
+  return {
+    host: parsed.hostname.replace(/^\[|\]$/g, ''),
+    port: parsed.port ? Number(parsed.port) : defaultPort,
+  };
 }
 
 interface RawPublisher {

@@ -92,7 +92,13 @@ function formatHealth(health: HealthStatus): string {
 export function formatTable(reports: readonly QueueReport[]): string[] {
   if (reports.length === 0) return [];
   const header = ['queue', 'ready', 'in flight', 'delayed', 'dead-lettered'];
-  const rows = reports.map((r) => [r.queue, cell(r.ready), cell(r.inFlight), cell(r.delayed), cell(r.deadLettered)]);
+  const rows = reports.map((r) => [
+    r.queue,
+    cell(r.ready),
+    cell(r.inFlight),
+    cell(r.delayed),
+    cell(r.deadLettered),
+  ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
   const format = (row: readonly string[]): string =>
     row.map((value, i) => (i === 0 ? value.padEnd(widths[i]!) : value.padStart(widths[i]!))).join('  ');

@@ -16,11 +16,34 @@ const def = {
   positionals: [{ name: 'TASK', description: 'registered task name, e.g. tasks.add' }],
   options: {
     broker: { type: 'string', short: 'b', placeholder: 'URL', description: BROKER_OPTION_HELP },
-    args: { type: 'string', short: 'a', placeholder: 'JSON', description: 'positional arguments, a JSON array (default [])' },
-    kwargs: { type: 'string', short: 'k', placeholder: 'JSON', description: 'keyword arguments, a JSON object (default {})' },
-    queue: { type: 'string', short: 'q', placeholder: 'NAME', description: 'queue to send to (default celery)' },
-    countdown: { type: 'string', placeholder: 'MS', description: 'run no earlier than MS milliseconds from now' },
-    priority: { type: 'string', placeholder: 'N', description: 'priority level 0..n-1, higher runs first (needs a transport with priorities)' },
+    args: {
+      type: 'string',
+      short: 'a',
+      placeholder: 'JSON',
+      description: 'positional arguments, a JSON array (default [])',
+    },
+    kwargs: {
+      type: 'string',
+      short: 'k',
+      placeholder: 'JSON',
+      description: 'keyword arguments, a JSON object (default {})',
+    },
+    queue: {
+      type: 'string',
+      short: 'q',
+      placeholder: 'NAME',
+      description: 'queue to send to (default celery)',
+    },
+    countdown: {
+      type: 'string',
+      placeholder: 'MS',
+      description: 'run no earlier than MS milliseconds from now',
+    },
+    priority: {
+      type: 'string',
+      placeholder: 'N',
+      description: 'priority level 0..n-1, higher runs first (needs a transport with priorities)',
+    },
   },
   examples: [
     "conveyor send tasks.add --broker redis://localhost:6379 --args '[2, 3]'",
@@ -43,7 +66,8 @@ export const sendCommand: Command = {
     }
     const url = brokerUrl(def.name, values.broker, io);
     const args = values.args === undefined ? [] : jsonOption(def.name, 'args', values.args, 'array');
-    const kwargs = values.kwargs === undefined ? undefined : jsonOption(def.name, 'kwargs', values.kwargs, 'object');
+    const kwargs =
+      values.kwargs === undefined ? undefined : jsonOption(def.name, 'kwargs', values.kwargs, 'object');
     const countdownMs = integerOption(def.name, 'countdown', values.countdown, { min: 0 });
     const priority = integerOption(def.name, 'priority', values.priority, { min: 0 });
     if (values.queue !== undefined && values.queue.trim() === '') {
@@ -64,7 +88,9 @@ export const sendCommand: Command = {
       const handle = await client.send(name, args, options);
       io.out(handle.id);
       if (transport.name === 'memory') {
-        io.err('note: memory:// lives inside this process, so the message is gone when it exits; use a real broker to reach a worker');
+        io.err(
+          'note: memory:// lives inside this process, so the message is gone when it exits; use a real broker to reach a worker',
+        );
       }
       await transport.close();
       return 0;

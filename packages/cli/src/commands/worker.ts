@@ -161,7 +161,9 @@ function logTaskEvents(worker: Worker, log: Logger): void {
     log.info(`task ${e.name}[${e.taskId}] succeeded in ${e.runtimeMs.toFixed(1)} ms: ${preview(e.result)}`),
   );
   worker.on('retried', (e) =>
-    log.warn(`task ${e.name}[${e.taskId}] failed (${describe(e.error)}); retry ${e.retries} in ${e.delayMs} ms`),
+    log.warn(
+      `task ${e.name}[${e.taskId}] failed (${describe(e.error)}); retry ${e.retries} in ${e.delayMs} ms`,
+    ),
   );
   worker.on('failed', (e) =>
     log.error(`task ${e.name}[${e.taskId}] failed for good after ${e.retries} retries: ${describe(e.error)}`),
@@ -172,5 +174,7 @@ function logTaskEvents(worker: Worker, log: Logger): void {
     ),
   );
   worker.on('revoked', (e) => log.warn(`task ${e.name}[${e.taskId}] revoked: ${e.reason}`));
-  worker.on('error', (e) => log.error(`worker error${e.taskId ? ` (task ${e.taskId})` : ''}: ${describe(e.error)}`));
+  worker.on('error', (e) =>
+    log.error(`worker error${e.taskId ? ` (task ${e.taskId})` : ''}: ${describe(e.error)}`),
+  );
 }

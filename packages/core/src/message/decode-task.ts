@@ -61,7 +61,10 @@ export function decodeTaskMessage(wire: WireMessage, codecs: CodecRegistry = def
   }
   let extraHeaders: Record<string, JsonValue> | undefined;
   for (const key in h) {
-    if (!CELERY_HEADERS.has(key)) (extraHeaders ??= {})[key] = h[key] as JsonValue;
+    if (!CELERY_HEADERS.has(key)) {
+      extraHeaders ??= {};
+      extraHeaders[key] = h[key] as JsonValue;
+    }
   }
   return {
     id,

@@ -1,3 +1,6 @@
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { InvalidBrokerUrlError, TransportNotInstalledError } from '../errors/transport-errors.js';
 import type { Transport } from './transport.js';
 
@@ -45,17 +48,31 @@ export async function transportFromUrl(url: string): Promise<Transport> {
     return MemoryTransport.fromUrl(url);
   }
   const packageName = TRANSPORT_PACKAGES[scheme]!;
-  let mod: Partial<TransportModule>;
-  try {
-    mod = (await import(packageName)) as Partial<TransportModule>;
-  } catch (error) {
-    if (isModuleNotFound(error, packageName)) throw new TransportNotInstalledError(scheme, packageName);
-    throw error;
-  }
+  const mod = await importTransportPackage(scheme, packageName);
   if (typeof mod.createTransportFromUrl !== 'function') {
     throw new InvalidBrokerUrlError(url, `${packageName} does not export createTransportFromUrl()`);
   }
   return mod.createTransportFromUrl(url);
+}
+
+/**
+ * Imports a transport package. Core cannot declare the four packages as dependencies, and with
+ * pnpm's strict layout core's own location does not see the application's packages, so the
+ * application's directory (process.cwd()) is tried second.
+ */
+async function importTransportPackage(scheme: string, packageName: string): Promise<Partial<TransportModule>> {
+  try {
+    return (await import(packageName)) as Partial<TransportModule>;
+  } catch (error) {
+    if (!isModuleNotFound(error, packageName)) throw error;
+  }
+  let resolved: string;
+  try {
+    resolved = createRequire(join(process.cwd(), 'package.json')).resolve(packageName);
+  } catch {
+    throw new TransportNotInstalledError(scheme, packageName);
+  }
+  return (await import(pathToFileURL(resolved).href)) as Partial<TransportModule>;
 }
 
 function isModuleNotFound(error: unknown, packageName: string): boolean {

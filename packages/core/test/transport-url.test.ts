@@ -1,0 +1,82 @@
+import { describe, expect, it } from 'vitest';
+import {
+  InvalidBrokerUrlError,
+  InvalidOptionError,
+  MemoryTransport,
+  TRANSPORT_PACKAGES,
+  TransportNotInstalledError,
+  brokerScheme,
+  redactUrl,
+  transportFromUrl,
+} from '../src/index.js';
+import { uniqueBroker } from './helpers.js';
+
+describe('brokerScheme', () => {
+  it.each([
+    ['memory://', 'memory'],
+    ['redis://localhost:6379/0', 'redis'],
+    ['REDISS://host', 'rediss'],
+    ['amqp://guest:guest@localhost//', 'amqp'],
+    ['sqs://', 'sqs'],
+    ['kafka://broker:9092', 'kafka'],
+  ])('reads the scheme of %s', (url, scheme) => {
+    expect(brokerScheme(url)).toBe(scheme);
+  });
+
+  it.each([['localhost:6379x'], ['not a url'], ['mongodb://db'], ['']])('rejects %j with InvalidBrokerUrlError', (url) => {
+    expect(() => brokerScheme(url)).toThrow(InvalidBrokerUrlError);
+  });
+
+  it('never shows the password of a URL in the error', () => {
+    let message = '';
+    try {
+      brokerScheme('mongodb://admin:s3cret@db:27017');
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toContain('admin:***@db');
+    expect(message).not.toContain('s3cret');
+  });
+});
+
+describe('redactUrl', () => {
+  it('replaces the password and keeps the rest', () => {
+    expect(redactUrl('redis://user:pw@host:6379/0')).toBe('redis://user:***@host:6379/0');
+    expect(redactUrl('redis://:pw@host')).toBe('redis://:***@host');
+    expect(redactUrl('redis://host:6379')).toBe('redis://host:6379');
+  });
+});
+
+describe('transportFromUrl', () => {
+  it('opens a MemoryTransport for memory:// on the named broker', async () => {
+    const name = uniqueBroker('url');
+    const transport = await transportFromUrl(`memory://${name}?visibilityTimeoutMs=null`);
+    expect(transport).toBeInstanceOf(MemoryTransport);
+    expect((transport as MemoryTransport).visibilityTimeoutMs).toBeNull();
+    expect((transport as MemoryTransport).broker).toBe(new MemoryTransport({ broker: name }).broker);
+    await transport.close();
+  });
+
+  it('refuses an unknown memory:// parameter, naming it', async () => {
+    await expect(transportFromUrl('memory://x?prefetch=1')).rejects.toMatchObject({ option: 'prefetch' });
+    await expect(transportFromUrl('memory://x?prefetch=1')).rejects.toBeInstanceOf(InvalidOptionError);
+  });
+
+  it('names the package to install when a broker package is missing', async () => {
+    const error = await transportFromUrl('redis://localhost:6379').catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TransportNotInstalledError);
+    expect((error as TransportNotInstalledError).packageName).toBe('@conveyor/redis');
+    expect((error as Error).message).toContain('npm install @conveyor/redis');
+  });
+
+  it('maps every broker scheme to its package', () => {
+    expect(TRANSPORT_PACKAGES).toEqual({
+      redis: '@conveyor/redis',
+      rediss: '@conveyor/redis',
+      amqp: '@conveyor/amqp',
+      amqps: '@conveyor/amqp',
+      sqs: '@conveyor/sqs',
+      kafka: '@conveyor/kafka',
+    });
+  });
+});
