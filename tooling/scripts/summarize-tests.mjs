@@ -1,6 +1,6 @@
 // Sums the vitest JSON reports of every package and prints the one line CI reads:
 // "N passed, N failed, N skipped". Exits 1 when a test failed or no test ran at all.
-import { readdirSync, readFileSync, existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const roots = ['packages', 'apps', 'tooling'];

@@ -29,8 +29,10 @@ async function main(): Promise<void> {
   }
   const tasks = Number(values.tasks);
   const runs = Number(values.runs);
-  if (!Number.isInteger(tasks) || tasks < 1) throw new Error(`--tasks must be a positive integer, got ${values.tasks}`);
-  if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs must be a positive integer, got ${values.runs}`);
+  if (!Number.isInteger(tasks) || tasks < 1)
+    throw new Error(`--tasks must be a positive integer, got ${values.tasks}`);
+  if (!Number.isInteger(runs) || runs < 1)
+    throw new Error(`--runs must be a positive integer, got ${values.runs}`);
   const repoRoot = resolve(fileURLToPath(import.meta.url), '../../../..');
   const out = values.out ?? resolve(repoRoot, 'docs/benchmarks.md');
   const command = `pnpm bench -- --tasks ${tasks} --runs ${runs}`;

@@ -28,11 +28,21 @@ export async function runMemorySuite(options: MemorySuiteOptions): Promise<Memor
   const throughput: ThroughputRow[] = [];
   for (const concurrency of [1, 50]) {
     const raw = await repeat(options.runs, () => measureRawLoop(options.tasks, concurrency));
-    throughput.push({ name: 'raw in-process loop (anchor)', concurrency, tasksPerSecond: median(raw), runs: raw });
+    throughput.push({
+      name: 'raw in-process loop (anchor)',
+      concurrency,
+      tasksPerSecond: median(raw),
+      runs: raw,
+    });
     const conveyor = await repeat(options.runs, () =>
       measureMemoryThroughput({ tasks: options.tasks, concurrency, withResults: false }),
     );
-    throughput.push({ name: 'conveyor memory://', concurrency, tasksPerSecond: median(conveyor), runs: conveyor });
+    throughput.push({
+      name: 'conveyor memory://',
+      concurrency,
+      tasksPerSecond: median(conveyor),
+      runs: conveyor,
+    });
   }
   const withResults = await repeat(options.runs, () =>
     measureMemoryThroughput({ tasks: options.tasks, concurrency: 50, withResults: true }),
@@ -53,9 +63,15 @@ export async function runMemorySuite(options: MemorySuiteOptions): Promise<Memor
 }
 
 /** The Markdown section for docs/benchmarks.md. */
-export function memorySuiteMarkdown(result: MemorySuiteResult, options: MemorySuiteOptions, command: string): string {
+export function memorySuiteMarkdown(
+  result: MemorySuiteResult,
+  options: MemorySuiteOptions,
+  command: string,
+): string {
   const lines: string[] = [];
-  lines.push(`Command: \`${command}\` (N = ${formatCount(options.tasks)} no-op tasks per run, median of ${options.runs} runs after one warm-up).`);
+  lines.push(
+    `Command: \`${command}\` (N = ${formatCount(options.tasks)} no-op tasks per run, median of ${options.runs} runs after one warm-up).`,
+  );
   lines.push(`Machine: ${machineLine()}.`, '');
   lines.push('| case | concurrency | tasks/s (median) | vs raw loop | runs |');
   lines.push('| --- | ---: | ---: | ---: | --- |');
@@ -70,13 +86,19 @@ export function memorySuiteMarkdown(result: MemorySuiteResult, options: MemorySu
   const conveyor50 = result.throughput.find((r) => r.name === 'conveyor memory://' && r.concurrency === 50)!;
   const perTaskNs = 1e9 / conveyor50.tasksPerSecond;
   const rest = perTaskNs - c.encodeNs - c.decodeNs - c.dispatchAckNs;
-  lines.push('', 'Where one task\'s time goes at concurrency 50 (ns per task):', '');
+  lines.push('', "Where one task's time goes at concurrency 50 (ns per task):", '');
   lines.push('| part | ns/task | share |', '| --- | ---: | ---: |');
   const share = (ns: number): string => `${Math.round((ns / perTaskNs) * 100)}%`;
-  lines.push(`| encode (client: headers, argsrepr, JSON body) | ${Math.round(c.encodeNs)} | ${share(c.encodeNs)} |`);
+  lines.push(
+    `| encode (client: headers, argsrepr, JSON body) | ${Math.round(c.encodeNs)} | ${share(c.encodeNs)} |`,
+  );
   lines.push(`| decode + validate (worker) | ${Math.round(c.decodeNs)} | ${share(c.decodeNs)} |`);
-  lines.push(`| MemoryTransport publish + dispatch + ack | ${Math.round(c.dispatchAckNs)} | ${share(c.dispatchAckNs)} |`);
-  lines.push(`| worker runtime, client batching, events, GC (the rest) | ${Math.round(rest)} | ${share(rest)} |`);
+  lines.push(
+    `| MemoryTransport publish + dispatch + ack | ${Math.round(c.dispatchAckNs)} | ${share(c.dispatchAckNs)} |`,
+  );
+  lines.push(
+    `| worker runtime, client batching, events, GC (the rest) | ${Math.round(rest)} | ${share(rest)} |`,
+  );
   lines.push(`| **total** (1 / end-to-end rate) | ${Math.round(perTaskNs)} | 100% |`);
   return lines.join('\n');
 }

@@ -1,4 +1,11 @@
-import { Client, defineTask, MemoryBroker, MemoryResultBackend, MemoryTransport, Worker } from '@conveyor/core';
+import {
+  Client,
+  defineTask,
+  MemoryBroker,
+  MemoryResultBackend,
+  MemoryTransport,
+  Worker,
+} from '@conveyor/core';
 
 /** What one end-to-end run measures. */
 export interface ThroughputOptions {
@@ -18,7 +25,11 @@ const BATCH = 500;
 export async function measureMemoryThroughput(options: ThroughputOptions): Promise<number> {
   const transport = new MemoryTransport({ broker: new MemoryBroker() });
   const results = options.withResults ? new MemoryResultBackend() : undefined;
-  const noop = defineTask({ name: 'bench.noop', handler: ([i]: [number]) => i, ignoreResult: !options.withResults });
+  const noop = defineTask({
+    name: 'bench.noop',
+    handler: ([i]: [number]) => i,
+    ignoreResult: !options.withResults,
+  });
   const client = new Client({ transport, ...(results ? { results } : {}) });
   const worker = new Worker({
     transport,

@@ -1,6 +1,6 @@
 import type { Transport, TransportCapabilities } from '@conveyor/core';
-import type { ConformanceHarness, TransportFactoryOptions } from './harness.js';
 import type { FaultProxy } from './fault-proxy.js';
+import type { ConformanceHarness, TransportFactoryOptions } from './harness.js';
 
 /** A measurement a case reports (lateness of delays, throughput), never a pass/fail criterion. */
 export interface CaseMetric {

@@ -3,23 +3,24 @@
  * The vitest entry point is `@conveyor/conformance/vitest` (describeTransportConformance); this
  * entry point has no test-runner dependency (runConformance, cases, the fault proxy).
  */
-export type { ConformanceHarness, TransportFactoryOptions, Endpoint } from './harness.js';
-export { type ConformanceCase, type CaseContext, type CaseMetric, defineCase } from './case.js';
-export { ALL_CASES } from './cases/index.js';
+
+export { type CaseContext, type CaseMetric, type ConformanceCase, defineCase } from './case.js';
 export * from './cases/index.js';
-export { runCase, capabilitiesOf, skipReasonOf } from './run-case.js';
-export { runConformance, buildReport, type RunConformanceOptions } from './run-conformance.js';
+export { ALL_CASES } from './cases/index.js';
+export { createFaultProxy, type FaultProxy, type FaultProxyStats } from './fault-proxy.js';
+export type { ConformanceHarness, Endpoint, TransportFactoryOptions } from './harness.js';
 export {
-  type ConformanceReport,
   type CaseResult,
   type ClaimResult,
-  formatReport,
-  writeReport,
+  type ConformanceReport,
   claimsOf,
+  formatReport,
   judgeClaims,
+  writeReport,
 } from './report.js';
-export { createFaultProxy, type FaultProxy, type FaultProxyStats } from './fault-proxy.js';
+export { capabilitiesOf, runCase, skipReasonOf } from './run-case.js';
+export { buildReport, type RunConformanceOptions, runConformance } from './run-conformance.js';
 export { ConsumerProbe, type SettleMode } from './support/consumer-probe.js';
-export { probeMessage, probeIds, idOf, PROBE_TASK } from './support/probe-message.js';
-export { waitUntil, sleep } from './support/wait.js';
+export { idOf, PROBE_TASK, probeIds, probeMessage } from './support/probe-message.js';
+export { sleep, waitUntil } from './support/wait.js';
 export { SUITE_VERSION } from './version.js';

@@ -1,4 +1,4 @@
-import { writeFile, mkdir } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { TransportCapabilities } from '@conveyor/core';
 import type { CaseMetric } from './case.js';
@@ -35,22 +35,36 @@ export interface ConformanceReport {
 }
 
 /** Which cases prove which claim. Unclaimed features are covered by UNS-01. */
-export function claimsOf(caps: TransportCapabilities): { capability: string; claimed: string; cases: string[] }[] {
+export function claimsOf(
+  caps: TransportCapabilities,
+): { capability: string; claimed: string; cases: string[] }[] {
   const claims: { capability: string; claimed: string; cases: string[] }[] = [
-    { capability: 'delivery', claimed: 'at-least-once', cases: ['PUB-01', 'ACK-01', 'ACK-02', 'CRS-01', 'CRS-02', 'CLS-01'] },
+    {
+      capability: 'delivery',
+      claimed: 'at-least-once',
+      cases: ['PUB-01', 'ACK-01', 'ACK-02', 'CRS-01', 'CRS-02', 'CLS-01'],
+    },
     { capability: 'prefetch', claimed: 'exact bound', cases: ['PRE-01'] },
     { capability: 'maxMessageBytes', claimed: String(caps.maxMessageBytes), cases: ['SIZ-01'] },
     { capability: 'unclaimed features', claimed: 'refused', cases: ['UNS-01'] },
   ];
   if (caps.delay.mode !== 'none') {
     const max = caps.delay.maxDelayMs === null ? 'unbounded' : `max ${caps.delay.maxDelayMs} ms`;
-    claims.push({ capability: 'delay', claimed: `${caps.delay.mode}, ${max}, precision ${caps.delay.precisionMs} ms`, cases: ['DEL-01', 'DEL-02'] });
+    claims.push({
+      capability: 'delay',
+      claimed: `${caps.delay.mode}, ${max}, precision ${caps.delay.precisionMs} ms`,
+      cases: ['DEL-01', 'DEL-02'],
+    });
   }
-  if (caps.priorityLevels > 0) claims.push({ capability: 'priorityLevels', claimed: String(caps.priorityLevels), cases: ['PRI-01'] });
-  if (caps.ordering === 'queue') claims.push({ capability: 'ordering', claimed: 'queue', cases: ['ORD-01', 'ORD-02'] });
+  if (caps.priorityLevels > 0)
+    claims.push({ capability: 'priorityLevels', claimed: String(caps.priorityLevels), cases: ['PRI-01'] });
+  if (caps.ordering === 'queue')
+    claims.push({ capability: 'ordering', claimed: 'queue', cases: ['ORD-01', 'ORD-02'] });
   if (caps.ordering === 'key') claims.push({ capability: 'ordering', claimed: 'key', cases: ['ORD-02'] });
-  if (caps.deadLetter) claims.push({ capability: 'deadLetter', claimed: 'true', cases: ['DLQ-01', 'DLQ-02'] });
-  if (caps.batchPublish) claims.push({ capability: 'batchPublish', claimed: 'true', cases: ['BAT-01', 'PUB-01'] });
+  if (caps.deadLetter)
+    claims.push({ capability: 'deadLetter', claimed: 'true', cases: ['DLQ-01', 'DLQ-02'] });
+  if (caps.batchPublish)
+    claims.push({ capability: 'batchPublish', claimed: 'true', cases: ['BAT-01', 'PUB-01'] });
   if (caps.redelivery.visibilityTimeoutMs !== null || caps.visibilityExtension) {
     claims.push({
       capability: 'visibility',
@@ -68,7 +82,11 @@ export function judgeClaims(caps: TransportCapabilities, results: readonly CaseR
   const byId = new Map(results.map((r) => [r.id, r]));
   return claimsOf(caps).map((claim) => {
     const statuses = claim.cases.map((id) => byId.get(id)?.status ?? 'skipped');
-    const verdict = statuses.includes('failed') ? 'violated' : statuses.includes('skipped') ? 'unverified' : 'verified';
+    const verdict = statuses.includes('failed')
+      ? 'violated'
+      : statuses.includes('skipped')
+        ? 'unverified'
+        : 'verified';
     return { ...claim, verdict };
   });
 }
@@ -78,13 +96,17 @@ export function formatReport(report: ConformanceReport): string {
   const lines = [`Conformance of ${report.transport} (suite ${report.suiteVersion})`, ''];
   for (const c of report.cases) {
     const mark = c.status === 'passed' ? 'pass' : c.status === 'failed' ? 'FAIL' : 'skip';
-    const metrics = c.metrics.map((m) => `${m.name}=${m.value}${m.unit === 'ms' ? 'ms' : ` ${m.unit}`}`).join(', ');
+    const metrics = c.metrics
+      .map((m) => `${m.name}=${m.value}${m.unit === 'ms' ? 'ms' : ` ${m.unit}`}`)
+      .join(', ');
     const detail = c.reason ? ` — ${c.reason}` : metrics ? ` (${metrics})` : '';
     lines.push(`  ${mark}  ${c.id.padEnd(7)} ${c.title}${detail}`);
   }
   lines.push('', 'Claims:');
   for (const claim of report.claims) {
-    lines.push(`  ${claim.verdict.padEnd(10)} ${claim.capability}: ${claim.claimed} [${claim.cases.join(', ')}]`);
+    lines.push(
+      `  ${claim.verdict.padEnd(10)} ${claim.capability}: ${claim.claimed} [${claim.cases.join(', ')}]`,
+    );
   }
   const { passed, failed, skipped } = report.summary;
   lines.push('', `${passed} passed, ${failed} failed, ${skipped} skipped`);

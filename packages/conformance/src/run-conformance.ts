@@ -1,5 +1,5 @@
-import { ALL_CASES } from './cases/index.js';
 import type { ConformanceCase } from './case.js';
+import { ALL_CASES } from './cases/index.js';
 import type { ConformanceHarness } from './harness.js';
 import { type CaseResult, type ConformanceReport, judgeClaims, writeReport } from './report.js';
 import { capabilitiesOf, runCase } from './run-case.js';

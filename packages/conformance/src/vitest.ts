@@ -1,10 +1,10 @@
 import { afterAll, describe, it } from 'vitest';
-import { ALL_CASES } from './cases/index.js';
 import type { ConformanceCase } from './case.js';
+import { ALL_CASES } from './cases/index.js';
 import type { ConformanceHarness } from './harness.js';
 import { type CaseResult, formatReport, writeReport } from './report.js';
-import { buildReport } from './run-conformance.js';
 import { capabilitiesOf, runCase } from './run-case.js';
+import { buildReport } from './run-conformance.js';
 
 /** Options of describeTransportConformance. */
 export interface DescribeConformanceOptions {
@@ -58,11 +58,12 @@ export function describeTransportConformance(
       if (results.length === 0) return;
       const report = buildReport(harness.name, startedAt, await caps(), results);
       const dir = process.env.CONVEYOR_CONFORMANCE_REPORT_DIR ?? 'test-results';
-      const file = options.reportPath ?? `${dir}/conformance-${harness.name.replace(/[^a-z0-9]+/gi, '-')}.json`;
+      const file =
+        options.reportPath ?? `${dir}/conformance-${harness.name.replace(/[^a-z0-9]+/gi, '-')}.json`;
       await writeReport(file, report);
       if (process.env.CONVEYOR_CONFORMANCE_PRINT) console.log(formatReport(report));
     });
   });
 }
 
-export type { ConformanceHarness, TransportFactoryOptions, Endpoint } from './harness.js';
+export type { ConformanceHarness, Endpoint, TransportFactoryOptions } from './harness.js';

@@ -8,7 +8,12 @@ describeTransportConformance(memoryHarness('memory'));
 // with the reason in the report, and that UNS-01 catches unclaimed features being used.
 describeTransportConformance(
   memoryHarness('memory-restricted', {
-    restrictCapabilities: { priorityLevels: 0, delay: { mode: 'none' }, deduplication: false, ordering: 'none' },
+    restrictCapabilities: {
+      priorityLevels: 0,
+      delay: { mode: 'none' },
+      deduplication: false,
+      ordering: 'none',
+    },
     visibilityTimeoutMs: null,
   }),
 );

@@ -118,10 +118,12 @@ export class DropsMessagesOnClose extends ForwardingTransport {
   readonly #held = new Set<Delivery>();
   protected override wrapDelivery(delivery: Delivery): Delivery {
     this.#held.add(delivery);
-    const settle = <T>(fn: () => Promise<T>) => () => {
-      this.#held.delete(delivery);
-      return fn();
-    };
+    const settle =
+      <T>(fn: () => Promise<T>) =>
+      () => {
+        this.#held.delete(delivery);
+        return fn();
+      };
     return patch(delivery, {
       ack: settle(() => delivery.ack()),
       nack: (o?: NackOptions) => settle(() => delivery.nack(o))(),

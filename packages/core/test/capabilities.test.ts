@@ -1,16 +1,20 @@
 import { describe, expect, it } from 'vitest';
 import {
+  checkPublish,
+  defineCapabilities,
   InvalidOptionError,
   MessageTooLargeError,
   UnsupportedFeatureError,
   type WireMessage,
-  checkPublish,
-  defineCapabilities,
 } from '../src/index.js';
 
 const message = (bytes: number, priority?: number): WireMessage => ({
   headers: {},
-  properties: { content_type: 'text/plain', content_encoding: 'utf-8', ...(priority === undefined ? {} : { priority }) },
+  properties: {
+    content_type: 'text/plain',
+    content_encoding: 'utf-8',
+    ...(priority === undefined ? {} : { priority }),
+  },
   body: new Uint8Array(bytes),
 });
 
@@ -55,7 +59,12 @@ describe('checkPublish', () => {
 
   it('accepts what the manifest claims', () => {
     expect(() =>
-      checkPublish('t', rich, message(10), { priority: 3, delayMs: 1000, deduplicationId: 'd', orderingKey: 'k' }),
+      checkPublish('t', rich, message(10), {
+        priority: 3,
+        delayMs: 1000,
+        deduplicationId: 'd',
+        orderingKey: 'k',
+      }),
     ).not.toThrow();
   });
 
@@ -69,29 +78,38 @@ describe('checkPublish', () => {
     ['a delay', message(1), { delayMs: 5 }, 'delay'],
     ['a deduplication id', message(1), { deduplicationId: 'd' }, 'deduplication'],
     ['an ordering key', message(1), { orderingKey: 'k' }, 'ordering'],
-  ])('refuses %s the manifest does not claim with UnsupportedFeatureError', (_case, wire, options, feature) => {
-    let error: unknown;
-    try {
-      checkPublish('bare', bare, wire, options);
-    } catch (caught) {
-      error = caught;
-    }
-    expect(error).toBeInstanceOf(UnsupportedFeatureError);
-    expect(error).toMatchObject({ feature, transport: 'bare' });
-    expect((error as Error).message).toContain('transport "bare"');
-  });
+  ])(
+    'refuses %s the manifest does not claim with UnsupportedFeatureError',
+    (_case, wire, options, feature) => {
+      let error: unknown;
+      try {
+        checkPublish('bare', bare, wire, options);
+      } catch (caught) {
+        error = caught;
+      }
+      expect(error).toBeInstanceOf(UnsupportedFeatureError);
+      expect(error).toMatchObject({ feature, transport: 'bare' });
+      expect((error as Error).message).toContain('transport "bare"');
+    },
+  );
 
   it('refuses a delay over maxDelayMs', () => {
     expect(() => checkPublish('t', rich, message(1), { delayMs: 1001 })).toThrow(UnsupportedFeatureError);
   });
 
-  it.each([[4], [-1], [0.5]])('refuses priority %d outside the claimed levels with InvalidOptionError', (priority) => {
-    expect(() => checkPublish('t', rich, message(1), { priority })).toThrow(InvalidOptionError);
-  });
+  it.each([[4], [-1], [0.5]])(
+    'refuses priority %d outside the claimed levels with InvalidOptionError',
+    (priority) => {
+      expect(() => checkPublish('t', rich, message(1), { priority })).toThrow(InvalidOptionError);
+    },
+  );
 
-  it.each([[-1], [Number.NaN], [Number.POSITIVE_INFINITY]])('refuses delayMs %d with InvalidOptionError', (delayMs) => {
-    expect(() => checkPublish('t', rich, message(1), { delayMs })).toThrow(InvalidOptionError);
-  });
+  it.each([[-1], [Number.NaN], [Number.POSITIVE_INFINITY]])(
+    'refuses delayMs %d with InvalidOptionError',
+    (delayMs) => {
+      expect(() => checkPublish('t', rich, message(1), { delayMs })).toThrow(InvalidOptionError);
+    },
+  );
 
   it('refuses a body over maxMessageBytes first', () => {
     expect(() => checkPublish('t', bare, message(11), { priority: 3 })).toThrow(MessageTooLargeError);

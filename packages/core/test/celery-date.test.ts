@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { MalformedMessageError, formatCeleryDate, formatNaiveCeleryDate, parseCeleryDate } from '../src/index.js';
+import {
+  formatCeleryDate,
+  formatNaiveCeleryDate,
+  MalformedMessageError,
+  parseCeleryDate,
+} from '../src/index.js';
 
 const INSTANT = new Date(Date.UTC(2026, 10, 24, 2, 12, 18, 92));
 
@@ -9,7 +14,9 @@ describe('formatCeleryDate', () => {
   });
 
   it('writes six zero digits for a whole second', () => {
-    expect(formatCeleryDate(new Date(Date.UTC(2026, 0, 1, 0, 0, 0, 0)))).toBe('2026-01-01T00:00:00.000000+00:00');
+    expect(formatCeleryDate(new Date(Date.UTC(2026, 0, 1, 0, 0, 0, 0)))).toBe(
+      '2026-01-01T00:00:00.000000+00:00',
+    );
   });
 
   it('writes a naive UTC form without offset for Celery 5.2 date_done', () => {
@@ -71,7 +78,9 @@ describe('parseCeleryDate', () => {
   });
 
   it('accepts a kombu >= 5.3 tagged datetime', () => {
-    expect(ms({ __type__: 'datetime', __value__: '2026-11-24T02:12:18.092000+00:00' })).toBe(INSTANT.getTime());
+    expect(ms({ __type__: 'datetime', __value__: '2026-11-24T02:12:18.092000+00:00' })).toBe(
+      INSTANT.getTime(),
+    );
   });
 
   it('accepts a date without a time as midnight UTC', () => {

@@ -2,14 +2,14 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   Client,
   ConveyorError,
+  decodeTaskMessage,
+  defineTask,
   MemoryTransport,
   type MemoryTransportOptions,
   type PublishOptions,
   type TaskMessage,
   UnsupportedFeatureError,
   type WireMessage,
-  decodeTaskMessage,
-  defineTask,
 } from '../src/index.js';
 import { uniqueBroker } from './helpers.js';
 
@@ -48,7 +48,12 @@ function clientWithSpy(options: MemoryTransportOptions = {}) {
 }
 
 const email = defineTask({ name: 'mail.send', handler: (_args: [string]) => undefined });
-const report = defineTask({ name: 'reports.build', queue: 'reports', priority: 4, handler: (_args: []) => 1 });
+const report = defineTask({
+  name: 'reports.build',
+  queue: 'reports',
+  priority: 4,
+  handler: (_args: []) => 1,
+});
 
 describe('Client.send', () => {
   it("publishes a Celery message to the default queue 'celery'", async () => {
@@ -58,7 +63,14 @@ describe('Client.send', () => {
     expect(published[0]).toMatchObject({
       queue: 'celery',
       options: undefined,
-      message: { id: handle.id, task: 'mail.send', args: ['a@example.com'], kwargs: {}, retries: 0, eta: null },
+      message: {
+        id: handle.id,
+        task: 'mail.send',
+        args: ['a@example.com'],
+        kwargs: {},
+        retries: 0,
+        eta: null,
+      },
     });
     expect(handle.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
   });
@@ -116,7 +128,9 @@ describe('Client.send', () => {
 
   it('refuses a countdown on a transport without delays', async () => {
     const { client } = clientWithSpy({ restrictCapabilities: { delay: { mode: 'none' } } });
-    await expect(client.send(email, ['x'], { countdownMs: 1_000 })).rejects.toBeInstanceOf(UnsupportedFeatureError);
+    await expect(client.send(email, ['x'], { countdownMs: 1_000 })).rejects.toBeInstanceOf(
+      UnsupportedFeatureError,
+    );
   });
 
   it('writes expires given as a Date or as ms from now', async () => {

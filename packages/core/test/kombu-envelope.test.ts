@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import {
-  MalformedMessageError,
-  type WireMessage,
   decodeKombuEnvelope,
   decodeTaskMessage,
   encodeKombuEnvelope,
   encodeTaskMessage,
+  MalformedMessageError,
+  type WireMessage,
 } from '../src/index.js';
 
 const ID = '22222222-2222-2222-2222-222222222222';
@@ -22,7 +22,13 @@ function envelopeOf(wire: WireMessage, priority = 0): Record<string, unknown> {
 describe('encodeKombuEnvelope', () => {
   it('writes the top-level keys kombu reads, hyphenated', () => {
     const envelope = envelopeOf(taskWire());
-    expect(Object.keys(envelope).sort()).toEqual(['body', 'content-encoding', 'content-type', 'headers', 'properties']);
+    expect(Object.keys(envelope).sort()).toEqual([
+      'body',
+      'content-encoding',
+      'content-type',
+      'headers',
+      'properties',
+    ]);
     expect(envelope['content-type']).toBe('application/json');
     expect(envelope['content-encoding']).toBe('utf-8');
     expect(envelope).not.toHaveProperty('content_type');

@@ -3,7 +3,10 @@ import {
   DEAD_LETTER_REASON_HEADER,
   DEAD_LETTER_SOURCE_HEADER,
   type Delivery,
+  encodeKombuEnvelope,
+  encodeTaskMessage,
   InvalidOptionError,
+  LeaseLostError,
   MalformedMessageError,
   MemoryTransport,
   type MemoryTransportOptions,
@@ -11,8 +14,6 @@ import {
   RAW_CONTENT_TYPE,
   TransportClosedError,
   UnsupportedFeatureError,
-  encodeKombuEnvelope,
-  encodeTaskMessage,
 } from '../src/index.js';
 import { bodyText, collect, deferred, eventually, pause, uniqueBroker, wireMessage } from './helpers.js';
 
@@ -34,9 +35,14 @@ afterEach(async () => {
 const texts = (deliveries: readonly Delivery[]): string[] => deliveries.map(bodyText);
 
 /** Like `collect`, with the time each delivery reached the handler. */
-async function collectTimed(transport: MemoryTransport, queue: string): Promise<{ delivery: Delivery; at: number }[]> {
+async function collectTimed(
+  transport: MemoryTransport,
+  queue: string,
+): Promise<{ delivery: Delivery; at: number }[]> {
   const received: { delivery: Delivery; at: number }[] = [];
-  await transport.consume(queue, (delivery) => void received.push({ delivery, at: Date.now() }), { prefetch: 100 });
+  await transport.consume(queue, (delivery) => void received.push({ delivery, at: Date.now() }), {
+    prefetch: 100,
+  });
   return received;
 }
 
@@ -119,6 +125,7 @@ describe('MemoryTransport: nack and reject', () => {
     await eventually(() => expect(received).toHaveLength(2));
     expect(bodyText(received[1]!)).toBe('again');
     expect(received[1]!.deliveryCount).toBe(2);
+    expect(received[0]!.deliveryCount).toBe(1);
   });
 
   it('puts a nacked message before the messages that were waiting behind it', async () => {
@@ -212,7 +219,10 @@ describe('MemoryTransport: priority and delay', () => {
   it('uses the priority property of the message when no option is given', async () => {
     const transport = await open();
     await transport.publish(Q, wireMessage('plain'));
-    await transport.publish(Q, { ...wireMessage('urgent'), properties: { ...wireMessage('').properties, priority: 3 } });
+    await transport.publish(Q, {
+      ...wireMessage('urgent'),
+      properties: { ...wireMessage('').properties, priority: 3 },
+    });
     const received = await collect(transport, Q);
     await eventually(() => expect(texts(received)).toEqual(['urgent', 'plain']));
   });
@@ -228,13 +238,16 @@ describe('MemoryTransport: priority and delay', () => {
     expect(bodyText(received[1]!)).toBe('urgent');
   });
 
-  it.each([[-1], [10], [1.5]])('refuses priority %d outside 0..9 with InvalidOptionError', async (priority) => {
-    const transport = await open();
-    await expect(transport.publish(Q, wireMessage('x'), { priority })).rejects.toMatchObject({
-      code: 'INVALID_OPTION',
-      option: 'priority',
-    });
-  });
+  it.each([[-1], [10], [1.5]])(
+    'refuses priority %d outside 0..9 with InvalidOptionError',
+    async (priority) => {
+      const transport = await open();
+      await expect(transport.publish(Q, wireMessage('x'), { priority })).rejects.toMatchObject({
+        code: 'INVALID_OPTION',
+        option: 'priority',
+      });
+    },
+  );
 
   it('holds a delayed message until its delay has passed', async () => {
     const transport = await open();
@@ -338,13 +351,16 @@ describe('MemoryTransport: prefetch and consumers', () => {
     expect(received).toHaveLength(0);
   });
 
-  it.each([[0], [-1], [1.5], [undefined]])('refuses prefetch %s with InvalidOptionError', async (prefetch) => {
-    const transport = await open();
-    await expect(transport.consume(Q, () => {}, { prefetch: prefetch as number })).rejects.toMatchObject({
-      code: 'INVALID_OPTION',
-      option: 'prefetch',
-    });
-  });
+  it.each([[0], [-1], [1.5], [undefined]])(
+    'refuses prefetch %s with InvalidOptionError',
+    async (prefetch) => {
+      const transport = await open();
+      await expect(transport.consume(Q, () => {}, { prefetch: prefetch as number })).rejects.toMatchObject({
+        code: 'INVALID_OPTION',
+        option: 'prefetch',
+      });
+    },
+  );
 
   it('nacks the delivery of a handler that throws, so the message is not lost', async () => {
     const onHandlerError = vi.fn();
@@ -401,7 +417,9 @@ describe('MemoryTransport: connections and close', () => {
     await expect(transport.publish(Q, wireMessage('x'))).rejects.toBeInstanceOf(TransportClosedError);
     await expect(transport.publishBatch(Q, [])).rejects.toBeInstanceOf(TransportClosedError);
     await expect(transport.publishRaw(Q, new Uint8Array())).rejects.toBeInstanceOf(TransportClosedError);
-    await expect(transport.consume(Q, () => {}, { prefetch: 1 })).rejects.toBeInstanceOf(TransportClosedError);
+    await expect(transport.consume(Q, () => {}, { prefetch: 1 })).rejects.toBeInstanceOf(
+      TransportClosedError,
+    );
     await expect(transport.declareQueue({ name: Q })).rejects.toBeInstanceOf(TransportClosedError);
     await expect(transport.queueDepth(Q)).rejects.toBeInstanceOf(TransportClosedError);
     await expect(transport.connect()).rejects.toBeInstanceOf(TransportClosedError);
@@ -450,10 +468,11 @@ describe('MemoryTransport: visibility timeout', () => {
     );
     await eventually(() => expect(received).toHaveLength(2));
     expect(received[1]!.deliveryCount).toBe(2);
+    expect(received[0]!.deliveryCount).toBe(1);
     expect(bodyText(received[1]!)).toBe('slow');
-    // The expired delivery settles nothing any more, and its late ack does not fail.
-    await received[0]!.ack();
-    await received[0]!.nack();
+    // The expired delivery settles nothing any more: a late ack or nack says the lease was lost.
+    await expect(received[0]!.ack()).rejects.toMatchObject({ code: 'LEASE_LOST' });
+    await expect(received[0]!.nack()).rejects.toBeInstanceOf(LeaseLostError);
     expect(await transport.queueDepth(Q)).toEqual({ ready: 0, inFlight: 0, delayed: 0 });
     await pause(120);
     expect(received).toHaveLength(2);
@@ -613,7 +632,9 @@ describe('MemoryTransport: options and capabilities', () => {
 
   it('refuses delays when restricted to delay mode none, on publish and on nack', async () => {
     const transport = await open({ restrictCapabilities: { delay: { mode: 'none' } } });
-    await expect(transport.publish(Q, wireMessage('x'), { delayMs: 10 })).rejects.toMatchObject({ feature: 'delay' });
+    await expect(transport.publish(Q, wireMessage('x'), { delayMs: 10 })).rejects.toMatchObject({
+      feature: 'delay',
+    });
     await transport.publish(Q, wireMessage('x'));
     const received = await collect(transport, Q);
     await eventually(() => expect(received).toHaveLength(1));
@@ -624,7 +645,9 @@ describe('MemoryTransport: options and capabilities', () => {
   it('refuses delays over a restricted maxDelayMs', async () => {
     const transport = await open({ restrictCapabilities: { delay: { maxDelayMs: 100 } } });
     await transport.publish(Q, wireMessage('x'), { delayMs: 100 });
-    await expect(transport.publish(Q, wireMessage('x'), { delayMs: 101 })).rejects.toMatchObject({ feature: 'delay' });
+    await expect(transport.publish(Q, wireMessage('x'), { delayMs: 101 })).rejects.toMatchObject({
+      feature: 'delay',
+    });
   });
 
   it('refuses reject when restricted to no dead-lettering', async () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  exceptionInfo,
   InvalidOptionError,
   MemoryResultBackend,
   READY_STATES,
@@ -11,7 +12,6 @@ import {
   TaskRevokedError,
   TimeLimitExceededError,
   UnknownTaskError,
-  exceptionInfo,
 } from '../src/index.js';
 import { pause } from './helpers.js';
 
@@ -40,7 +40,9 @@ describe('MemoryResultBackend', () => {
   it('never overwrites a stored SUCCESS', async () => {
     const backend = new MemoryResultBackend();
     await backend.store(meta('t1', 'SUCCESS', 5));
-    await backend.store(meta('t1', 'FAILURE', { exc_type: 'ValueError', exc_message: [], exc_module: 'builtins' }));
+    await backend.store(
+      meta('t1', 'FAILURE', { exc_type: 'ValueError', exc_message: [], exc_module: 'builtins' }),
+    );
     await backend.store(meta('t1', 'RETRY'));
     expect((await backend.get('t1'))?.status).toBe('SUCCESS');
   });
@@ -119,7 +121,7 @@ describe('exceptionInfo', () => {
     });
   });
 
-  it("maps Conveyor errors to the Celery exceptions Python catches by name", () => {
+  it('maps Conveyor errors to the Celery exceptions Python catches by name', () => {
     expect(exceptionInfo(new TimeLimitExceededError(1000))).toMatchObject({
       exc_type: 'TimeLimitExceeded',
       exc_module: 'celery.exceptions',
@@ -168,7 +170,11 @@ describe('ResultHandle', () => {
   it('rejects with TaskRevokedError for a REVOKED task, written by Python or by Conveyor', async () => {
     const backend = new MemoryResultBackend();
     await backend.store(
-      meta('t1', 'REVOKED', { exc_type: 'TaskRevokedError', exc_message: ['revoked'], exc_module: 'celery.exceptions' }),
+      meta('t1', 'REVOKED', {
+        exc_type: 'TaskRevokedError',
+        exc_message: ['revoked'],
+        exc_module: 'celery.exceptions',
+      }),
     );
     const error = (await new ResultHandle('t1', backend).get().catch((e: unknown) => e)) as TaskRevokedError;
     expect(error).toBeInstanceOf(TaskRevokedError);

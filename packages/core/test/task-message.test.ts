@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import {
-  type JsonValue,
-  MalformedMessageError,
-  type WireMessage,
   decodeKombuEnvelope,
   decodeTaskMessage,
   encodeTaskMessage,
+  type JsonValue,
+  MalformedMessageError,
   pythonArgsRepr,
   pythonKwargsRepr,
+  type WireMessage,
 } from '../src/index.js';
 
 const ID = '11111111-1111-1111-1111-111111111111';
@@ -268,7 +268,19 @@ describe('decodeTaskMessage', () => {
 
   it.each<[string, () => WireMessage, RegExp]>([
     ['body is not JSON', () => withBody('{not json'), /not valid application\/json/],
-    ['body is not valid UTF-8', () => ({ ...validWire(), body: new Uint8Array([0xff, 0xfe, 0x5b]) }), /not valid/],
+    [
+      'body is not valid UTF-8',
+      () => ({ ...validWire(), body: new Uint8Array([0xff, 0xfe, 0x5b]) }),
+      /not valid/,
+    ],
+    [
+      'a JSON string holds invalid UTF-8',
+      () => ({
+        ...validWire(),
+        body: Uint8Array.from([...Buffer.from('[["'), 0xff, ...Buffer.from('"], {}, null]')]),
+      }),
+      /not valid UTF-8/,
+    ],
     ['body is an object', () => withBody('{"args": [1]}'), /body must be/],
     ['body is a string', () => withBody('"hello"'), /body must be/],
     ['body is a one-element array', () => withBody('[[1]]'), /body must be/],
@@ -291,7 +303,10 @@ describe('decodeTaskMessage', () => {
     ['root_id is a number', () => withHeaders({ root_id: 7 }), /root_id/],
     [
       'content type is not accepted',
-      () => ({ ...validWire(), properties: { ...validWire().properties, content_type: 'application/x-python-serialize' } }),
+      () => ({
+        ...validWire(),
+        properties: { ...validWire().properties, content_type: 'application/x-python-serialize' },
+      }),
       /content type "application\/x-python-serialize" is not accepted/,
     ],
     ['body is compressed', () => withHeaders({ compression: 'application/x-gzip' }), /compressed/],

@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import {
+  brokerScheme,
   InvalidBrokerUrlError,
   InvalidOptionError,
   MemoryTransport,
+  redactUrl,
   TRANSPORT_PACKAGES,
   TransportNotInstalledError,
-  brokerScheme,
-  redactUrl,
   transportFromUrl,
 } from '../src/index.js';
 import { uniqueBroker } from './helpers.js';
@@ -23,9 +23,12 @@ describe('brokerScheme', () => {
     expect(brokerScheme(url)).toBe(scheme);
   });
 
-  it.each([['localhost:6379x'], ['not a url'], ['mongodb://db'], ['']])('rejects %j with InvalidBrokerUrlError', (url) => {
-    expect(() => brokerScheme(url)).toThrow(InvalidBrokerUrlError);
-  });
+  it.each([['localhost:6379x'], ['not a url'], ['mongodb://db'], ['']])(
+    'rejects %j with InvalidBrokerUrlError',
+    (url) => {
+      expect(() => brokerScheme(url)).toThrow(InvalidBrokerUrlError);
+    },
+  );
 
   it('never shows the password of a URL in the error', () => {
     let message = '';

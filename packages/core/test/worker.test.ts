@@ -5,6 +5,8 @@ import {
   Client,
   DEAD_LETTER_REASON_HEADER,
   type Delivery,
+  decodeTaskMessage,
+  defineTask,
   InvalidOptionError,
   MemoryResultBackend,
   MemoryTransport,
@@ -21,8 +23,6 @@ import {
   Worker,
   type WorkerEvents,
   type WorkerOptions,
-  decodeTaskMessage,
-  defineTask,
 } from '../src/index.js';
 import { collect, deferred, eventually, pause, uniqueBroker } from './helpers.js';
 
@@ -112,7 +112,9 @@ describe('Worker: success', () => {
     expect(meta.date_done).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}\+00:00$/);
     expect(Object.keys(meta).at(-1)).toBe('task_id');
     expect(await handle.state()).toBe('SUCCESS');
-    await eventually(async () => expect(await h.transport.queueDepth('celery')).toEqual({ ready: 0, inFlight: 0, delayed: 0 }));
+    await eventually(async () =>
+      expect(await h.transport.queueDepth('celery')).toEqual({ ready: 0, inFlight: 0, delayed: 0 }),
+    );
   });
 
   it('stores null for a handler that returns nothing', async () => {
@@ -131,7 +133,10 @@ describe('Worker: success', () => {
       },
     });
     const h = await startWorker([inspect]);
-    const handle = await h.client.send(inspect, [], { kwargs: { verbose: true }, headers: { 'x-tenant': 'acme' } });
+    const handle = await h.client.send(inspect, [], {
+      kwargs: { verbose: true },
+      headers: { 'x-tenant': 'acme' },
+    });
     const context = await seen.promise;
     expect(context.id).toBe(handle.id);
     expect(context.name).toBe('tasks.inspect');
@@ -219,7 +224,9 @@ describe('Worker: retries and failures', () => {
     expect(meta.traceback).toContain('boom');
     expect(meta.date_done).not.toBeNull();
     await eventually(() => expect(typesOf(h)).toContain('rejected'));
-    expect(h.events.filter((e) => e.type === 'retried').map((e) => (e.payload as WorkerEvents['retried']).retries)).toEqual([1, 2]);
+    expect(
+      h.events.filter((e) => e.type === 'retried').map((e) => (e.payload as WorkerEvents['retried']).retries),
+    ).toEqual([1, 2]);
     expect(h.events.filter((e) => e.type === 'failed')).toHaveLength(1);
   });
 
@@ -304,7 +311,11 @@ describe('Worker: retries and failures', () => {
     const h = await startWorker([weird]);
     const handle = await h.client.send(weird, []);
     const error = (await handle.get({ timeout: 10_000 }).catch((e: unknown) => e)) as TaskFailedError;
-    expect(error.exception).toEqual({ exc_type: 'Exception', exc_message: ['just a string'], exc_module: 'builtins' });
+    expect(error.exception).toEqual({
+      exc_type: 'Exception',
+      exc_message: ['just a string'],
+      exc_module: 'builtins',
+    });
   });
 
   it('retries on a transport without delays by holding the task until its eta', async () => {
@@ -318,7 +329,9 @@ describe('Worker: retries and failures', () => {
         return context.retries;
       },
     });
-    const h = await startWorker([flaky], { transportOptions: { restrictCapabilities: { delay: { mode: 'none' } } } });
+    const h = await startWorker([flaky], {
+      transportOptions: { restrictCapabilities: { delay: { mode: 'none' } } },
+    });
     const handle = await h.client.send(flaky, []);
     await expect(handle.get({ timeout: 10_000 })).resolves.toBe(1);
     expect(attemptTimes).toHaveLength(2);
@@ -337,7 +350,9 @@ describe('Worker: retries and failures', () => {
         return 'done';
       },
     });
-    const h = await startWorker([flaky], { transportOptions: { restrictCapabilities: { delay: { maxDelayMs: 40 } } } });
+    const h = await startWorker([flaky], {
+      transportOptions: { restrictCapabilities: { delay: { maxDelayMs: 40 } } },
+    });
     const handle = await h.client.send(flaky, []);
     await expect(handle.get({ timeout: 10_000 })).resolves.toBe('done');
     expect(attemptTimes[1]! - attemptTimes[0]!).toBeGreaterThanOrEqual(145);
@@ -383,7 +398,9 @@ describe('Worker: expiry and time limits', () => {
       name: 'tasks.polite',
       timeLimit: { softMs: 50 },
       handler: async (_args: [], { signal }) => {
-        await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+        await new Promise<void>((resolve) =>
+          signal.addEventListener('abort', () => resolve(), { once: true }),
+        );
         reason.resolve(signal.reason);
         return 'cleaned up';
       },
@@ -399,7 +416,9 @@ describe('Worker: expiry and time limits', () => {
     const plain = defineTask({
       name: 'tasks.plain',
       handler: async (_args: [], { signal }) => {
-        await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+        await new Promise<void>((resolve) =>
+          signal.addEventListener('abort', () => resolve(), { once: true }),
+        );
         reason.resolve(signal.reason);
         return 'stopped';
       },
@@ -419,7 +438,9 @@ describe('Worker: expiry and time limits', () => {
       timeLimit: { hardMs: 50 },
       retry: { maxRetries: 0 },
       handler: async (_args: [], { signal }) => {
-        await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+        await new Promise<void>((resolve) =>
+          signal.addEventListener('abort', () => resolve(), { once: true }),
+        );
         reason.resolve(signal.reason);
         return 'too late';
       },
@@ -510,7 +531,9 @@ describe('Worker: argument validation with Standard Schema', () => {
     it('rejects invalid arguments at client.send with TaskValidationError and publishes nothing', async () => {
       const h = await startWorker([sum]);
       const publish = vi.spyOn(h.transport, 'publish');
-      const error = await h.client.send(sum, ['four', 5] as unknown as [number, number]).catch((e: unknown) => e);
+      const error = await h.client
+        .send(sum, ['four', 5] as unknown as [number, number])
+        .catch((e: unknown) => e);
       expect(error).toBeInstanceOf(TaskValidationError);
       expect((error as TaskValidationError).code).toBe('VALIDATION_FAILED');
       expect((error as TaskValidationError).issues[0]?.path).toEqual([0]);
@@ -542,8 +565,38 @@ describe('Worker: argument validation with Standard Schema', () => {
   });
 });
 
+describe('Worker: transforming schemas', () => {
+  it.each([
+    ['zod', z.tuple([z.string().transform((s) => s.length)])],
+    [
+      'valibot',
+      v.tuple([
+        v.pipe(
+          v.string(),
+          v.transform((s) => s.length),
+        ),
+      ]),
+    ],
+  ] as const)(
+    'applies a %s transform once: the client sends the input, the handler gets the output',
+    async (_library, schema) => {
+      const length = defineTask({ name: 'text.length', schema, handler: ([n]) => n * 10 });
+      const h = await startWorker([length]);
+      const publish = vi.spyOn(h.transport, 'publish');
+      // Task types carry the schema's output type, not its input type, hence the cast.
+      const handle = await h.client.send(length, ['abcd'] as unknown as [number]);
+      expect(decodeTaskMessage(publish.mock.calls[0]![1]).args).toEqual(['abcd']);
+      await expect(handle.get({ timeout: 10_000 })).resolves.toBe(40);
+    },
+  );
+});
+
 describe('Worker: concurrency', () => {
-  async function measureConcurrency(tasks: Task[], send: (client: Client) => Promise<unknown>, concurrency: number) {
+  async function measureConcurrency(
+    tasks: Task[],
+    send: (client: Client) => Promise<unknown>,
+    concurrency: number,
+  ) {
     let running = 0;
     let maxRunning = 0;
     let done = 0;
@@ -566,7 +619,11 @@ describe('Worker: concurrency', () => {
     const task = defineTask({ name: 'tasks.busy', handler: () => undefined });
     const { h, maxRunning, done } = await measureConcurrency(
       [task],
-      (client) => client.sendMany('tasks.busy', Array.from({ length: 20 }, () => [])),
+      (client) =>
+        client.sendMany(
+          'tasks.busy',
+          Array.from({ length: 20 }, () => []),
+        ),
       3,
     );
     await eventually(() => expect(done()).toBe(20));
@@ -580,8 +637,16 @@ describe('Worker: concurrency', () => {
     const { h, maxRunning, done } = await measureConcurrency(
       [a, b],
       async (client) => {
-        await client.sendMany('tasks.a', Array.from({ length: 10 }, () => []), { queue: 'qa' });
-        await client.sendMany('tasks.b', Array.from({ length: 10 }, () => []), { queue: 'qb' });
+        await client.sendMany(
+          'tasks.a',
+          Array.from({ length: 10 }, () => []),
+          { queue: 'qa' },
+        );
+        await client.sendMany(
+          'tasks.b',
+          Array.from({ length: 10 }, () => []),
+          { queue: 'qb' },
+        );
       },
       2,
     );
@@ -597,7 +662,13 @@ describe('Worker: lifecycle events', () => {
     const handle = await h.client.send(add, [1, 2]);
     await eventually(() => expect(typesOf(h)).toContain('succeeded'));
     expect(typesOf(h)).toEqual(['received', 'started', 'succeeded']);
-    expect(h.events[0]!.payload).toMatchObject({ taskId: handle.id, name: 'tasks.add', deliveryCount: 1, retries: 0, queue: 'celery' });
+    expect(h.events[0]!.payload).toMatchObject({
+      taskId: handle.id,
+      name: 'tasks.add',
+      deliveryCount: 1,
+      retries: 0,
+      queue: 'celery',
+    });
     expect(h.events[2]!.payload).toMatchObject({ taskId: handle.id, result: 3 });
   });
 
@@ -612,7 +683,15 @@ describe('Worker: lifecycle events', () => {
     const h = await startWorker([failing]);
     await h.client.send(failing, []);
     await eventually(() => expect(typesOf(h)).toContain('rejected'));
-    expect(typesOf(h)).toEqual(['received', 'started', 'retried', 'received', 'started', 'failed', 'rejected']);
+    expect(typesOf(h)).toEqual([
+      'received',
+      'started',
+      'retried',
+      'received',
+      'started',
+      'failed',
+      'rejected',
+    ]);
     expect(h.events[2]!.payload).toMatchObject({ retries: 1, delayMs: 10 });
     expect(h.events[3]!.payload).toMatchObject({ retries: 1 });
   });
@@ -635,7 +714,12 @@ describe('Worker: lifecycle events', () => {
       const handle = await h.client.send(add, [2, 2]);
       await expect(handle.get({ timeout: 10_000 })).resolves.toBe(4);
       // The listener's error is rethrown outside the worker, not swallowed.
-      await eventually(() => expect(onUncaught).toHaveBeenCalledWith(expect.objectContaining({ message: 'listener bug' }), expect.anything()));
+      await eventually(() =>
+        expect(onUncaught).toHaveBeenCalledWith(
+          expect.objectContaining({ message: 'listener bug' }),
+          expect.anything(),
+        ),
+      );
     } finally {
       process.off('uncaughtException', onUncaught);
     }
@@ -646,11 +730,16 @@ describe('Worker: graceful stop', () => {
   it('acks a task that finishes within the deadline and gives back one that does not', async () => {
     const fastGate = deferred();
     const slowAborted = deferred<unknown>();
-    const fast = defineTask({ name: 'tasks.fast', handler: async () => fastGate.promise.then(() => 'fast done') });
+    const fast = defineTask({
+      name: 'tasks.fast',
+      handler: async () => fastGate.promise.then(() => 'fast done'),
+    });
     const slow = defineTask({
       name: 'tasks.slow',
       handler: async (_args: [], { signal }) => {
-        await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+        await new Promise<void>((resolve) =>
+          signal.addEventListener('abort', () => resolve(), { once: true }),
+        );
         slowAborted.resolve(signal.reason);
         throw signal.reason;
       },
@@ -736,15 +825,31 @@ describe('Worker and Client options', () => {
   }
 
   it.each<[string, () => unknown, string]>([
-    ['an unknown option', () => new Worker({ transport, tasks: [add], concurency: 2 } as WorkerOptions), 'concurency'],
+    [
+      'an unknown option',
+      () => new Worker({ transport, tasks: [add], concurency: 2 } as WorkerOptions),
+      'concurency',
+    ],
     ['no transport', () => new Worker({ tasks: [add] } as unknown as WorkerOptions), 'transport'],
     ['concurrency 0', () => new Worker({ transport, tasks: [add], concurrency: 0 }), 'concurrency'],
-    ['a fractional concurrency', () => new Worker({ transport, tasks: [add], concurrency: 1.5 }), 'concurrency'],
+    [
+      'a fractional concurrency',
+      () => new Worker({ transport, tasks: [add], concurrency: 1.5 }),
+      'concurrency',
+    ],
     ['no tasks', () => new Worker({ transport, tasks: [] }), 'tasks'],
     ['a task listed twice', () => new Worker({ transport, tasks: [add, add] }), 'tasks'],
     ['no queues', () => new Worker({ transport, tasks: [add], queues: [] }), 'queues'],
-    ['a negative shutdown deadline', () => new Worker({ transport, tasks: [add], shutdownDeadlineMs: -1 }), 'shutdownDeadlineMs'],
-    ['a bad default retry policy', () => new Worker({ transport, tasks: [add], retry: { maxRetries: -1 } }), 'retry.maxRetries'],
+    [
+      'a negative shutdown deadline',
+      () => new Worker({ transport, tasks: [add], shutdownDeadlineMs: -1 }),
+      'shutdownDeadlineMs',
+    ],
+    [
+      'a bad default retry policy',
+      () => new Worker({ transport, tasks: [add], retry: { maxRetries: -1 } }),
+      'retry.maxRetries',
+    ],
     [
       "a bad task's retry policy",
       () =>
@@ -770,17 +875,137 @@ describe('Worker and Client options', () => {
   it.each<[string, () => unknown, string]>([
     ['an empty name', () => defineTask({ name: ' ', handler: () => 1 }), 'name'],
     ['no handler', () => defineTask({ name: 'x' } as never), 'handler'],
-    ['a schema that is not a Standard Schema', () => defineTask({ name: 'x', schema: {} as never, handler: () => 1 }), 'schema'],
-    ['a zero soft time limit', () => defineTask({ name: 'x', timeLimit: { softMs: 0 }, handler: () => 1 }), 'timeLimit.softMs'],
-    ['an infinite hard time limit', () => defineTask({ name: 'x', timeLimit: { hardMs: Infinity }, handler: () => 1 }), 'timeLimit.hardMs'],
+    [
+      'a schema that is not a Standard Schema',
+      () => defineTask({ name: 'x', schema: {} as never, handler: () => 1 }),
+      'schema',
+    ],
+    [
+      'a zero soft time limit',
+      () => defineTask({ name: 'x', timeLimit: { softMs: 0 }, handler: () => 1 }),
+      'timeLimit.softMs',
+    ],
+    [
+      'an infinite hard time limit',
+      () => defineTask({ name: 'x', timeLimit: { hardMs: Infinity }, handler: () => 1 }),
+      'timeLimit.hardMs',
+    ],
   ])('defineTask throws InvalidOptionError for %s', (_case, make, option) => {
     expect(optionError(make).option).toBe(option);
   });
 
   it('refuses a taskId when sending several tasks', async () => {
     const client = new Client({ transport: new MemoryTransport({ broker: uniqueBroker() }) });
-    await expect(client.sendMany(add, [[1, 2], [3, 4]], { taskId: 'same' })).rejects.toMatchObject({
+    await expect(
+      client.sendMany(
+        add,
+        [
+          [1, 2],
+          [3, 4],
+        ],
+        { taskId: 'same' },
+      ),
+    ).rejects.toMatchObject({
       option: 'taskId',
     });
+  });
+});
+
+describe('Worker: contract refinements', () => {
+  it('dead-letters through core when the transport claims no dead-lettering', async () => {
+    const boom = defineTask({
+      name: 'boom',
+      retry: { maxRetries: 0 },
+      handler: () => Promise.reject(new Error('nope')),
+    });
+    const ok = defineTask({ name: 'ok', handler: () => 'fine' });
+    const h = await startWorker([boom, ok], {
+      transportOptions: { restrictCapabilities: { deadLetter: false } },
+    });
+    expect(h.transport.capabilities.deadLetter).toBe(false);
+    await h.client.send(boom, []);
+    const later = await h.client.send(ok, []);
+    await expect(later.get({ timeout: 10_000 })).resolves.toBe('fine');
+    const letters = await deadLetters(h.transport);
+    await eventually(() => expect(letters).toHaveLength(1));
+    expect(String(letters[0]!.message?.headers[DEAD_LETTER_REASON_HEADER])).toMatch(/nope/);
+    expect(letters[0]!.message?.headers.task).toBe('boom');
+    expect(await h.transport.queueDepth('celery')).toMatchObject({ ready: 0, inFlight: 0 });
+  });
+
+  it('stores no FAILURE for an ignoreResult task (Celery stores nothing)', async () => {
+    const quiet = defineTask({
+      name: 'quiet',
+      ignoreResult: true,
+      retry: { maxRetries: 0 },
+      handler: () => Promise.reject(new Error('x')),
+    });
+    const h = await startWorker([quiet]);
+    const handle = await h.client.send(quiet, []);
+    await eventually(() => expect(h.events.map((e) => e.type)).toContain('rejected'));
+    expect(await h.results.get(handle.id)).toBeNull();
+  });
+
+  it('keeps the ordering key when it re-publishes a retry', async () => {
+    let attempts = 0;
+    const keys: (string | undefined)[] = [];
+    const flaky = defineTask({
+      name: 'flaky-keyed',
+      handler: () => {
+        attempts += 1;
+        if (attempts === 1) throw new Error('first');
+        return attempts;
+      },
+    });
+    const h = await startWorker([flaky]);
+    h.worker.on('received', () => {});
+    const spy = vi.spyOn(h.transport, 'publish');
+    const handle = await h.client.send(flaky, [], { orderingKey: 'customer-7' });
+    await expect(handle.get({ timeout: 10_000 })).resolves.toBe(2);
+    for (const call of spy.mock.calls) keys.push(call[2]?.orderingKey);
+    expect(keys).toEqual(['customer-7', 'customer-7']);
+  });
+
+  it('keeps an explicit priority 0 on a retry instead of dropping it', async () => {
+    let attempts = 0;
+    const flaky = defineTask({
+      name: 'flaky-low',
+      handler: () => {
+        attempts += 1;
+        if (attempts === 1) throw new Error('first');
+        return attempts;
+      },
+    });
+    const h = await startWorker([flaky]);
+    const spy = vi.spyOn(h.transport, 'publish');
+    const handle = await h.client.send(flaky, [], { priority: 0 });
+    await expect(handle.get({ timeout: 10_000 })).resolves.toBe(2);
+    expect(spy.mock.calls.map((c) => c[2]?.priority)).toEqual([0, 0]);
+  });
+
+  it('can be started again after a failed start', async () => {
+    const transport = new MemoryTransport({ broker: uniqueBroker('restart') });
+    const task = defineTask({ name: 't', handler: () => 1 });
+    const worker = new Worker({ transport, tasks: [task] });
+    const connect = vi.spyOn(transport, 'connect').mockRejectedValueOnce(new Error('broker down'));
+    await expect(worker.start()).rejects.toThrow('broker down');
+    await worker.start();
+    expect(connect).toHaveBeenCalledTimes(2);
+    await worker.stop();
+    await transport.close();
+  });
+});
+
+describe('Client: connection', () => {
+  it('connects again on the next send after a failed connect', async () => {
+    const transport = new MemoryTransport({ broker: uniqueBroker('client-reconnect') });
+    const connect = vi.spyOn(transport, 'connect').mockRejectedValueOnce(new Error('refused'));
+    const client = new Client({ transport });
+    const task = defineTask({ name: 't', handler: () => 1 });
+    await expect(client.send(task, [])).rejects.toThrow('refused');
+    await client.send(task, []);
+    expect(connect).toHaveBeenCalledTimes(2);
+    expect((await transport.queueDepth('celery')).ready).toBe(1);
+    await transport.close();
   });
 });

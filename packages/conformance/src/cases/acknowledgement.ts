@@ -29,17 +29,17 @@ export const ackRemovesTheMessage = defineCase({
     const probe = await new ConsumerProbe(first, queue, 5, ackOnce).start();
     await probe.waitForIds(ids, ctx.patienceMs);
     await sleep(QUIET_WINDOW_MS);
-    assert.equal(probe.deliveries.length, ids.length, 'acked messages were delivered again to the same consumer');
+    assert.equal(
+      probe.deliveries.length,
+      ids.length,
+      'acked messages were delivered again to the same consumer',
+    );
     probe.stop();
     await first.close();
     const second = await ctx.transport();
     const after = await new ConsumerProbe(second, queue, 5, 'hold').start();
     await sleep(QUIET_WINDOW_MS);
-    assert.deepEqual(
-      after.deliveries.map(idOf),
-      [],
-      'acked messages came back on a new connection',
-    );
+    assert.deepEqual(after.deliveries.map(idOf), [], 'acked messages came back on a new connection');
     const depth = await second.queueDepth(queue);
     assert.equal(depth.ready, 0, 'queue still holds messages after all were acked');
   },

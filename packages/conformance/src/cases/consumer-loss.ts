@@ -71,7 +71,8 @@ export const visibilityTimeoutRedelivers = defineCase({
   title: 'an unsettled delivery returns after the visibility timeout; extendVisibility postpones it',
   verifies: ['redelivery.visibilityTimeoutMs', 'visibilityExtension'],
   requires(caps) {
-    if (caps.redelivery.visibilityTimeoutMs === null) return 'capabilities.redelivery.visibilityTimeoutMs is null';
+    if (caps.redelivery.visibilityTimeoutMs === null)
+      return 'capabilities.redelivery.visibilityTimeoutMs is null';
     return undefined;
   },
   async run(ctx) {
@@ -93,7 +94,10 @@ export const visibilityTimeoutRedelivers = defineCase({
     await taker.waitForIds([ids[0]!], ctx.patienceMs);
     const waited = Date.now() - receivedAt;
     ctx.metric('redelivered-after', waited, 'ms');
-    assert.ok(waited >= visibilityTimeoutMs * 0.9, `redelivered after ${waited} ms, before the ${visibilityTimeoutMs} ms timeout`);
+    assert.ok(
+      waited >= visibilityTimeoutMs * 0.9,
+      `redelivered after ${waited} ms, before the ${visibilityTimeoutMs} ms timeout`,
+    );
     if (extendable) {
       await sleep(visibilityTimeoutMs * 2);
       assert.ok(!taker.seen.has(ids[1]!), 'extendVisibility did not postpone redelivery');
@@ -128,7 +132,10 @@ export const closeInFlightLosesNothing = defineCase({
     }).start();
     await waitForAcked(slow, Math.floor(ids.length / 3), ctx.patienceMs);
     closing = true;
-    assert.ok(slow.unsettled().length > 0 || slow.acked.size < ids.length, 'messages were in flight at close');
+    assert.ok(
+      slow.unsettled().length > 0 || slow.acked.size < ids.length,
+      'messages were in flight at close',
+    );
     await first.close();
     const second = await ctx.transport();
     const rest = await new ConsumerProbe(second, queue, 20, 'ack').start();

@@ -67,12 +67,21 @@ export const malformedPayloadIsDeadLettered = defineCase({
       },
     });
     await client.sendMany(probeTask, [[1], [2], [3]]);
-    const worker = new Worker({ transport: await ctx.transport(), tasks: [probeTask], queues: [queue], concurrency: 2 });
+    const worker = new Worker({
+      transport: await ctx.transport(),
+      tasks: [probeTask],
+      queues: [queue],
+      concurrency: 2,
+    });
     const reasons: string[] = [];
     worker.on('rejected', (event) => reasons.push(event.reason));
     await worker.start();
     try {
-      await waitUntil(() => ran.length >= 3, ctx.patienceMs, () => `3 valid tasks to run (ran ${ran.length})`);
+      await waitUntil(
+        () => ran.length >= 3,
+        ctx.patienceMs,
+        () => `3 valid tasks to run (ran ${ran.length})`,
+      );
     } finally {
       await worker.stop({ deadlineMs: 1000 });
     }

@@ -47,12 +47,18 @@ export const delayedMessagesWaitTheirDelay = defineCase({
     const waited = arrivals.get(delayed)! - sentAt;
     ctx.metric('delay-requested', delayMs, 'ms');
     ctx.metric('delay-lateness', waited - delayMs, 'ms');
-    assert.ok(waited >= delayMs - EARLY_SLACK_MS, `delivered after ${waited} ms, before its ${delayMs} ms delay`);
+    assert.ok(
+      waited >= delayMs - EARLY_SLACK_MS,
+      `delivered after ${waited} ms, before its ${delayMs} ms delay`,
+    );
     assert.ok(
       waited <= delayMs + grossLateness(caps),
       `delivered ${waited - delayMs} ms late: more than ${grossLateness(caps)} ms is a gross violation`,
     );
-    assert.ok(arrivals.get(immediate)! <= arrivals.get(delayed)!, 'the undelayed message waited for the delayed one');
+    assert.ok(
+      arrivals.get(immediate)! <= arrivals.get(delayed)!,
+      'the undelayed message waited for the delayed one',
+    );
   },
 });
 
@@ -77,7 +83,10 @@ export const nackWithDelayWaits = defineCase({
     await probe.waitForCount(2, ctx.patienceMs + delayMs);
     const waited = Date.now() - nackedAt;
     ctx.metric('nack-delay-lateness', waited - delayMs, 'ms');
-    assert.ok(waited >= delayMs - EARLY_SLACK_MS, `redelivered after ${waited} ms, before its ${delayMs} ms delay`);
+    assert.ok(
+      waited >= delayMs - EARLY_SLACK_MS,
+      `redelivered after ${waited} ms, before its ${delayMs} ms delay`,
+    );
     assert.ok(waited <= delayMs + grossLateness(caps), `redelivered ${waited - delayMs} ms late`);
     await probe.ack(probe.deliveries[1]!);
   },

@@ -15,7 +15,11 @@ import { largestMessagePassesLargerFails } from './message-size.js';
 import { keyOrderIsKept, queueOrderIsKept } from './ordering.js';
 import { prefetchBoundIsNeverExceeded } from './prefetch.js';
 import { higherPriorityIsDeliveredFirst } from './priority.js';
-import { batchPublishDeliversEveryEntry, everythingPublishedIsConsumed, queuesAreIsolated } from './publish.js';
+import {
+  batchPublishDeliversEveryEntry,
+  everythingPublishedIsConsumed,
+  queuesAreIsolated,
+} from './publish.js';
 import { consumerSurvivesConnectionCut, publishAfterCutIsNotSilentlyLost } from './reconnect.js';
 import { unclaimedFeaturesThrow } from './unsupported.js';
 

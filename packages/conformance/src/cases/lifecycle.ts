@@ -22,7 +22,11 @@ export const connectAndCloseAreIdempotent = defineCase({
     await transport.close();
     const closedCode = (error: unknown): boolean =>
       error instanceof ConveyorError && error.code === 'TRANSPORT_CLOSED';
-    await assert.rejects(() => transport.publish(queue, probeMessage('after-close')), closedCode, 'publish after close');
+    await assert.rejects(
+      () => transport.publish(queue, probeMessage('after-close')),
+      closedCode,
+      'publish after close',
+    );
     await assert.rejects(
       () => transport.consume(queue, () => {}, { prefetch: 1 }),
       closedCode,

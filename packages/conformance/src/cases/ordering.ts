@@ -8,7 +8,8 @@ export const queueOrderIsKept = defineCase({
   id: 'ORD-01',
   title: 'publish order is kept within a queue',
   verifies: ['ordering'],
-  requires: (caps) => (caps.ordering !== 'queue' ? `capabilities.ordering is "${caps.ordering}", not "queue"` : undefined),
+  requires: (caps) =>
+    caps.ordering !== 'queue' ? `capabilities.ordering is "${caps.ordering}", not "queue"` : undefined,
   async run(ctx) {
     const transport = await ctx.transport();
     const queue = ctx.queue();
@@ -45,7 +46,11 @@ export const keyOrderIsKept = defineCase({
         .map(idOf)
         .filter((id): id is string => id?.includes(`-${key}-`) ?? false)
         .map((id) => Number(id.split('-').pop()));
-      assert.deepEqual(seqs, Array.from({ length: perKey }, (_, i) => i), `order broken for key ${key}`);
+      assert.deepEqual(
+        seqs,
+        Array.from({ length: perKey }, (_, i) => i),
+        `order broken for key ${key}`,
+      );
     }
   },
 });

@@ -28,7 +28,11 @@ export const prefetchBoundIsNeverExceeded = defineCase({
     }).start();
     await probe.waitForCount(prefetch, ctx.patienceMs);
     await sleep(300);
-    assert.equal(probe.outstanding, prefetch, `held ${probe.outstanding} unsettled with prefetch ${prefetch}`);
+    assert.equal(
+      probe.outstanding,
+      prefetch,
+      `held ${probe.outstanding} unsettled with prefetch ${prefetch}`,
+    );
     holding = false;
     for (const delivery of probe.unsettled()) probe.ackInBackground(delivery);
     await probe.waitForIds(ids, ctx.patienceMs);

@@ -28,7 +28,9 @@ export const everythingPublishedIsConsumed = defineCase({
       producerTransports.map(async (transport, p) => {
         const mine = ids.filter((_, i) => i % producers === p);
         for (let i = 0; i < mine.length; i += 100) {
-          const batch: PublishEntry[] = mine.slice(i, i + 100).map((id, j) => ({ message: probeMessage(id, i + j) }));
+          const batch: PublishEntry[] = mine
+            .slice(i, i + 100)
+            .map((id, j) => ({ message: probeMessage(id, i + j) }));
           await transport.publishBatch(queue, batch);
         }
       }),
@@ -43,7 +45,11 @@ export const everythingPublishedIsConsumed = defineCase({
     while (union().size < total && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     const elapsed = performance.now() - started;
     const missing = missingIds(ids, union());
-    assert.equal(missing.length, 0, `${missing.length} of ${total} messages never consumed, e.g. ${missing.slice(0, 5)}`);
+    assert.equal(
+      missing.length,
+      0,
+      `${missing.length} of ${total} messages never consumed, e.g. ${missing.slice(0, 5)}`,
+    );
     const deliveries = consumers.reduce((n, c) => n + c.deliveries.length, 0);
     ctx.metric('throughput', Math.round(total / (elapsed / 1000)), 'msg/s');
     ctx.metric('duplicates', deliveries - total, 'deliveries');

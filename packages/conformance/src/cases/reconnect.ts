@@ -29,7 +29,11 @@ export const consumerSurvivesConnectionCut = defineCase({
     const after = probeIds(`${queue}-after`, 20);
     for (const id of after) await direct.publish(queue, probeMessage(id));
     await probe.waitForIds(after, ctx.patienceMs * 2);
-    await waitUntil(() => proxy.stats().accepted > 1, ctx.patienceMs, () => 'a new connection through the proxy');
+    await waitUntil(
+      () => proxy.stats().accepted > 1,
+      ctx.patienceMs,
+      () => 'a new connection through the proxy',
+    );
     const health = await consumerTransport.health();
     assert.equal(health.ok, true, 'health after reconnect');
     ctx.metric('connections-cut', proxy.stats().cut, 'connections');

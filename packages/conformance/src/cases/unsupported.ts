@@ -7,7 +7,11 @@ import { probeMessage } from '../support/probe-message.js';
 const isUnsupported = (error: unknown): boolean =>
   error instanceof ConveyorError && error.code === 'UNSUPPORTED_FEATURE';
 
-type Probe = { feature: string; unclaimed: (caps: TransportCapabilities) => boolean; use: (t: Transport, q: string) => Promise<unknown> };
+type Probe = {
+  feature: string;
+  unclaimed: (caps: TransportCapabilities) => boolean;
+  use: (t: Transport, q: string) => Promise<unknown>;
+};
 
 const PUBLISH_PROBES: Probe[] = [
   {
@@ -23,7 +27,8 @@ const PUBLISH_PROBES: Probe[] = [
   {
     feature: 'delay beyond maxDelayMs',
     unclaimed: (c) => c.delay.mode !== 'none' && c.delay.maxDelayMs !== null,
-    use: (t, q) => t.publish(q, probeMessage(`${q}-far`), { delayMs: (t.capabilities.delay.maxDelayMs ?? 0) + 1000 }),
+    use: (t, q) =>
+      t.publish(q, probeMessage(`${q}-far`), { delayMs: (t.capabilities.delay.maxDelayMs ?? 0) + 1000 }),
   },
   {
     feature: 'deduplication',
@@ -57,7 +62,11 @@ export const unclaimedFeaturesThrow = defineCase({
     await transport.declareQueue({ name: queue });
     for (const probe of PUBLISH_PROBES) {
       if (!probe.unclaimed(caps)) continue;
-      await assert.rejects(() => probe.use(transport, queue), isUnsupported, `${probe.feature} must be refused`);
+      await assert.rejects(
+        () => probe.use(transport, queue),
+        isUnsupported,
+        `${probe.feature} must be refused`,
+      );
     }
     if (caps.deadLetter && caps.visibilityExtension) return;
     await transport.publish(queue, probeMessage(`${queue}-settle`));
@@ -65,7 +74,11 @@ export const unclaimedFeaturesThrow = defineCase({
     await holder.waitForCount(1, ctx.patienceMs);
     const delivery = holder.deliveries[0]!;
     if (!caps.visibilityExtension) {
-      await assert.rejects(() => delivery.extendVisibility(60_000), isUnsupported, 'extendVisibility must be refused');
+      await assert.rejects(
+        () => delivery.extendVisibility(60_000),
+        isUnsupported,
+        'extendVisibility must be refused',
+      );
     }
     if (!caps.deadLetter) {
       await assert.rejects(() => delivery.reject('nowhere to go'), isUnsupported, 'reject must be refused');

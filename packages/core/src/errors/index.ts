@@ -1,22 +1,23 @@
 export { ConveyorError, type ConveyorErrorCode, type ConveyorErrorOptions } from './conveyor-error.js';
-export { MalformedMessageError, MessageTooLargeError, CodecNotRegisteredError } from './message-errors.js';
-export {
-  UnsupportedFeatureError,
-  InvalidOptionError,
-  TransportClosedError,
-  BrokerConnectionError,
-  TransportNotInstalledError,
-  InvalidBrokerUrlError,
-  redactUrl,
-} from './transport-errors.js';
+export { BatchPublishError, LeaseLostError } from './delivery-errors.js';
+export { CodecNotRegisteredError, MalformedMessageError, MessageTooLargeError } from './message-errors.js';
 export {
   type ExceptionInfo,
-  UnknownTaskError,
-  TaskValidationError,
   PermanentTaskError,
+  ResultTimeoutError,
+  SoftTimeLimitExceededError,
   TaskFailedError,
   TaskRevokedError,
+  TaskValidationError,
   TimeLimitExceededError,
-  SoftTimeLimitExceededError,
-  ResultTimeoutError,
+  UnknownTaskError,
 } from './task-errors.js';
+export {
+  BrokerConnectionError,
+  InvalidBrokerUrlError,
+  InvalidOptionError,
+  redactUrl,
+  TransportClosedError,
+  TransportNotInstalledError,
+  UnsupportedFeatureError,
+} from './transport-errors.js';

@@ -19,9 +19,14 @@ export class UnknownTaskError extends ConveyorError {
 /** Task arguments failed their Standard Schema validation. Never retried. */
 export class TaskValidationError extends ConveyorError {
   readonly issues: readonly { message: string; path?: readonly PropertyKey[] | undefined }[];
-  constructor(taskName: string, issues: readonly { message: string; path?: readonly unknown[] | undefined }[]) {
+  constructor(
+    taskName: string,
+    issues: readonly { message: string; path?: readonly unknown[] | undefined }[],
+  ) {
     const detail = issues
-      .map((i) => (i.path && i.path.length > 0 ? `${i.path.map(pathKey).join('.')}: ${i.message}` : i.message))
+      .map((i) =>
+        i.path && i.path.length > 0 ? `${i.path.map(pathKey).join('.')}: ${i.message}` : i.message,
+      )
       .join('; ');
     super('VALIDATION_FAILED', `arguments of task "${taskName}" are invalid: ${detail}`);
     this.issues = issues.map((i) => ({ message: i.message, path: i.path?.map(pathKey) }));

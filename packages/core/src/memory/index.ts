@@ -1,2 +1,2 @@
+export { MEMORY_PRIORITY_LEVELS, MemoryBroker } from './memory-broker.js';
 export { MemoryTransport, type MemoryTransportOptions } from './memory-transport.js';
-export { MemoryBroker, MEMORY_PRIORITY_LEVELS } from './memory-broker.js';

@@ -1,8 +1,8 @@
-import { TransportClosedError, UnsupportedFeatureError } from '../errors/transport-errors.js';
+import { LeaseLostError } from '../errors/delivery-errors.js';
 import type { MalformedMessageError } from '../errors/message-errors.js';
+import { TransportClosedError, UnsupportedFeatureError } from '../errors/transport-errors.js';
 import type { JsonValue } from '../message/json-value.js';
 import type { WireMessage } from '../message/wire-message.js';
-import { checkDelay } from '../transport/publish-checks.js';
 import {
   DEAD_LETTER_REASON_HEADER,
   DEAD_LETTER_SOURCE_HEADER,
@@ -10,10 +10,11 @@ import {
   type NackOptions,
   RAW_CONTENT_TYPE,
 } from '../transport/delivery.js';
+import { checkDelay } from '../transport/publish-checks.js';
 import type { MemoryConsumer } from './memory-consumer.js';
 import type { MemoryQueue } from './memory-queue.js';
-import type { StoredMessage } from './stored-message.js';
 import type { MemoryTransport } from './memory-transport.js';
+import type { StoredMessage } from './stored-message.js';
 
 const RESOLVED: Promise<void> = Promise.resolve();
 
@@ -51,10 +52,13 @@ export class MemoryDelivery implements Delivery {
     if (timeout !== null) this.deadline = Date.now() + timeout;
   }
 
+  get orderingKey(): string | undefined {
+    return this.stored.orderingKey;
+  }
+
   get queue(): string {
     return this.#queue.name;
   }
-
 
   get settled(): boolean {
     return this.state !== 'open';
@@ -86,13 +90,19 @@ export class MemoryDelivery implements Delivery {
     if (this.state !== 'open') return this.#late('reject');
     const transport = this.#transport;
     if (!transport.capabilities.deadLetter) {
-      return Promise.reject(new UnsupportedFeatureError('deadLetter', 'reject() was called', { transport: transport.name }));
+      return Promise.reject(
+        new UnsupportedFeatureError('deadLetter', 'reject() was called', { transport: transport.name }),
+      );
     }
     if (this.#queue.deadLetterQueue === null) {
       return Promise.reject(
-        new UnsupportedFeatureError('deadLetter', `queue "${this.queue}" was declared without a dead-letter queue`, {
-          transport: transport.name,
-        }),
+        new UnsupportedFeatureError(
+          'deadLetter',
+          `queue "${this.queue}" was declared without a dead-letter queue`,
+          {
+            transport: transport.name,
+          },
+        ),
       );
     }
     this.state = 'settled';
@@ -110,7 +120,9 @@ export class MemoryDelivery implements Delivery {
     const transport = this.#transport;
     if (!transport.capabilities.visibilityExtension) {
       return Promise.reject(
-        new UnsupportedFeatureError('visibilityExtension', 'extendVisibility() was called', { transport: transport.name }),
+        new UnsupportedFeatureError('visibilityExtension', 'extendVisibility() was called', {
+          transport: transport.name,
+        }),
       );
     }
     if (this.state === 'open') this.deadline = Date.now() + ms;
@@ -139,6 +151,11 @@ export class MemoryDelivery implements Delivery {
   #late(operation: string): Promise<void> {
     if (this.state === 'closed') {
       return Promise.reject(new TransportClosedError(`${operation} of a delivery`, { transport: 'memory' }));
+    }
+    if (this.state === 'expired') {
+      return Promise.reject(
+        new LeaseLostError(operation, 'its visibility timeout ran out', { transport: 'memory' }),
+      );
     }
     return RESOLVED;
   }

@@ -1,5 +1,5 @@
-import { decodeKombuEnvelope } from '../message/kombu-envelope.js';
 import { MalformedMessageError } from '../errors/message-errors.js';
+import { decodeKombuEnvelope } from '../message/kombu-envelope.js';
 import { invokeHandler } from '../transport/invoke-handler.js';
 import { DelayHeap } from './delay-heap.js';
 import { Deque } from './deque.js';

@@ -72,7 +72,8 @@ export class MemoryTransport implements Transport {
     const parsed = new URL(url);
     const options: MemoryTransportOptions = { broker: parsed.hostname || 'default' };
     for (const [key, value] of parsed.searchParams) {
-      if (key === 'visibilityTimeoutMs') options.visibilityTimeoutMs = value === 'null' ? null : Number(value);
+      if (key === 'visibilityTimeoutMs')
+        options.visibilityTimeoutMs = value === 'null' ? null : Number(value);
       else if (key === 'maxMessageBytes') options.maxMessageBytes = Number(value);
       else throw new InvalidOptionError(key, 'unknown memory:// URL parameter');
     }
@@ -110,7 +111,8 @@ export class MemoryTransport implements Transport {
       options.restrictCapabilities,
     );
     this.#onHandlerError =
-      options.onHandlerError ?? ((error) => console.error('[conveyor] [memory] delivery handler failed:', error));
+      options.onHandlerError ??
+      ((error) => console.error('[conveyor] [memory] delivery handler failed:', error));
   }
 
   async connect(): Promise<void> {
@@ -140,7 +142,8 @@ export class MemoryTransport implements Transport {
 
   async declareQueue(spec: QueueSpec): Promise<void> {
     this.#assertOpen('declareQueue');
-    if (typeof spec?.name !== 'string' || spec.name === '') throw new InvalidOptionError('name', 'must be a non-empty string');
+    if (typeof spec?.name !== 'string' || spec.name === '')
+      throw new InvalidOptionError('name', 'must be a non-empty string');
     const queue = this.broker.queue(spec.name);
     if (spec.deadLetterQueue !== undefined) queue.deadLetterQueue = spec.deadLetterQueue;
     if (queue.deadLetterQueue !== null) this.broker.queue(queue.deadLetterQueue);
@@ -205,15 +208,24 @@ export class MemoryTransport implements Transport {
     return { ok: true, latencyMs: 0 };
   }
 
-  #store(queue: string, message: WireMessage | null, raw: Uint8Array | null, options: PublishOptions | undefined): void {
+  #store(
+    queue: string,
+    message: WireMessage | null,
+    raw: Uint8Array | null,
+    options: PublishOptions | undefined,
+  ): void {
     const q = this.broker.queue(queue);
-    if (options?.deduplicationId !== undefined && !q.admitDeduplicationId(options.deduplicationId, Date.now())) {
+    if (
+      options?.deduplicationId !== undefined &&
+      !q.admitDeduplicationId(options.deduplicationId, Date.now())
+    ) {
       return;
     }
     const stored: StoredMessage = {
       message,
       raw,
       priority: options?.priority ?? message?.properties.priority ?? 0,
+      orderingKey: options?.orderingKey,
       deliveryCount: 0,
     };
     const delayMs = options?.delayMs ?? 0;
@@ -240,7 +252,8 @@ function narrow(full: CapabilitiesInput, restriction: CapabilitiesInput | undefi
   const base = defineCapabilities(full);
   if (!restriction) return base;
   const r = restriction;
-  const delay = r.delay?.mode === 'none' ? { mode: 'none' as const, maxDelayMs: null, precisionMs: 0 } : base.delay;
+  const delay =
+    r.delay?.mode === 'none' ? { mode: 'none' as const, maxDelayMs: null, precisionMs: 0 } : base.delay;
   return defineCapabilities({
     delay: {
       ...delay,

@@ -8,6 +8,8 @@ export interface StoredMessage {
   raw: Uint8Array | null;
   /** Core priority level, higher first. */
   priority: number;
+  /** The publisher's ordering key, handed back on every delivery. */
+  orderingKey?: string | undefined;
   /** Times this message has been handed to a consumer. */
   deliveryCount: number;
 }

@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { CodecNotRegisteredError, MalformedMessageError } from '../errors/message-errors.js';
 
 /**
@@ -23,7 +24,12 @@ export const jsonCodec: Codec = {
   contentType: 'application/json',
   contentEncoding: 'utf-8',
   encode: (value) => Buffer.from(JSON.stringify(value), 'utf8'),
-  decode: (bytes) => JSON.parse(asBuffer(bytes).toString('utf8')),
+  decode: (bytes) => {
+    const buffer = asBuffer(bytes);
+    // Buffer#toString would turn invalid UTF-8 into U+FFFD silently; a corrupt body must be refused.
+    if (!isUtf8(buffer)) throw new Error('body is not valid UTF-8');
+    return JSON.parse(buffer.toString('utf8'));
+  },
 };
 
 function asBuffer(bytes: Uint8Array): Buffer {

@@ -7,7 +7,8 @@ import type { TaskEmbed, TaskMessage } from './task-message.js';
 import type { WireMessage } from './wire-message.js';
 
 /** The fields a sender chooses; everything else gets Celery's defaults. */
-export type TaskMessageInput = Pick<TaskMessage, 'id' | 'task' | 'args'> & Partial<Omit<TaskMessage, 'id' | 'task' | 'args'>>;
+export type TaskMessageInput = Pick<TaskMessage, 'id' | 'task' | 'args'> &
+  Partial<Omit<TaskMessage, 'id' | 'task' | 'args'>>;
 
 const EMPTY_EMBED: TaskEmbed = { callbacks: null, errbacks: null, chain: null, chord: null };
 
@@ -15,7 +16,10 @@ const EMPTY_EMBED: TaskEmbed = { callbacks: null, errbacks: null, chain: null, c
  * Builds the wire form of a task exactly as Celery 5.x `as_task_v2` does: every standard header
  * present (null when unset), body `[args, kwargs, embed]`.
  */
-export function encodeTaskMessage(input: TaskMessageInput, codecs: CodecRegistry = defaultCodecs): WireMessage {
+export function encodeTaskMessage(
+  input: TaskMessageInput,
+  codecs: CodecRegistry = defaultCodecs,
+): WireMessage {
   if (!Array.isArray(input.args)) throw new MalformedMessageError('args must be an array');
   const kwargs = input.kwargs ?? {};
   const contentType = input.contentType ?? 'application/json';

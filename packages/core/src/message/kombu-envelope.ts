@@ -30,7 +30,9 @@ export function encodeKombuEnvelope(
     delivery_tag: deliveryTag,
   };
   return JSON.stringify({
-    body: Buffer.from(message.body.buffer, message.body.byteOffset, message.body.byteLength).toString('base64'),
+    body: Buffer.from(message.body.buffer, message.body.byteOffset, message.body.byteLength).toString(
+      'base64',
+    ),
     'content-encoding': p.content_encoding,
     'content-type': p.content_type,
     headers: message.headers,

@@ -1,4 +1,4 @@
-export { type TaskState, READY_STATES } from './task-state.js';
-export { type ResultMeta, exceptionInfo } from './result-meta.js';
-export type { ResultBackend, WaitOptions } from './result-backend.js';
 export { MemoryResultBackend, type MemoryResultBackendOptions } from './memory-result-backend.js';
+export type { ResultBackend, WaitOptions } from './result-backend.js';
+export { exceptionInfo, type ResultMeta } from './result-meta.js';
+export { READY_STATES, type TaskState } from './task-state.js';

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { InvalidOptionError } from '../errors/transport-errors.js';
 import { TaskValidationError } from '../errors/task-errors.js';
+import { InvalidOptionError } from '../errors/transport-errors.js';
 import { type CodecRegistry, defaultCodecs } from '../message/codec-registry.js';
 import { encodeTaskMessage } from '../message/encode-task.js';
 import type { JsonValue } from '../message/json-value.js';
@@ -93,9 +93,12 @@ export class Client {
       throw new InvalidOptionError('taskId', 'only valid when sending a single task');
     }
     const schema = typeof task === 'string' ? undefined : task.schema;
-    const validated = schema ? await Promise.all(argsList.map((a) => validateArgs(name, schema, a))) : argsList;
+    // Validate to fail fast, but send the arguments as given: the worker validates them again and
+    // hands the parsed output to the handler, so a transforming schema is applied exactly once.
+    if (schema) await Promise.all(argsList.map((a) => validateArgs(name, schema, a)));
     const now = Date.now();
-    const eta = options.eta ?? (options.countdownMs !== undefined ? new Date(now + options.countdownMs) : null);
+    const eta =
+      options.eta ?? (options.countdownMs !== undefined ? new Date(now + options.countdownMs) : null);
     const expires =
       options.expires === undefined
         ? null
@@ -104,18 +107,19 @@ export class Client {
           : options.expires;
     const limits = options.timeLimit ?? (typeof task === 'string' ? undefined : task.timeLimit);
     const priority = options.priority ?? (typeof task === 'string' ? undefined : task.priority);
-    const ignoreResult = options.ignoreResult ?? (typeof task === 'string' ? false : (task.ignoreResult ?? false));
+    const ignoreResult =
+      options.ignoreResult ?? (typeof task === 'string' ? false : (task.ignoreResult ?? false));
     const publishOptions = this.#publishOptions(eta, now, priority, options);
 
-    const entries: PublishEntry[] = new Array(validated.length);
-    const handles: ResultHandle<Result>[] = new Array(validated.length);
-    for (let i = 0; i < validated.length; i++) {
+    const entries: PublishEntry[] = new Array(argsList.length);
+    const handles: ResultHandle<Result>[] = new Array(argsList.length);
+    for (let i = 0; i < argsList.length; i++) {
       const id = options.taskId ?? randomUUID();
       const message: WireMessage = encodeTaskMessage(
         {
           id,
           task: name,
-          args: validated[i] as unknown[],
+          args: argsList[i] as unknown[],
           kwargs: options.kwargs ?? {},
           eta,
           expires,
@@ -158,7 +162,8 @@ export class Client {
       if (delay > 0) {
         // Longer than one hop allows: the worker re-delays it on arrival (eta travels in headers).
         const max = this.transport.capabilities.delay.maxDelayMs;
-        out.delayMs = max !== null && delay > max && this.transport.capabilities.delay.mode !== 'none' ? max : delay;
+        out.delayMs =
+          max !== null && delay > max && this.transport.capabilities.delay.mode !== 'none' ? max : delay;
         any = true;
       }
     }
@@ -178,7 +183,13 @@ export class Client {
   }
 
   #ready(queue: string): Promise<void> {
-    this.#connected ??= this.transport.connect();
+    if (!this.#connected) {
+      this.#connected = this.transport.connect();
+      // A failed connect must not poison every later send.
+      this.#connected.catch(() => {
+        this.#connected = undefined;
+      });
+    }
     let declared = this.#declared.get(queue);
     if (!declared) {
       declared = this.#connected.then(() => this.transport.declareQueue({ name: queue }));

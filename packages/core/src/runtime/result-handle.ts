@@ -45,7 +45,10 @@ export class ResultHandle<Result = unknown> {
 
   #requireBackend(): ResultBackend {
     if (!this.#backend) {
-      throw new ConveyorError('INVALID_OPTION', 'no result backend: pass `results` to the Client to read results');
+      throw new ConveyorError(
+        'INVALID_OPTION',
+        'no result backend: pass `results` to the Client to read results',
+      );
     }
     return this.#backend;
   }

@@ -48,7 +48,10 @@ export function resolveRetryPolicy(
 
 /** Delay before retry number `retry` (1 for the first retry). */
 export function retryDelayMs(policy: RetryPolicy, retry: number, random: () => number = Math.random): number {
-  const ceiling = Math.min(policy.maxDelayMs, policy.initialDelayMs * policy.factor ** Math.max(0, retry - 1));
+  const ceiling = Math.min(
+    policy.maxDelayMs,
+    policy.initialDelayMs * policy.factor ** Math.max(0, retry - 1),
+  );
   switch (policy.jitter) {
     case 'none':
       return Math.round(ceiling);

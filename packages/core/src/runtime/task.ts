@@ -73,7 +73,10 @@ export function defineTask(
   for (const key of ['softMs', 'hardMs'] as const) {
     const value = limits?.[key];
     if (value !== undefined && !(Number.isFinite(value) && value > 0)) {
-      throw new InvalidOptionError(`timeLimit.${key}`, `task "${definition.name}": must be a positive number of ms`);
+      throw new InvalidOptionError(
+        `timeLimit.${key}`,
+        `task "${definition.name}": must be a positive number of ms`,
+      );
     }
   }
   return Object.freeze({ ...definition, schema: definition.schema }) as Task;

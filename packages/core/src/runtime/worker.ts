@@ -9,16 +9,22 @@ import {
   UnknownTaskError,
 } from '../errors/task-errors.js';
 import { InvalidOptionError } from '../errors/transport-errors.js';
+import { Deque } from '../memory/deque.js';
 import { formatCeleryDate } from '../message/celery-date.js';
 import { type CodecRegistry, defaultCodecs } from '../message/codec-registry.js';
 import { decodeTaskMessage } from '../message/decode-task.js';
 import { encodeTaskMessage } from '../message/encode-task.js';
 import type { TaskMessage } from '../message/task-message.js';
-import { Deque } from '../memory/deque.js';
+import type { WireMessage } from '../message/wire-message.js';
 import type { ResultBackend } from '../results/result-backend.js';
 import { exceptionInfo, type ResultMeta } from '../results/result-meta.js';
 import type { TaskState } from '../results/task-state.js';
-import type { Delivery } from '../transport/delivery.js';
+import {
+  DEAD_LETTER_REASON_HEADER,
+  DEAD_LETTER_SOURCE_HEADER,
+  type Delivery,
+  RAW_CONTENT_TYPE,
+} from '../transport/delivery.js';
 import type { PublishOptions, Transport } from '../transport/transport.js';
 import { validateArgs } from './client.js';
 import { type RetryPolicy, resolveRetryPolicy, retryDelayMs } from './retry-policy.js';
@@ -114,8 +120,12 @@ export class Worker extends TypedEmitter<WorkerEvents> {
     }
     const defaultRetry = resolveRetryPolicy(options.retry);
     for (const task of options.tasks) {
-      if (this.#tasks.has(task.name)) throw new InvalidOptionError('tasks', `task "${task.name}" is listed twice`);
-      this.#tasks.set(task.name, { task, retry: resolveRetryPolicy(task.retry, defaultRetry, `${task.name}.retry`) });
+      if (this.#tasks.has(task.name))
+        throw new InvalidOptionError('tasks', `task "${task.name}" is listed twice`);
+      this.#tasks.set(task.name, {
+        task,
+        retry: resolveRetryPolicy(task.retry, defaultRetry, `${task.name}.retry`),
+      });
     }
     this.transport = options.transport;
     this.concurrency = concurrency;
@@ -137,14 +147,22 @@ export class Worker extends TypedEmitter<WorkerEvents> {
   async start(): Promise<void> {
     if (this.#state !== 'idle') throw new InvalidOptionError('start', `worker is ${this.#state}`);
     this.#state = 'running';
-    await this.transport.connect();
     this.#consumers = new AbortController();
-    for (const queue of this.queues) {
-      await this.transport.declareQueue({ name: queue });
-      await this.transport.consume(queue, this.#onDelivery, {
-        prefetch: this.concurrency,
-        signal: this.#consumers.signal,
-      });
+    try {
+      await this.transport.connect();
+      for (const queue of this.queues) {
+        await this.transport.declareQueue({ name: queue });
+        await this.transport.consume(queue, this.#onDelivery, {
+          prefetch: this.concurrency,
+          signal: this.#consumers.signal,
+          onError: (error) => this.emit('error', { error }),
+        });
+      }
+    } catch (error) {
+      // Leave the worker startable again; stop whatever consumers did start.
+      this.#consumers.abort();
+      this.#state = 'idle';
+      throw error;
     }
     const { visibilityExtension, redelivery } = this.transport.capabilities;
     const timeout = redelivery.visibilityTimeoutMs;
@@ -234,7 +252,8 @@ export class Worker extends TypedEmitter<WorkerEvents> {
     try {
       message = decodeTaskMessage(delivery.message, this.#codecs);
     } catch (error) {
-      if (error instanceof MalformedMessageError) return this.#reject(delivery, error.message, undefined, undefined);
+      if (error instanceof MalformedMessageError)
+        return this.#reject(delivery, error.message, undefined, undefined);
       throw error;
     }
     const entry = this.#tasks.get(message.task);
@@ -255,7 +274,12 @@ export class Worker extends TypedEmitter<WorkerEvents> {
     if (message.eta !== null && (await this.#deferIfEarly(execution, message))) return;
     if (message.expires !== null && message.expires.getTime() <= Date.now()) {
       const reason = `expired at ${formatCeleryDate(message.expires)}`;
-      await this.#store(message, delivery.queue, 'REVOKED', exceptionInfo(new TaskRevokedError(message.id, 'expired')));
+      await this.#store(
+        message,
+        delivery.queue,
+        'REVOKED',
+        exceptionInfo(new TaskRevokedError(message.id, 'expired')),
+      );
       if (execution.abandoned) return;
       await delivery.ack();
       this.emit('revoked', { taskId: message.id, name: message.task, reason });
@@ -272,7 +296,8 @@ export class Worker extends TypedEmitter<WorkerEvents> {
         return this.#reject(delivery, error.message, message.id, message.task);
       }
     }
-    if (this.#trackStarted) await this.#store(message, delivery.queue, 'STARTED', { pid: process.pid, hostname: this.hostname });
+    if (this.#trackStarted)
+      await this.#store(message, delivery.queue, 'STARTED', { pid: process.pid, hostname: this.hostname });
     this.emit('started', { taskId: message.id, name: message.task });
     const startedAt = performance.now();
     let result: unknown;
@@ -283,9 +308,7 @@ export class Worker extends TypedEmitter<WorkerEvents> {
       return this.#onFailure(delivery, message, retry, error);
     }
     if (execution.abandoned) return;
-    if (!(message.ignoreResult || task.ignoreResult)) {
-      await this.#store(message, delivery.queue, 'SUCCESS', result);
-    }
+    await this.#store(message, delivery.queue, 'SUCCESS', result);
     await delivery.ack();
     if (this.has('succeeded')) {
       this.emit('succeeded', {
@@ -346,7 +369,12 @@ export class Worker extends TypedEmitter<WorkerEvents> {
     });
   }
 
-  async #onFailure(delivery: Delivery, message: TaskMessage, retry: RetryPolicy, error: unknown): Promise<void> {
+  async #onFailure(
+    delivery: Delivery,
+    message: TaskMessage,
+    retry: RetryPolicy,
+    error: unknown,
+  ): Promise<void> {
     const permanent = error instanceof PermanentTaskError;
     if (!permanent && message.retries < retry.maxRetries) {
       const retries = message.retries + 1;
@@ -354,7 +382,12 @@ export class Worker extends TypedEmitter<WorkerEvents> {
       try {
         // The eta header carries the full backoff; the broker holds at most one hop of it and the
         // worker that receives it early re-delays the rest (#deferIfEarly).
-        await this.#republish(delivery.queue, message, { retries, eta: new Date(Date.now() + delayMs) }, this.#hop(delayMs));
+        await this.#republish(
+          delivery,
+          message,
+          { retries, eta: new Date(Date.now() + delayMs) },
+          this.#hop(delayMs),
+        );
       } catch (publishError) {
         // The retry could not be stored: give the original back rather than lose it.
         this.emit('error', { error: publishError, taskId: message.id });
@@ -385,7 +418,7 @@ export class Worker extends TypedEmitter<WorkerEvents> {
       await sleep(remaining, execution);
       return false;
     }
-    await this.#republish(execution.delivery.queue, message, {}, this.#hop(remaining));
+    await this.#republish(execution.delivery, message, {}, this.#hop(remaining));
     await execution.delivery.ack();
     return true;
   }
@@ -398,20 +431,36 @@ export class Worker extends TypedEmitter<WorkerEvents> {
   }
 
   #republish(
-    queue: string,
+    delivery: Delivery,
     message: TaskMessage,
     changes: Partial<TaskMessage>,
     delayMs: number,
   ): Promise<void> {
+    const queue = delivery.queue;
+    const orderingKey = delivery.orderingKey;
     const wire = encodeTaskMessage({ ...message, ...changes }, this.#codecs);
     const options: PublishOptions = {};
     if (delayMs > 0) options.delayMs = delayMs;
-    if (message.priority !== undefined && message.priority > 0) options.priority = message.priority;
+    // Unset stays unset (the broker's Celery default); an explicit level, even 0, is kept.
+    if (message.priority !== undefined) options.priority = message.priority;
+    if (orderingKey !== undefined) options.orderingKey = orderingKey;
     return this.transport.publish(queue, wire, options);
   }
 
-  async #reject(delivery: Delivery, reason: string, taskId: string | undefined, name: string | undefined): Promise<void> {
-    await delivery.reject(reason);
+  async #reject(
+    delivery: Delivery,
+    reason: string,
+    taskId: string | undefined,
+    name: string | undefined,
+  ): Promise<void> {
+    if (this.transport.capabilities.deadLetter) {
+      await delivery.reject(reason);
+    } else {
+      // The broker has no dead-lettering: core keeps the promise itself with a plain queue,
+      // publishing the letter before acking so that a crash in between duplicates, never loses.
+      await this.transport.publish(`${delivery.queue}.dlq`, deadLetterOf(delivery, reason));
+      await delivery.ack();
+    }
     this.emit('rejected', { taskId, name, reason, queue: delivery.queue });
   }
 
@@ -432,7 +481,8 @@ export class Worker extends TypedEmitter<WorkerEvents> {
     traceback: string | null = null,
   ): Promise<void> {
     if (!this.#results) return;
-    if (message.ignoreResult && status !== 'FAILURE') return;
+    // Celery stores nothing at all for ignore_result tasks, failures included.
+    if (message.ignoreResult || this.#tasks.get(message.task)?.task.ignoreResult) return;
     const ready = status === 'SUCCESS' || status === 'FAILURE' || status === 'REVOKED';
     const meta: ResultMeta = {
       status,
@@ -459,7 +509,9 @@ export class Worker extends TypedEmitter<WorkerEvents> {
     const now = Date.now();
     for (const execution of this.#active) {
       if (now - execution.startedAt >= olderThanMs) {
-        execution.delivery.extendVisibility(timeoutMs).catch((error: unknown) => this.emit('error', { error }));
+        execution.delivery
+          .extendVisibility(timeoutMs)
+          .catch((error: unknown) => this.emit('error', { error }));
       }
     }
   }
@@ -501,6 +553,18 @@ class ExecutionContext implements TaskContext {
     this.#execution.controller ??= new AbortController();
     return this.#execution.controller;
   }
+}
+
+/** The message a dead-letter queue receives: the original with the reason in its headers. */
+function deadLetterOf(delivery: Delivery, reason: string): WireMessage {
+  const extra = { [DEAD_LETTER_REASON_HEADER]: reason, [DEAD_LETTER_SOURCE_HEADER]: delivery.queue };
+  if (delivery.message) return { ...delivery.message, headers: { ...delivery.message.headers, ...extra } };
+  // Without the broker's help the undecodable bytes are not available here; the reason is kept.
+  return {
+    headers: extra,
+    properties: { content_type: RAW_CONTENT_TYPE, content_encoding: 'binary' },
+    body: new Uint8Array(0),
+  };
 }
 
 function describeError(error: unknown): string {

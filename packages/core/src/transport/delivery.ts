@@ -16,8 +16,9 @@ export interface NackOptions {
 
 /**
  * One message handed to a consumer. Exactly one of ack, nack or reject settles it; later calls
- * are no-ops. Settling after the transport was closed rejects with TransportClosedError (the
- * message has already gone back to its queue).
+ * are no-ops. Settling after the transport was closed rejects with TransportClosedError, and after
+ * the transport stopped holding it (visibility timeout, lost channel or partition) with
+ * LeaseLostError: in both cases the message goes (or went) back to its queue.
  */
 export interface Delivery {
   /** Queue it was consumed from. */
@@ -26,8 +27,13 @@ export interface Delivery {
   readonly message: WireMessage | null;
   /** Why the payload could not be decoded; then `reject` it (core does) to dead-letter it. */
   readonly malformed: MalformedMessageError | null;
-  /** 1 on first delivery; each redelivery (nack, lost consumer, visibility timeout) adds one. */
+  /**
+   * 1 on first delivery; each redelivery (nack, lost consumer, visibility timeout) adds one. A lower
+   * bound where the broker only flags redeliveries (RabbitMQ classic queues: 1, then 2).
+   */
   readonly deliveryCount: number;
+  /** The ordering key it was published with, where the broker keeps one (SQS group, Kafka key). */
+  readonly orderingKey?: string | undefined;
   /** Removes the message from the broker. */
   ack(): Promise<void>;
   /** Returns the message to its queue, now or after `delayMs`. */

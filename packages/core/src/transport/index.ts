@@ -1,28 +1,28 @@
 export {
-  type TransportCapabilities,
   type CapabilitiesInput,
   type DelayMode,
+  defineCapabilities,
   type OrderingScope,
   type RedeliveryTrigger,
-  defineCapabilities,
+  type TransportCapabilities,
 } from './capabilities.js';
-export type {
-  Transport,
-  PublishOptions,
-  PublishEntry,
-  QueueSpec,
-  ConsumeOptions,
-  DeliveryHandler,
-  QueueDepth,
-  HealthStatus,
-} from './transport.js';
 export {
-  type Delivery,
-  type NackOptions,
   DEAD_LETTER_REASON_HEADER,
   DEAD_LETTER_SOURCE_HEADER,
+  type Delivery,
+  type NackOptions,
   RAW_CONTENT_TYPE,
 } from './delivery.js';
-export { checkPublish, checkPriority, checkDelay, checkPrefetch } from './publish-checks.js';
 export { invokeHandler } from './invoke-handler.js';
-export { type TransportModule, TRANSPORT_PACKAGES, brokerScheme, transportFromUrl } from './transport-url.js';
+export { checkDelay, checkPrefetch, checkPriority, checkPublish } from './publish-checks.js';
+export type {
+  ConsumeOptions,
+  DeliveryHandler,
+  HealthStatus,
+  PublishEntry,
+  PublishOptions,
+  QueueDepth,
+  QueueSpec,
+  Transport,
+} from './transport.js';
+export { brokerScheme, TRANSPORT_PACKAGES, type TransportModule, transportFromUrl } from './transport-url.js';

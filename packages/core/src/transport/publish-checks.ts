@@ -1,5 +1,5 @@
-import { InvalidOptionError, UnsupportedFeatureError } from '../errors/transport-errors.js';
 import { MessageTooLargeError } from '../errors/message-errors.js';
+import { InvalidOptionError, UnsupportedFeatureError } from '../errors/transport-errors.js';
 import type { WireMessage } from '../message/wire-message.js';
 import type { TransportCapabilities } from './capabilities.js';
 import type { PublishOptions } from './transport.js';
@@ -24,7 +24,9 @@ export function checkPublish(
     throw new UnsupportedFeatureError('deduplication', 'deduplicationId was given', { transport });
   }
   if (options.orderingKey !== undefined && caps.ordering === 'none') {
-    throw new UnsupportedFeatureError('ordering', 'orderingKey was given but ordering is "none"', { transport });
+    throw new UnsupportedFeatureError('ordering', 'orderingKey was given but ordering is "none"', {
+      transport,
+    });
   }
 }
 
@@ -41,7 +43,12 @@ export function checkPriority(transport: string, caps: TransportCapabilities, pr
 }
 
 /** Validates a delay (publish or nack) against the manifest. */
-export function checkDelay(transport: string, caps: TransportCapabilities, delayMs: number, option: string): void {
+export function checkDelay(
+  transport: string,
+  caps: TransportCapabilities,
+  delayMs: number,
+  option: string,
+): void {
   if (!Number.isFinite(delayMs) || delayMs < 0) {
     throw new InvalidOptionError(option, 'must be a finite number of milliseconds >= 0', { transport });
   }
@@ -61,6 +68,8 @@ export function checkDelay(transport: string, caps: TransportCapabilities, delay
 /** Validates a consumer's prefetch bound. */
 export function checkPrefetch(transport: string, prefetch: unknown): void {
   if (typeof prefetch !== 'number' || !Number.isInteger(prefetch) || prefetch < 1) {
-    throw new InvalidOptionError('prefetch', `must be an integer >= 1, got ${String(prefetch)}`, { transport });
+    throw new InvalidOptionError('prefetch', `must be an integer >= 1, got ${String(prefetch)}`, {
+      transport,
+    });
   }
 }

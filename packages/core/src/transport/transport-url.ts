@@ -60,7 +60,10 @@ export async function transportFromUrl(url: string): Promise<Transport> {
  * pnpm's strict layout core's own location does not see the application's packages, so the
  * application's directory (process.cwd()) is tried second.
  */
-async function importTransportPackage(scheme: string, packageName: string): Promise<Partial<TransportModule>> {
+async function importTransportPackage(
+  scheme: string,
+  packageName: string,
+): Promise<Partial<TransportModule>> {
   try {
     return (await import(packageName)) as Partial<TransportModule>;
   } catch (error) {

@@ -6,7 +6,10 @@ import type { Delivery } from './delivery.js';
 export interface PublishOptions {
   /** Deliver no earlier than this many ms from now. Needs `capabilities.delay.mode !== 'none'`. */
   delayMs?: number;
-  /** Core priority level, 0..priorityLevels-1, higher first. Needs `priorityLevels > 0`. */
+  /**
+   * Core priority level, 0..priorityLevels-1, higher first. Needs `priorityLevels > 0`. Unset
+   * means the broker's Celery default (on Redis, kombu's base list, served first; on AMQP, 0).
+   */
   priority?: number;
   /** Duplicates with the same id inside the broker's window are dropped. Needs `deduplication`. */
   deduplicationId?: string;
@@ -43,6 +46,12 @@ export interface ConsumeOptions {
    * valid and can still be acked, nacked or rejected.
    */
   signal?: AbortSignal;
+  /**
+   * Told about trouble the transport is recovering from on its own (a dropped connection being
+   * re-established, a consumer being re-registered). The transport keeps consuming; this is for
+   * logs and metrics. Without it, the transport stays silent.
+   */
+  onError?: (error: unknown) => void;
 }
 
 /**
@@ -83,8 +92,11 @@ export interface HealthStatus {
  * - Options the capabilities do not claim throw UnsupportedFeatureError; none is ignored.
  * - A broker payload that cannot be decoded is delivered with `malformed` set, never dropped.
  * - Methods may be called concurrently.
- * - A transport never retries a failed broker call; it throws a ConveyorError whose `retryable`
- *   says whether retrying can help, and core decides.
+ * - A transport never retries a failed publish or settle; it throws a ConveyorError whose
+ *   `retryable` says whether retrying can help, and core decides. It does own its session: after a
+ *   dropped connection it reconnects, re-declares and resumes its consumers by itself.
+ * - `publishBatch` that stores only part of a batch throws BatchPublishError naming the entries
+ *   that were not stored.
  */
 export interface Transport {
   /** Short name used in errors and reports, e.g. `memory`, `redis`. */
