@@ -4,7 +4,7 @@ import { parseArgs } from 'node:util';
 import { writeBenchmarkSection } from './benchmarks-doc.js';
 import { memorySuiteMarkdown, runMemorySuite } from './memory-suite.js';
 
-const USAGE = `Usage: pnpm bench [-- --tasks N] [--runs R] [--out FILE] [--no-write]
+const USAGE = `Usage: pnpm bench [--tasks N] [--runs R] [--out FILE] [--no-write]
 
 Measures Conveyor side by side with its anchors and writes the tables to docs/benchmarks.md.
   --tasks N    tasks per run (default 200000)
@@ -15,6 +15,8 @@ Measures Conveyor side by side with its anchors and writes the tables to docs/be
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
+    // pnpm forwards a literal `--` when called as `pnpm bench -- --tasks N`.
+    args: process.argv.slice(2).filter((arg) => arg !== '--'),
     options: {
       tasks: { type: 'string', default: '200000' },
       runs: { type: 'string', default: '3' },
@@ -35,7 +37,7 @@ async function main(): Promise<void> {
     throw new Error(`--runs must be a positive integer, got ${values.runs}`);
   const repoRoot = resolve(fileURLToPath(import.meta.url), '../../../..');
   const out = values.out ?? resolve(repoRoot, 'docs/benchmarks.md');
-  const command = `pnpm bench -- --tasks ${tasks} --runs ${runs}`;
+  const command = `pnpm bench --tasks ${tasks} --runs ${runs}`;
   process.stdout.write(`memory:// suite: ${tasks} tasks x ${runs} runs per case...\n`);
   const result = await runMemorySuite({ tasks, runs });
   const markdown = memorySuiteMarkdown(result, { tasks, runs }, command);
