@@ -46,8 +46,16 @@ export function claimsOf(
     },
     { capability: 'prefetch', claimed: 'exact bound', cases: ['PRE-01'] },
     { capability: 'maxMessageBytes', claimed: String(caps.maxMessageBytes), cases: ['SIZ-01'] },
-    { capability: 'unclaimed features', claimed: 'refused', cases: ['UNS-01'] },
   ];
+  const unclaimed =
+    caps.priorityLevels === 0 ||
+    caps.delay.mode === 'none' ||
+    caps.delay.maxDelayMs !== null ||
+    !caps.deduplication ||
+    caps.ordering === 'none' ||
+    !caps.deadLetter ||
+    !caps.visibilityExtension;
+  if (unclaimed) claims.push({ capability: 'unclaimed features', claimed: 'refused', cases: ['UNS-01'] });
   if (caps.delay.mode !== 'none') {
     const max = caps.delay.maxDelayMs === null ? 'unbounded' : `max ${caps.delay.maxDelayMs} ms`;
     claims.push({
