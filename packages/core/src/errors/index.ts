@@ -14,6 +14,7 @@ export {
 } from './task-errors.js';
 export {
   BrokerConnectionError,
+  BrokerError,
   InvalidBrokerUrlError,
   InvalidOptionError,
   redactUrl,

@@ -38,6 +38,13 @@ export class BrokerConnectionError extends ConveyorError {
   }
 }
 
+/** The broker refused or failed an operation (not a connection problem). */
+export class BrokerError extends ConveyorError {
+  constructor(message: string, options: ConveyorErrorOptions = {}) {
+    super('BROKER_ERROR', message, options);
+  }
+}
+
 /** A broker URL names a transport package that is not installed. */
 export class TransportNotInstalledError extends ConveyorError {
   /** The npm package to install. */

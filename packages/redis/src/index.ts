@@ -1,0 +1,16 @@
+/**
+ * @conveyor/redis: the Redis transport and Celery-compatible result backend for Conveyor.
+ */
+import type { Transport } from '@conveyor/core';
+import { RedisTransport } from './redis-transport.js';
+
+export { parseRedisUrl, type RedisNode, type RedisTransportOptions } from './options.js';
+export { toPythonJson } from './python-json.js';
+export { KOMBU_SEPARATOR, type QueueKeys, queueKeys, REDIS_PRIORITY_LEVELS } from './queue-keys.js';
+export { RedisResultBackend, type RedisResultBackendOptions } from './redis-result-backend.js';
+export { RedisTransport } from './redis-transport.js';
+
+/** Opens a RedisTransport from a `redis://`, `rediss://`, `redis+cluster://` or `redis+sentinel://` URL. */
+export function createTransportFromUrl(url: string): Transport {
+  return new RedisTransport({ url });
+}

@@ -1,0 +1,169 @@
+import {
+  type DeliveryHandler,
+  decodeKombuEnvelope,
+  invokeHandler,
+  MalformedMessageError,
+} from '@conveyor/core';
+import type { QueueKeys } from './queue-keys.js';
+import { levelOfBucket } from './queue-keys.js';
+import { RedisDelivery } from './redis-delivery.js';
+import type { RedisTransport } from './redis-transport.js';
+import type { SettleBatcher } from './settle-batcher.js';
+
+/** Most expired or due messages one take moves, so a backlog never makes one call slow. */
+const HOUSEKEEPING_LIMIT = 500;
+
+/**
+ * One consumer of one queue. It takes as many messages as its prefetch allows with the atomic
+ * `take` script, and takes again when a delivery settles, when a publish wakes it, when the
+ * earliest delayed message is due, and every poll interval (for Python producers and crashed
+ * workers' expired deliveries).
+ */
+export class RedisConsumer {
+  readonly queue: string;
+  readonly transport: RedisTransport;
+  readonly batcher: SettleBatcher;
+  readonly held = new Set<RedisDelivery>();
+  readonly #keys: QueueKeys;
+  readonly #handler: DeliveryHandler;
+  readonly #prefetch: number;
+  readonly #onError: (error: unknown) => void;
+  #stopped = false;
+  #fetching = false;
+  #again = false;
+  #pollTimer: ReturnType<typeof setTimeout> | undefined;
+  #dueTimer: ReturnType<typeof setTimeout> | undefined;
+  #failures = 0;
+  #inFlight: Promise<void> | undefined;
+
+  constructor(
+    transport: RedisTransport,
+    queue: string,
+    keys: QueueKeys,
+    batcher: SettleBatcher,
+    handler: DeliveryHandler,
+    prefetch: number,
+    onError: (error: unknown) => void,
+  ) {
+    this.transport = transport;
+    this.queue = queue;
+    this.#keys = keys;
+    this.batcher = batcher;
+    this.#handler = handler;
+    this.#prefetch = prefetch;
+    this.#onError = onError;
+  }
+
+  get stopped(): boolean {
+    return this.#stopped;
+  }
+
+  /** Asks for a take as soon as possible (coalesced with one already running). */
+  kick(): void {
+    if (this.#stopped) return;
+    if (this.#fetching) {
+      this.#again = true;
+      return;
+    }
+    void this.#fetch();
+  }
+
+  /** Stops taking; held deliveries stay valid. */
+  stop(): void {
+    this.#stopped = true;
+    clearTimeout(this.#pollTimer);
+    clearTimeout(this.#dueTimer);
+  }
+
+  /** Called by a delivery when it is settled: frees a prefetch slot. */
+  released(delivery: RedisDelivery): void {
+    if (this.held.delete(delivery)) this.kick();
+  }
+
+  /** Resolves when no take is on its way (close waits for it before giving deliveries back). */
+  idle(): Promise<void> {
+    return this.#inFlight ?? Promise.resolve();
+  }
+
+  async #fetch(): Promise<void> {
+    this.#inFlight = this.#fetchLoop();
+    await this.#inFlight;
+  }
+
+  async #fetchLoop(): Promise<void> {
+    this.#fetching = true;
+    try {
+      do {
+        this.#again = false;
+        const free = this.#prefetch - this.held.size;
+        if (free <= 0 || this.#stopped) break;
+        const reply = (await this.transport.scripts(
+          'take',
+          [
+            ...this.#keys.ready,
+            this.#keys.inflight,
+            this.#keys.payload,
+            this.#keys.delayed,
+            this.#keys.counts,
+            this.#keys.sequence,
+          ],
+          [free, this.transport.visibilityTimeoutMs, HOUSEKEEPING_LIMIT],
+        )) as (string | number)[];
+        this.#failures = 0;
+        const taken = (reply.length - 1) / 4;
+        if (this.#stopped) {
+          // Stopped while the take was on its way: hand these straight back, undelivered.
+          for (let i = 1; i < reply.length; i += 4)
+            void this.batcher.push('n', String(reply[i])).catch(this.#onError);
+          break;
+        }
+        this.#scheduleDue(Number(reply[0]));
+        for (let i = 1; i < reply.length; i += 4) {
+          this.#deliver(String(reply[i]), String(reply[i + 1]), Number(reply[i + 2]), Number(reply[i + 3]));
+        }
+        if (taken === free) this.#again = true;
+      } while (this.#again && !this.#stopped);
+    } catch (error) {
+      this.#failures += 1;
+      this.#onError(error);
+    } finally {
+      this.#fetching = false;
+    }
+    this.#schedulePoll();
+  }
+
+  #deliver(receipt: string, raw: string, deliveryCount: number, bucket: number): void {
+    let delivery: RedisDelivery;
+    try {
+      const { message } = decodeKombuEnvelope(raw);
+      const level = levelOfBucket(bucket);
+      if (level === undefined) delete message.properties.priority;
+      else message.properties.priority = level;
+      delivery = new RedisDelivery(this, receipt, raw, deliveryCount, message, null);
+    } catch (error) {
+      const malformed =
+        error instanceof MalformedMessageError ? error : new MalformedMessageError(String(error));
+      delivery = new RedisDelivery(this, receipt, raw, deliveryCount, null, malformed);
+    }
+    this.held.add(delivery);
+    this.transport.track(delivery);
+    invokeHandler(this.#handler, delivery, () => delivery.state !== 'open', this.#onError);
+  }
+
+  #schedulePoll(): void {
+    if (this.#stopped) return;
+    clearTimeout(this.#pollTimer);
+    // Back off while Redis is unreachable; ioredis reconnects meanwhile.
+    const wait =
+      this.#failures > 0 ? Math.min(2000, 100 * 2 ** this.#failures) : this.transport.pollIntervalMs;
+    this.#pollTimer = setTimeout(() => this.kick(), wait);
+  }
+
+  #scheduleDue(dueAtMs: number): void {
+    if (dueAtMs < 0 || this.#stopped) return;
+    clearTimeout(this.#dueTimer);
+    // The due time is on the server's clock; a few ms of skew only delays by that much.
+    const wait = Math.max(0, dueAtMs - Date.now());
+    this.#dueTimer = setTimeout(() => this.kick(), wait + 1);
+  }
+}

@@ -1,0 +1,336 @@
+import { randomUUID } from 'node:crypto';
+import {
+  BrokerConnectionError,
+  BrokerError,
+  type ConsumeOptions,
+  ConveyorError,
+  checkPrefetch,
+  checkPriority,
+  checkPublish,
+  type DeliveryHandler,
+  defineCapabilities,
+  encodeKombuEnvelope,
+  type HealthStatus,
+  InvalidOptionError,
+  type PublishEntry,
+  type PublishOptions,
+  type QueueDepth,
+  type QueueSpec,
+  type Transport,
+  type TransportCapabilities,
+  TransportClosedError,
+  type WireMessage,
+} from '@conveyor/core';
+import { describeTarget, openConnection, type RedisConnection } from './connection.js';
+import { type RedisTransportOptions, type ResolvedRedisOptions, resolveRedisOptions } from './options.js';
+import { bucketOf, kombuPriorityOf, type QueueKeys, queueKeys, REDIS_PRIORITY_LEVELS } from './queue-keys.js';
+import { RedisConsumer } from './redis-consumer.js';
+import type { RedisDelivery } from './redis-delivery.js';
+import { loadScripts, type ScriptCaller } from './scripts.js';
+import { SettleBatcher } from './settle-batcher.js';
+
+/**
+ * Conveyor on Redis. Ready messages live in kombu's lists (so Python Celery shares queues);
+ * taking a message and recording it as in flight is one Lua script (no loss window); expired
+ * deliveries are restored and due delayed messages released by whichever worker takes next.
+ */
+export class RedisTransport implements Transport {
+  readonly name = 'redis';
+  readonly capabilities: TransportCapabilities;
+  readonly options: ResolvedRedisOptions;
+  #command: RedisConnection | undefined;
+  #subscriber: RedisConnection | undefined;
+  #scripts: ScriptCaller | undefined;
+  #connecting: Promise<void> | undefined;
+  #closed = false;
+  readonly #consumers = new Map<string, Set<RedisConsumer>>();
+  readonly #batchers = new Map<string, SettleBatcher>();
+  readonly #deadLetterQueues = new Map<string, string | null>();
+  readonly #deliveries = new Set<RedisDelivery>();
+  readonly #hashTags: boolean;
+
+  constructor(options: RedisTransportOptions | string = {}) {
+    this.options = resolveRedisOptions(typeof options === 'string' ? { url: options } : options);
+    this.#hashTags = this.options.cluster !== undefined;
+    this.capabilities = defineCapabilities({
+      delay: { mode: 'native', maxDelayMs: null, precisionMs: 50 },
+      priorityLevels: REDIS_PRIORITY_LEVELS,
+      ordering: 'queue',
+      deadLetter: true,
+      maxMessageBytes: this.options.maxMessageBytes,
+      batchPublish: true,
+      visibilityExtension: true,
+      deduplication: false,
+      redelivery: { trigger: 'visibility-timeout', visibilityTimeoutMs: this.options.visibilityTimeoutMs },
+    });
+  }
+
+  get visibilityTimeoutMs(): number {
+    return this.options.visibilityTimeoutMs;
+  }
+
+  get pollIntervalMs(): number {
+    return this.options.pollIntervalMs;
+  }
+
+  /** Calls a named Lua script on the command connection. */
+  get scripts(): ScriptCaller {
+    if (!this.#scripts)
+      throw new TransportClosedError('script call before connect', { transport: this.name });
+    return this.#scripts;
+  }
+
+  async connect(): Promise<void> {
+    this.#assertOpen('connect');
+    this.#connecting ??= this.#open();
+    try {
+      await this.#connecting;
+    } catch (error) {
+      this.#connecting = undefined;
+      throw error;
+    }
+  }
+
+  async #open(): Promise<void> {
+    const command = openConnection(this.options, 'cmd');
+    command.on('error', () => {}); // reported through failed calls; ioredis reconnects by itself
+    try {
+      await command.connect();
+    } catch (error) {
+      command.disconnect();
+      throw new BrokerConnectionError(
+        `cannot connect to Redis at ${describeTarget(this.options)}: ${messageOf(error)}`,
+        {
+          cause: error,
+          transport: this.name,
+        },
+      );
+    }
+    this.#command = command;
+    this.#scripts = loadScripts(command);
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    const consumers = [...this.#consumers.values()].flatMap((set) => [...set]);
+    for (const consumer of consumers) consumer.stop();
+    // A take on its way hands its messages back itself (consumer stopped); wait for it.
+    await Promise.allSettled(consumers.map((consumer) => consumer.idle()));
+    // Give back what this connection holds, newest first, so the oldest is consumed first again.
+    const held = [...this.#deliveries].filter((d) => d.state === 'open').reverse();
+    for (const delivery of held) delivery.state = 'closed';
+    if (held.length > 0 && this.#scripts) {
+      const byQueue = new Map<string, string[]>();
+      for (const d of held) byQueue.set(d.queue, [...(byQueue.get(d.queue) ?? []), 'n', d.receipt, '']);
+      await Promise.allSettled([...byQueue].map(([queue, args]) => this.#settleArgs(queue, args)));
+    }
+    this.#deliveries.clear();
+    await Promise.allSettled([quit(this.#subscriber), quit(this.#command)]);
+  }
+
+  async declareQueue(spec: QueueSpec): Promise<void> {
+    this.#assertOpen('declareQueue');
+    if (typeof spec?.name !== 'string' || spec.name === '')
+      throw new InvalidOptionError('name', 'must be a non-empty string');
+    if (spec.priorityLevels !== undefined && spec.priorityLevels > REDIS_PRIORITY_LEVELS) {
+      checkPriority(this.name, this.capabilities, spec.priorityLevels - 1);
+    }
+    // Redis creates lists on first push: declaring only records where rejected messages go.
+    this.#deadLetterQueues.set(
+      spec.name,
+      spec.deadLetterQueue === undefined ? `${spec.name}.dlq` : spec.deadLetterQueue,
+    );
+  }
+
+  /** Dead-letter queue of `queue` (`<queue>.dlq` unless declared otherwise), or null for none. */
+  deadLetterQueueOf(queue: string): string | null {
+    const declared = this.#deadLetterQueues.get(queue);
+    return declared === undefined ? `${queue}.dlq` : declared;
+  }
+
+  async publish(queue: string, message: WireMessage, options?: PublishOptions): Promise<void> {
+    await this.publishBatch(queue, [options ? { message, options } : { message }]);
+  }
+
+  async publishBatch(queue: string, entries: readonly PublishEntry[]): Promise<void> {
+    this.#assertOpen('publish');
+    for (const entry of entries) checkPublish(this.name, this.capabilities, entry.message, entry.options);
+    await this.connect();
+    const keys = this.keysOf(queue);
+    const ready: string[][] = [[], [], [], []];
+    const delayed: (string | number)[] = [];
+    for (const { message, options } of entries) {
+      const bucket = bucketOf(options?.priority ?? message.properties.priority);
+      const tag = randomUUID();
+      const raw = encodeKombuEnvelope(
+        message,
+        { exchange: '', routing_key: queue },
+        tag,
+        kombuPriorityOf(bucket),
+      );
+      const delayMs = options?.delayMs ?? 0;
+      if (delayMs > 0) delayed.push(Math.ceil(delayMs), `${tag}|${bucket}|${raw}`);
+      else ready[bucket - 1]!.push(raw);
+    }
+    const command = this.#command!;
+    const writes: Promise<unknown>[] = [];
+    ready.forEach((raws, i) => {
+      if (raws.length > 0) writes.push(command.lpush(keys.ready[i]!, ...raws));
+    });
+    if (delayed.length > 0) writes.push(this.scripts('delay', [keys.delayed], delayed));
+    try {
+      await Promise.all(writes);
+    } catch (error) {
+      throw this.#mapError(error, `publish to "${queue}"`);
+    }
+    // Wake idle consumers anywhere; a lost wake-up only costs one poll interval.
+    command.publish(keys.wake, '1').catch(() => {});
+  }
+
+  async consume(queue: string, handler: DeliveryHandler, options: ConsumeOptions): Promise<void> {
+    this.#assertOpen('consume');
+    checkPrefetch(this.name, options?.prefetch);
+    await this.connect();
+    if (options.signal?.aborted) return;
+    const keys = this.keysOf(queue);
+    const onError = options.onError ?? (() => {});
+    const consumer = new RedisConsumer(
+      this,
+      queue,
+      keys,
+      this.#batcherOf(queue),
+      handler,
+      options.prefetch,
+      onError,
+    );
+    let set = this.#consumers.get(queue);
+    if (!set) {
+      set = new Set();
+      this.#consumers.set(queue, set);
+    }
+    set.add(consumer);
+    await this.#subscribe(keys.wake);
+    options.signal?.addEventListener(
+      'abort',
+      () => {
+        consumer.stop();
+        set.delete(consumer);
+      },
+      { once: true },
+    );
+    consumer.kick();
+  }
+
+  async queueDepth(queue: string): Promise<QueueDepth> {
+    this.#assertOpen('queueDepth');
+    await this.connect();
+    const keys = this.keysOf(queue);
+    const command = this.#command!;
+    try {
+      const [lengths, inFlight, delayed] = await Promise.all([
+        Promise.all(keys.ready.map((key) => command.llen(key))),
+        command.zcard(keys.inflight),
+        command.zcard(keys.delayed),
+      ]);
+      return { ready: lengths.reduce((a, b) => a + b, 0), inFlight, delayed };
+    } catch (error) {
+      throw this.#mapError(error, `queueDepth of "${queue}"`);
+    }
+  }
+
+  async health(): Promise<HealthStatus> {
+    if (this.#closed) return { ok: false, latencyMs: 0, detail: 'transport is closed' };
+    const started = performance.now();
+    try {
+      await this.connect();
+      await this.#command!.ping();
+      return { ok: true, latencyMs: performance.now() - started };
+    } catch (error) {
+      return { ok: false, latencyMs: performance.now() - started, detail: messageOf(error) };
+    }
+  }
+
+  /** Keys of a queue under this transport's prefix and Cluster setting. */
+  keysOf(queue: string): QueueKeys {
+    return queueKeys(queue, this.options.keyPrefix, this.#hashTags);
+  }
+
+  /** Records a delivery of this connection, to give it back on close. */
+  track(delivery: RedisDelivery): void {
+    this.#deliveries.add(delivery);
+    if (this.#deliveries.size > 4096) {
+      for (const d of this.#deliveries) if (d.state !== 'open') this.#deliveries.delete(d);
+    }
+  }
+
+  #batcherOf(queue: string): SettleBatcher {
+    let batcher = this.#batchers.get(queue);
+    if (!batcher) {
+      batcher = new SettleBatcher((args) => this.#settleArgs(queue, args));
+      this.#batchers.set(queue, batcher);
+    }
+    return batcher;
+  }
+
+  async #settleArgs(queue: string, args: string[]): Promise<number[]> {
+    const keys = this.keysOf(queue);
+    try {
+      return (await this.scripts(
+        'settle',
+        [...keys.ready, keys.inflight, keys.payload, keys.delayed, keys.counts],
+        args,
+      )) as number[];
+    } catch (error) {
+      throw this.#mapError(error, `settle on "${queue}"`);
+    }
+  }
+
+  async #subscribe(channel: string): Promise<void> {
+    if (!this.#subscriber) {
+      const subscriber = openConnection(this.options, 'sub');
+      subscriber.on('error', () => {});
+      subscriber.on('message', (ch: string) => this.#wake(ch));
+      this.#subscriber = subscriber;
+      await subscriber.connect();
+    }
+    await this.#subscriber.subscribe(channel);
+  }
+
+  #wake(channel: string): void {
+    for (const [queue, consumers] of this.#consumers) {
+      if (this.keysOf(queue).wake !== channel) continue;
+      for (const consumer of consumers) consumer.kick();
+    }
+  }
+
+  #mapError(error: unknown, what: string): ConveyorError {
+    if (error instanceof ConveyorError) return error;
+    const text = messageOf(error);
+    if (
+      /Connection is closed|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|MaxRetriesPerRequest|Stream isn't writeable/i.test(
+        text,
+      )
+    ) {
+      return new BrokerConnectionError(`${what} failed: ${text}`, { cause: error, transport: this.name });
+    }
+    return new BrokerError(`${what} failed: ${text}`, { cause: error, transport: this.name });
+  }
+
+  #assertOpen(operation: string): void {
+    if (this.#closed) throw new TransportClosedError(operation, { transport: this.name });
+  }
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+async function quit(connection: RedisConnection | undefined): Promise<void> {
+  if (!connection) return;
+  try {
+    await connection.quit();
+  } catch {
+    connection.disconnect();
+  }
+}

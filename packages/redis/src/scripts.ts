@@ -1,0 +1,41 @@
+import { readFileSync } from 'node:fs';
+import type { RedisConnection } from './connection.js';
+
+/** The Lua scripts, `<name>-<number of keys>.lua` in ./scripts (BullMQ's naming). */
+export const SCRIPT_FILES = ['take-9.lua', 'settle-8.lua', 'delay-1.lua', 'storeResult-1.lua'] as const;
+
+type ScriptName = 'take' | 'settle' | 'delay' | 'storeResult';
+
+/** Calls a named script: EVALSHA, loading it on first use (ioredis `defineCommand`). */
+export type ScriptCaller = (
+  name: ScriptName,
+  keys: readonly string[],
+  args: readonly (string | number)[],
+) => Promise<unknown>;
+
+const sources = new Map<string, { name: ScriptName; numberOfKeys: number; lua: string }>();
+for (const file of SCRIPT_FILES) {
+  const [name, keys] = file.replace('.lua', '').split('-') as [ScriptName, string];
+  sources.set(name, {
+    name,
+    numberOfKeys: Number(keys),
+    lua: readFileSync(new URL(`./scripts/${file}`, import.meta.url), 'utf8'),
+  });
+}
+
+/** Registers every script on a connection and returns a typed caller. */
+export function loadScripts(connection: RedisConnection): ScriptCaller {
+  for (const script of sources.values()) {
+    connection.defineCommand(`cvy_${script.name}`, { numberOfKeys: script.numberOfKeys, lua: script.lua });
+  }
+  const commands = connection as unknown as Record<
+    string,
+    (...args: (string | number)[]) => Promise<unknown>
+  >;
+  return (name, keys, args) => {
+    const expected = sources.get(name)!.numberOfKeys;
+    if (keys.length !== expected)
+      throw new Error(`script ${name} takes ${expected} keys, got ${keys.length}`);
+    return commands[`cvy_${name}`]!(...keys, ...args);
+  };
+}

@@ -1,0 +1,66 @@
+--[[
+  take: hands out up to ARGV[1] messages, tracking each atomically as it leaves the list, so no
+  crash can lose one between "taken" and "tracked" (kombu's BRPOP-then-ZADD window).
+  First, in the same atomic step, it restores in-flight messages whose deadline passed and moves
+  due delayed messages to their list: any worker's take does the housekeeping.
+
+  KEYS[1..4] ready lists by bucket, consumed first to last (kombu: Q, Q\x06\x163, Q\x06\x166, Q\x06\x169)
+  KEYS[5]    in-flight zset: receipt id -> deadline (ms, server clock)
+  KEYS[6]    in-flight payload hash: receipt id -> "<bucket>|<raw envelope>"
+  KEYS[7]    delayed zset: "<unique>|<bucket>|<raw>" -> due time (ms)
+  KEYS[8]    delivery counts hash: sha1(raw) -> times handed out
+  KEYS[9]    receipt id counter
+  ARGV[1]    most messages to take
+  ARGV[2]    visibility timeout (ms)
+  ARGV[3]    most expired or due messages to move in this call
+
+  Output: { nextDelayedDueMs or "-1", id, raw, deliveryCount, bucket, id, raw, ... }
+]]
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local limit = tonumber(ARGV[3])
+
+local expired = redis.call('ZRANGEBYSCORE', KEYS[5], '-inf', now, 'LIMIT', 0, limit)
+for _, id in ipairs(expired) do
+  local entry = redis.call('HGET', KEYS[6], id)
+  redis.call('ZREM', KEYS[5], id)
+  redis.call('HDEL', KEYS[6], id)
+  if entry then
+    local sep = string.find(entry, '|', 1, true)
+    -- RPUSH: the consuming end, so a restored message is next (as kombu restores).
+    redis.call('RPUSH', KEYS[tonumber(string.sub(entry, 1, sep - 1))], string.sub(entry, sep + 1))
+  end
+end
+
+local due = redis.call('ZRANGEBYSCORE', KEYS[7], '-inf', now, 'LIMIT', 0, limit)
+for _, member in ipairs(due) do
+  local s1 = string.find(member, '|', 1, true)
+  local s2 = string.find(member, '|', s1 + 1, true)
+  redis.call('LPUSH', KEYS[tonumber(string.sub(member, s1 + 1, s2 - 1))], string.sub(member, s2 + 1))
+  redis.call('ZREM', KEYS[7], member)
+end
+
+local out = {}
+local wanted = tonumber(ARGV[1])
+local deadline = now + tonumber(ARGV[2])
+for bucket = 1, 4 do
+  if wanted <= 0 then break end
+  local raws = redis.call('RPOP', KEYS[bucket], wanted)
+  if raws then
+    for _, raw in ipairs(raws) do
+      local id = redis.call('INCR', KEYS[9])
+      redis.call('ZADD', KEYS[5], deadline, id)
+      redis.call('HSET', KEYS[6], id, bucket .. '|' .. raw)
+      local count = redis.call('HINCRBY', KEYS[8], redis.sha1hex(raw), 1)
+      out[#out + 1] = tostring(id)
+      out[#out + 1] = raw
+      out[#out + 1] = count
+      out[#out + 1] = bucket
+    end
+    wanted = wanted - #raws
+  end
+end
+
+local nextDue = redis.call('ZRANGE', KEYS[7], 0, 0, 'WITHSCORES')
+table.insert(out, 1, nextDue[2] or '-1')
+return out

@@ -1,0 +1,48 @@
+/** One settlement waiting to be sent. */
+interface PendingSettle {
+  op: string;
+  receipt: string;
+  arg: string;
+  resolve: (applied: boolean) => void;
+  reject: (error: unknown) => void;
+}
+
+/**
+ * Coalesces settlements of one queue into one `settle` script call. When nothing is in flight a
+ * settlement goes out at once (no added latency when idle); while a call is in flight, the next
+ * ones wait for it and go out together (batching exactly when under load).
+ */
+export class SettleBatcher {
+  #pending: PendingSettle[] = [];
+  #flushing = false;
+  readonly #send: (args: string[]) => Promise<number[]>;
+
+  constructor(send: (args: string[]) => Promise<number[]>) {
+    this.#send = send;
+  }
+
+  /** Resolves true when applied, false when the receipt was no longer held (lease lost). */
+  push(op: string, receipt: string, arg = ''): Promise<boolean> {
+    return new Promise<boolean>((resolve, reject) => {
+      this.#pending.push({ op, receipt, arg, resolve, reject });
+      if (!this.#flushing) void this.#flush();
+    });
+  }
+
+  async #flush(): Promise<void> {
+    this.#flushing = true;
+    while (this.#pending.length > 0) {
+      const batch = this.#pending;
+      this.#pending = [];
+      const args: string[] = [];
+      for (const p of batch) args.push(p.op, p.receipt, p.arg);
+      try {
+        const results = await this.#send(args);
+        batch.forEach((p, i) => p.resolve(results[i] === 1));
+      } catch (error) {
+        for (const p of batch) p.reject(error);
+      }
+    }
+    this.#flushing = false;
+  }
+}
