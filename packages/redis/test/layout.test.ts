@@ -1,0 +1,116 @@
+import { Client, decodeKombuEnvelope, defineTask, MemoryResultBackend, Worker } from '@conveyor/core';
+import { afterEach, describe, expect, it } from 'vitest';
+import { KOMBU_SEPARATOR, queueKeys, RedisTransport } from '../src/index.js';
+import { REDIS, rawClient } from './redis-harness.js';
+
+const DB = 11;
+const cleanups: (() => Promise<unknown>)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+function fresh(): { transport: RedisTransport; queue: string } {
+  const transport = new RedisTransport({ ...REDIS, db: DB, pollIntervalMs: 50 });
+  const queue = `layout-${Math.random().toString(36).slice(2, 8)}`;
+  cleanups.push(async () => {
+    await transport.close();
+    const client = rawClient(DB);
+    const k = queueKeys(queue, '', false);
+    await client.del(...k.ready, k.inflight, k.payload, k.delayed, k.counts, k.sequence, `${queue}.dlq`);
+    client.disconnect();
+  });
+  return { transport, queue };
+}
+
+/** What Celery 5.2.6 pushed for add.delay(2, 3), verbatim (shared/research/machine-notes.md). */
+const PYTHON_ENVELOPE =
+  '{"body": "W1syLCAzXSwge30sIHsiY2FsbGJhY2tzIjogbnVsbCwgImVycmJhY2tzIjogbnVsbCwgImNoYWluIjogbnVsbCwgImNob3JkIjogbnVsbH1d", "content-encoding": "utf-8", "content-type": "application/json", "headers": {"lang": "py", "task": "app.add", "id": "d447abe7-5595-4c51-ab20-9a0a74f4ec3d", "shadow": null, "eta": null, "expires": null, "group": null, "group_index": null, "retries": 0, "timelimit": [null, null], "root_id": "d447abe7-5595-4c51-ab20-9a0a74f4ec3d", "parent_id": null, "argsrepr": "(2, 3)", "kwargsrepr": "{}", "origin": "gen7629@vm", "ignore_result": false}, "properties": {"correlation_id": "d447abe7-5595-4c51-ab20-9a0a74f4ec3d", "reply_to": "8c1b8c90-bdb4-3ee3-b90f-b5e959859e18", "delivery_mode": 2, "delivery_info": {"exchange": "", "routing_key": "celery"}, "priority": 0, "body_encoding": "base64", "delivery_tag": "eff7ae77-a5c0-4f69-8f81-ebb865a99b74"}}';
+
+describe('kombu layout on Redis', () => {
+  it('publishes a kombu envelope with LPUSH to the queue list, priorities to the \\x06\\x16 lists', async () => {
+    const { transport, queue } = fresh();
+    const client = new Client({ transport, defaultQueue: queue });
+    const add = defineTask({ name: 'tasks.add', handler: ([a, b]: [number, number]) => a + b });
+    const sent = await client.send(add, [2, 3]);
+    await client.send(add, [1, 1], { priority: 0 });
+    await client.send(add, [9, 9], { priority: 2 });
+    const redis = rawClient(DB);
+    cleanups.push(async () => redis.disconnect());
+    const [raw] = await redis.lrange(queue, 0, -1);
+    const envelope = JSON.parse(raw!);
+    expect(Object.keys(envelope).sort()).toEqual([
+      'body',
+      'content-encoding',
+      'content-type',
+      'headers',
+      'properties',
+    ]);
+    expect(envelope['content-type']).toBe('application/json');
+    expect(envelope.properties).toMatchObject({
+      body_encoding: 'base64',
+      delivery_info: { exchange: '', routing_key: queue },
+      delivery_mode: 2,
+      priority: 0,
+      correlation_id: sent.id,
+    });
+    expect(typeof envelope.properties.delivery_tag).toBe('string');
+    expect(JSON.parse(Buffer.from(envelope.body, 'base64').toString())).toEqual([
+      [2, 3],
+      {},
+      { callbacks: null, errbacks: null, chain: null, chord: null },
+    ]);
+    expect(envelope.headers).toMatchObject({
+      task: 'tasks.add',
+      id: sent.id,
+      argsrepr: '(2, 3)',
+      retries: 0,
+    });
+    // Core level 0 (lowest) is kombu priority 9; level 2 is kombu 3: the lists Python would use.
+    const low = JSON.parse((await redis.lrange(`${queue}${KOMBU_SEPARATOR}9`, 0, -1))[0]!);
+    const mid = JSON.parse((await redis.lrange(`${queue}${KOMBU_SEPARATOR}3`, 0, -1))[0]!);
+    expect(low.properties.priority).toBe(9);
+    expect(mid.properties.priority).toBe(3);
+  });
+
+  it('runs a task that Python Celery pushed, byte for byte', async () => {
+    const { transport, queue } = fresh();
+    const redis = rawClient(DB);
+    cleanups.push(async () => redis.disconnect());
+    await redis.lpush(queue, PYTHON_ENVELOPE.replace('"routing_key": "celery"', `"routing_key": "${queue}"`));
+    const results = new MemoryResultBackend();
+    const add = defineTask({ name: 'app.add', handler: ([a, b]: [number, number]) => a + b });
+    const worker = new Worker({ transport, tasks: [add], queues: [queue], results });
+    await worker.start();
+    cleanups.push(() => worker.stop());
+    const client = new Client({ transport, results });
+    await expect(
+      client.result('d447abe7-5595-4c51-ab20-9a0a74f4ec3d').get({ timeout: 10_000 }),
+    ).resolves.toBe(5);
+  });
+
+  it('tracks a taken message in the in-flight set until it is acked (no loss window)', async () => {
+    const { transport, queue } = fresh();
+    await transport.connect();
+    await transport.publish(queue, decodeKombuEnvelope(PYTHON_ENVELOPE).message);
+    const redis = rawClient(DB);
+    cleanups.push(async () => redis.disconnect());
+    const keys = queueKeys(queue, '', false);
+    let settle: (() => Promise<void>) | undefined;
+    await transport.consume(
+      queue,
+      (d) => {
+        settle = () => d.ack();
+      },
+      { prefetch: 1 },
+    );
+    await expect.poll(() => settle !== undefined).toBe(true);
+    // Taken: gone from the list, present in the in-flight set with its payload.
+    expect(await redis.llen(queue)).toBe(0);
+    expect(await redis.zcard(keys.inflight)).toBe(1);
+    expect(await redis.hlen(keys.payload)).toBe(1);
+    await settle!();
+    expect(await redis.zcard(keys.inflight)).toBe(0);
+    expect(await redis.hlen(keys.payload)).toBe(0);
+    expect(await redis.hlen(keys.counts)).toBe(0);
+  });
+});
