@@ -39,6 +39,8 @@ export interface RedisTransportOptions {
   pollIntervalMs?: number;
   /** Largest body accepted. Default 4 MiB. */
   maxMessageBytes?: number;
+  /** How long `connect()` may take before it fails with BrokerConnectionError. Default 10 s. */
+  connectTimeoutMs?: number;
   /** Name shown by CLIENT LIST (and usable with CLIENT KILL). Default `conveyor`. */
   connectionName?: string;
   /** Extra ioredis options, applied last. */
@@ -52,6 +54,7 @@ export interface ResolvedRedisOptions extends Omit<RedisTransportOptions, 'url'>
   pollIntervalMs: number;
   maxMessageBytes: number;
   connectionName: string;
+  connectTimeoutMs: number;
   host: string;
   port: number;
 }
@@ -73,6 +76,7 @@ const KNOWN = new Set([
   'pollIntervalMs',
   'maxMessageBytes',
   'connectionName',
+  'connectTimeoutMs',
   'redis',
 ]);
 
@@ -93,7 +97,9 @@ export function resolveRedisOptions(options: RedisTransportOptions): ResolvedRed
     pollIntervalMs: merged.pollIntervalMs ?? 200,
     maxMessageBytes: merged.maxMessageBytes ?? 4 * 1024 * 1024,
     connectionName: merged.connectionName ?? 'conveyor',
+    connectTimeoutMs: merged.connectTimeoutMs ?? 10_000,
   };
+  positive('connectTimeoutMs', resolved.connectTimeoutMs);
   positive('visibilityTimeoutMs', resolved.visibilityTimeoutMs);
   positive('pollIntervalMs', resolved.pollIntervalMs);
   positive('maxMessageBytes', resolved.maxMessageBytes);

@@ -95,7 +95,7 @@ export class RedisTransport implements Transport {
     const command = openConnection(this.options, 'cmd');
     command.on('error', () => {}); // reported through failed calls; ioredis reconnects by itself
     try {
-      await command.connect();
+      await withTimeout(command.connect(), this.options.connectTimeoutMs, 'connect');
     } catch (error) {
       command.disconnect();
       throw new BrokerConnectionError(
@@ -320,6 +320,15 @@ export class RedisTransport implements Transport {
   #assertOpen(operation: string): void {
     if (this.#closed) throw new TransportClosedError(operation, { transport: this.name });
   }
+}
+
+/** Rejects after `ms`: a broker that never answers must fail, not hang (ioredis retries forever). */
+function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 function messageOf(error: unknown): string {

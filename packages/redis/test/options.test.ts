@@ -78,3 +78,11 @@ describe('Lua scripts', () => {
     }
   });
 });
+
+describe('RedisTransport connect', () => {
+  it('fails with BrokerConnectionError when nothing answers, instead of hanging', async () => {
+    const transport = new RedisTransport({ host: '127.0.0.1', port: 1, connectTimeoutMs: 2000 });
+    await expect(transport.connect()).rejects.toMatchObject({ code: 'CONNECTION_FAILED', retryable: true });
+    await transport.close();
+  });
+});

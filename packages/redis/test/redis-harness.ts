@@ -1,5 +1,5 @@
 import type { ConformanceHarness } from '@conveyor/conformance';
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 import { queueKeys, RedisTransport, type RedisTransportOptions } from '../src/index.js';
 
 export const REDIS = { host: '127.0.0.1', port: 6379 };
@@ -52,6 +52,11 @@ export function singleNodeHarness(
 export function clusterHarness(): ConformanceHarness {
   return {
     name: 'redis-cluster',
+    async publishRaw(queue, bytes) {
+      const cluster = new Cluster(CLUSTER_NODES);
+      await cluster.lpush(queueKeys(queue, '', true).ready[0], Buffer.from(bytes));
+      cluster.disconnect();
+    },
     createTransport: ({ visibilityTimeoutMs }) =>
       new RedisTransport({
         cluster: CLUSTER_NODES,

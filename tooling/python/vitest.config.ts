@@ -1,0 +1,3 @@
+import { conveyorVitestConfig } from '@conveyor/vitest-preset';
+
+export default conveyorVitestConfig();
