@@ -71,10 +71,8 @@ export function decodeKombuEnvelope(raw: string | Uint8Array): DecodedKombuEnvel
     throw new MalformedMessageError('envelope "headers" must be an object');
   }
   const bodyEncoding = props.body_encoding;
-  const body =
-    bodyEncoding === 'base64'
-      ? new Uint8Array(Buffer.from(env.body, 'base64'))
-      : new Uint8Array(Buffer.from(env.body, 'utf8'));
+  // A Buffer is a Uint8Array: no second copy of the body.
+  const body = bodyEncoding === 'base64' ? Buffer.from(env.body, 'base64') : Buffer.from(env.body, 'utf8');
   const properties: WireProperties = {
     content_type: typeof env['content-type'] === 'string' ? env['content-type'] : 'application/json',
     content_encoding: typeof env['content-encoding'] === 'string' ? env['content-encoding'] : 'utf-8',

@@ -6,9 +6,10 @@
 
   KEYS[1..4] ready lists by bucket, consumed first to last (kombu: Q, Q\x06\x163, Q\x06\x166, Q\x06\x169)
   KEYS[5]    in-flight zset: receipt id -> deadline (ms, server clock)
-  KEYS[6]    in-flight payload hash: receipt id -> "<bucket>|<raw envelope>"
+  KEYS[6]    in-flight payload hash: receipt id -> "<bucket>|<delivery count>|<raw envelope>"
   KEYS[7]    delayed zset: "<unique>|<bucket>|<raw>" -> due time (ms)
-  KEYS[8]    delivery counts hash: sha1(raw) -> times handed out
+  KEYS[8]    redelivery counts hash: sha1(raw) -> earlier deliveries, kept only for messages that
+             came back (nack, restore); empty in the common case, so a first delivery costs nothing
   KEYS[9]    receipt id counter
   ARGV[1]    most messages to take
   ARGV[2]    visibility timeout (ms)
@@ -26,9 +27,12 @@ for _, id in ipairs(expired) do
   redis.call('ZREM', KEYS[5], id)
   redis.call('HDEL', KEYS[6], id)
   if entry then
-    local sep = string.find(entry, '|', 1, true)
+    local s1 = string.find(entry, '|', 1, true)
+    local s2 = string.find(entry, '|', s1 + 1, true)
+    local raw = string.sub(entry, s2 + 1)
+    redis.call('HSET', KEYS[8], redis.sha1hex(raw), string.sub(entry, s1 + 1, s2 - 1))
     -- RPUSH: the consuming end, so a restored message is next (as kombu restores).
-    redis.call('RPUSH', KEYS[tonumber(string.sub(entry, 1, sep - 1))], string.sub(entry, sep + 1))
+    redis.call('RPUSH', KEYS[tonumber(string.sub(entry, 1, s1 - 1))], raw)
   end
 end
 
@@ -41,6 +45,7 @@ for _, member in ipairs(due) do
 end
 
 local out = {}
+local counted = redis.call('HLEN', KEYS[8]) > 0
 local wanted = tonumber(ARGV[1])
 local deadline = now + tonumber(ARGV[2])
 for bucket = 1, 4 do
@@ -49,9 +54,13 @@ for bucket = 1, 4 do
   if raws then
     for _, raw in ipairs(raws) do
       local id = redis.call('INCR', KEYS[9])
+      local count = 1
+      if counted then
+        local before = redis.call('HGET', KEYS[8], redis.sha1hex(raw))
+        if before then count = tonumber(before) + 1 end
+      end
       redis.call('ZADD', KEYS[5], deadline, id)
-      redis.call('HSET', KEYS[6], id, bucket .. '|' .. raw)
-      local count = redis.call('HINCRBY', KEYS[8], redis.sha1hex(raw), 1)
+      redis.call('HSET', KEYS[6], id, bucket .. '|' .. count .. '|' .. raw)
       out[#out + 1] = tostring(id)
       out[#out + 1] = raw
       out[#out + 1] = count
