@@ -17,6 +17,9 @@ case "$command" in
     bash tooling/scripts/setup.sh
     pnpm exec biome check --config-path tooling/biome .
     pnpm exec turbo run typecheck --output-logs=errors-only
+    # Real Redis (+ Cluster), RabbitMQ, Kafka and SQS for the tests: installs what is missing,
+    # starts what is not running, returns once each answered a client round trip (tooling/brokers).
+    bash tooling/brokers/brokers.sh up all
     # Stale result files would be counted by the summary: remove them, turbo restores cached ones.
     find packages apps tooling -type d -name test-results -prune -exec rm -rf {} + 2>/dev/null || true
     status=0

@@ -1,3 +1,8 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import {
   brokerScheme,
@@ -66,10 +71,24 @@ describe('transportFromUrl', () => {
   });
 
   it('names the package to install when a broker package is missing', async () => {
-    const error = await transportFromUrl('redis://localhost:6379').catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(TransportNotInstalledError);
-    expect((error as TransportNotInstalledError).packageName).toBe('@conveyor/redis');
-    expect((error as Error).message).toContain('npm install @conveyor/redis');
+    // A plain Node process in an empty folder: nothing there can resolve @conveyor/redis (inside
+    // this workspace the test runner's resolver might find the workspace package).
+    const script = `
+      const { transportFromUrl } = await import(${JSON.stringify(new URL('../dist/index.js', import.meta.url).href)});
+      const error = await transportFromUrl('redis://localhost:6379').catch((e) => e);
+      console.log(JSON.stringify({ name: error.name, code: error.code, packageName: error.packageName, message: error.message }));
+    `;
+    const cwd = mkdtempSync(join(tmpdir(), 'conveyor-url-'));
+    const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script], {
+      cwd,
+      // Not the runner's environment: its loader options would resolve workspace packages.
+      env: { PATH: process.env.PATH ?? '' },
+    });
+    const error = JSON.parse(stdout) as { name: string; code: string; packageName: string; message: string };
+    expect(error.name).toBe(TransportNotInstalledError.name);
+    expect(error.code).toBe('TRANSPORT_NOT_INSTALLED');
+    expect(error.packageName).toBe('@conveyor/redis');
+    expect(error.message).toContain('npm install @conveyor/redis');
   });
 
   it('maps every broker scheme to its package', () => {

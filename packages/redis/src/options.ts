@@ -180,7 +180,7 @@ export function parseRedisUrl(url: string): RedisTransportOptions {
 
 function parseNode(url: string, hostPort: string, defaultPort: number): RedisNode {
   const m = /^\[?([^\]]*?)\]?(?::(\d+))?$/.exec(hostPort);
-  if (!m || !m[1]) throw new InvalidBrokerUrlError(url, `bad host "${hostPort}"`);
+  if (!m?.[1]) throw new InvalidBrokerUrlError(url, `bad host "${hostPort}"`);
   return { host: m[1], port: m[2] ? Number(m[2]) : defaultPort };
 }
 

@@ -38,7 +38,7 @@ export class SettleBatcher {
       for (const p of batch) args.push(p.op, p.receipt, p.arg);
       try {
         const results = await this.#send(args);
-        batch.forEach((p, i) => p.resolve(results[i] === 1));
+        for (const [i, p] of batch.entries()) p.resolve(results[i] === 1);
       } catch (error) {
         for (const p of batch) p.reject(error);
       }
