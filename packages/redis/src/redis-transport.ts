@@ -117,6 +117,8 @@ export class RedisTransport implements Transport {
     for (const consumer of consumers) consumer.stop();
     // A take on its way hands its messages back itself (consumer stopped); wait for it.
     await Promise.allSettled(consumers.map((consumer) => consumer.idle()));
+    // Settlements already requested (acks, nacks, hand-backs) must reach Redis before QUIT.
+    await Promise.allSettled([...this.#batchers.values()].map((batcher) => batcher.drain()));
     // Give back what this connection holds, newest first, so the oldest is consumed first again.
     const held = [...this.#deliveries].filter((d) => d.state === 'open').reverse();
     for (const delivery of held) delivery.state = 'closed';

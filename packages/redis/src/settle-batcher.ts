@@ -15,6 +15,7 @@ interface PendingSettle {
 export class SettleBatcher {
   #pending: PendingSettle[] = [];
   #flushing = false;
+  readonly #drained: (() => void)[] = [];
   readonly #send: (args: string[]) => Promise<number[]>;
 
   constructor(send: (args: string[]) => Promise<number[]>) {
@@ -27,6 +28,15 @@ export class SettleBatcher {
       this.#pending.push({ op, receipt, arg, resolve, reject });
       if (!this.#flushing) void this.#flush();
     });
+  }
+
+  /** Resolves once everything pushed so far has been sent and answered (close waits for this). */
+  async drain(): Promise<void> {
+    while (this.#flushing || this.#pending.length > 0) {
+      await new Promise<void>((resolve) => {
+        this.#drained.push(resolve);
+      });
+    }
   }
 
   async #flush(): Promise<void> {
@@ -44,5 +54,6 @@ export class SettleBatcher {
       }
     }
     this.#flushing = false;
+    for (const resolve of this.#drained.splice(0)) resolve();
   }
 }
