@@ -3,22 +3,41 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { writeBenchmarkSection } from './benchmarks-doc.js';
 import { memorySuiteMarkdown, runMemorySuite } from './memory-suite.js';
+import { openAdmin, redisSuiteMarkdown, runRedisSuite } from './redis-suite.js';
 
-const USAGE = `Usage: pnpm bench [--tasks N] [--runs R] [--out FILE] [--no-write]
+const SUITES = ['memory', 'redis'] as const;
+type Suite = (typeof SUITES)[number];
+
+const USAGE = `Usage: pnpm bench [--suite memory,redis] [--tasks N] [--redis-tasks N] [--runs R] [--out FILE] [--no-write]
 
 Measures Conveyor side by side with its anchors and writes the tables to docs/benchmarks.md.
-  --tasks N    tasks per run (default 200000)
-  --runs R     measured runs per case; the median is reported (default 3)
-  --out FILE   Markdown file to update (default docs/benchmarks.md at the repo root)
-  --no-write   print the tables only
+  --suite LIST         suites to run, comma-separated: memory, redis (default all)
+  --tasks N            memory:// tasks per run (default 200000)
+  --redis-tasks N      Redis jobs per throughput run (default 20000)
+  --redis-samples N    Redis pickup-latency jobs per run (default 200)
+  --redis-db N         Redis database the suite owns and flushes (default 14), on 127.0.0.1:6379
+  --runs R             measured runs per case; the median is reported (default 3)
+  --out FILE           Markdown file to update (default docs/benchmarks.md at the repo root)
+  --no-write           print the tables only
 `;
+
+function positiveInteger(option: string, value: string | undefined, min = 1): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min)
+    throw new Error(`--${option} must be an integer >= ${min}, got ${value}`);
+  return n;
+}
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
     // pnpm forwards a literal `--` when called as `pnpm bench -- --tasks N`.
     args: process.argv.slice(2).filter((arg) => arg !== '--'),
     options: {
+      suite: { type: 'string', default: 'all' },
       tasks: { type: 'string', default: '200000' },
+      'redis-tasks': { type: 'string', default: '20000' },
+      'redis-samples': { type: 'string', default: '200' },
+      'redis-db': { type: 'string', default: '14' },
       runs: { type: 'string', default: '3' },
       out: { type: 'string' },
       'no-write': { type: 'boolean', default: false },
@@ -29,22 +48,56 @@ async function main(): Promise<void> {
     process.stdout.write(USAGE);
     return;
   }
-  const tasks = Number(values.tasks);
-  const runs = Number(values.runs);
-  if (!Number.isInteger(tasks) || tasks < 1)
-    throw new Error(`--tasks must be a positive integer, got ${values.tasks}`);
-  if (!Number.isInteger(runs) || runs < 1)
-    throw new Error(`--runs must be a positive integer, got ${values.runs}`);
+  const suites = new Set<Suite>();
+  for (const name of values.suite.split(',').map((s) => s.trim())) {
+    if (name === 'all') for (const s of SUITES) suites.add(s);
+    else if ((SUITES as readonly string[]).includes(name)) suites.add(name as Suite);
+    else throw new Error(`--suite: unknown suite "${name}" (expected ${SUITES.join(', ')} or all)`);
+  }
+  const tasks = positiveInteger('tasks', values.tasks);
+  const runs = positiveInteger('runs', values.runs);
+  const redisTasks = positiveInteger('redis-tasks', values['redis-tasks']);
+  const redisSamples = positiveInteger('redis-samples', values['redis-samples']);
+  const redisDb = positiveInteger('redis-db', values['redis-db'], 0);
+  const target = { host: '127.0.0.1', port: 6379, db: redisDb };
   const repoRoot = resolve(fileURLToPath(import.meta.url), '../../../..');
   const out = values.out ?? resolve(repoRoot, 'docs/benchmarks.md');
-  const command = `pnpm bench --tasks ${tasks} --runs ${runs}`;
-  process.stdout.write(`memory:// suite: ${tasks} tasks x ${runs} runs per case...\n`);
-  const result = await runMemorySuite({ tasks, runs });
-  const markdown = memorySuiteMarkdown(result, { tasks, runs }, command);
-  process.stdout.write(`${markdown}\n`);
-  if (!values['no-write']) {
-    await writeBenchmarkSection(out, 'memory', 'memory:// (in-process, MemoryTransport)', markdown);
+  const write = async (id: string, title: string, markdown: string): Promise<void> => {
+    process.stdout.write(`${markdown}\n`);
+    if (values['no-write']) return;
+    await writeBenchmarkSection(out, id, title, markdown);
     process.stdout.write(`\nwrote ${out}\n`);
+  };
+
+  // Fail before the long memory suite when Redis is missing.
+  if (suites.has('redis')) (await openAdmin(target)).disconnect();
+
+  if (suites.has('memory')) {
+    const command = `pnpm bench --tasks ${tasks} --runs ${runs}`;
+    process.stdout.write(`memory:// suite: ${tasks} tasks x ${runs} runs per case...\n`);
+    const result = await runMemorySuite({ tasks, runs });
+    await write(
+      'memory',
+      'memory:// (in-process, MemoryTransport)',
+      memorySuiteMarkdown(result, { tasks, runs }, command),
+    );
+  }
+  if (suites.has('redis')) {
+    const extra = [
+      redisSamples !== 200 ? ` --redis-samples ${redisSamples}` : '',
+      redisDb !== 14 ? ` --redis-db ${redisDb}` : '',
+    ].join('');
+    const command = `pnpm bench --redis-tasks ${redisTasks}${extra} --runs ${runs}`;
+    process.stdout.write(
+      `redis suite: ${redisTasks} jobs x ${runs} runs per case, ${redisSamples} pickup samples, db ${redisDb}...\n`,
+    );
+    const options = { tasks: redisTasks, runs, samples: redisSamples, target };
+    const result = await runRedisSuite({ ...options, log: (line) => process.stdout.write(`${line}\n`) });
+    await write(
+      'redis',
+      'Redis (@conveyor/redis beside a raw ioredis loop, BullMQ and bee-queue)',
+      redisSuiteMarkdown(result, options, command),
+    );
   }
 }
 

@@ -1,7 +1,6 @@
-import os from 'node:os';
 import { measureDecode, measureDispatchAndAck, measureEncode } from './core-costs.js';
 import { measureMemoryThroughput, measureRawLoop } from './memory-throughput.js';
-import { formatCount, median, repeat } from './stats.js';
+import { formatCount, machineLine, median, repeat } from './stats.js';
 
 /** Options of the memory:// suite. */
 export interface MemorySuiteOptions {
@@ -109,8 +108,4 @@ export function memorySuiteMarkdown(
   );
   lines.push(`| **total** (1 / end-to-end rate) | ${Math.round(perTaskNs)} | 100% |`);
   return lines.join('\n');
-}
-
-function machineLine(): string {
-  return `Node ${process.version}, ${process.platform}/${process.arch}, ${os.cpus().length} cores (${os.cpus()[0]?.model.trim() ?? 'unknown'})`;
 }

@@ -12,6 +12,8 @@ import type { SettleBatcher } from './settle-batcher.js';
 
 /** Most expired or due messages one take moves, so a backlog never makes one call slow. */
 const HOUSEKEEPING_LIMIT = 500;
+/** Takes a consumer keeps on their way at once. */
+const TAKES_IN_FLIGHT = 2;
 
 /**
  * One consumer of one queue. It takes as many messages as its prefetch allows with the atomic
@@ -29,12 +31,13 @@ export class RedisConsumer {
   readonly #prefetch: number;
   readonly #onError: (error: unknown) => void;
   #stopped = false;
-  #fetching = false;
-  #again = false;
+  readonly #takes = new Set<Promise<void>>();
+  /** Slots asked for by takes on their way. */
+  #reserved = 0;
+  #refillScheduled = false;
   #pollTimer: ReturnType<typeof setTimeout> | undefined;
   #dueTimer: ReturnType<typeof setTimeout> | undefined;
   #failures = 0;
-  #inFlight: Promise<void> | undefined;
 
   constructor(
     transport: RedisTransport,
@@ -58,14 +61,10 @@ export class RedisConsumer {
     return this.#stopped;
   }
 
-  /** Asks for a take as soon as possible (coalesced with one already running). */
+  /** Asks for a take now (when a publish wakes it, on a timer). */
   kick(): void {
     if (this.#stopped) return;
-    if (this.#fetching) {
-      this.#again = true;
-      return;
-    }
-    void this.#fetch();
+    this.#pump();
   }
 
   /** Stops taking; held deliveries stay valid. */
@@ -75,60 +74,80 @@ export class RedisConsumer {
     clearTimeout(this.#dueTimer);
   }
 
-  /** Called by a delivery when it is settled: frees a prefetch slot. */
+  /**
+   * Called by a delivery when it is settled: frees a prefetch slot. The take that refills it waits
+   * one turn of the event loop, so that the slots freed by a whole batch are refilled by one take.
+   */
   released(delivery: RedisDelivery): void {
-    if (this.held.delete(delivery)) this.kick();
+    if (!this.held.delete(delivery) || this.#refillScheduled) return;
+    this.#refillScheduled = true;
+    setImmediate(() => {
+      this.#refillScheduled = false;
+      this.kick();
+    });
   }
 
   /** Resolves when no take is on its way (close waits for it before giving deliveries back). */
-  idle(): Promise<void> {
-    return this.#inFlight ?? Promise.resolve();
+  async idle(): Promise<void> {
+    while (this.#takes.size > 0) await Promise.allSettled([...this.#takes]);
   }
 
-  async #fetch(): Promise<void> {
-    this.#inFlight = this.#fetchLoop();
-    await this.#inFlight;
+  /**
+   * Starts takes for the free slots, up to two at once: while Node decodes and runs one batch,
+   * Redis already prepares the next. Slots asked for by a take on its way count as used, so the
+   * prefetch bound holds.
+   */
+  #pump(): void {
+    while (!this.#stopped && this.#takes.size < TAKES_IN_FLIGHT) {
+      const free = this.#prefetch - this.held.size - this.#reserved;
+      if (free <= 0) return;
+      const take = this.#take(free);
+      this.#takes.add(take);
+      void take.finally(() => this.#takes.delete(take));
+    }
   }
 
-  async #fetchLoop(): Promise<void> {
-    this.#fetching = true;
+  async #take(requested: number): Promise<void> {
+    this.#reserved += requested;
+    let reserved = requested;
+    let full = false;
     try {
-      do {
-        this.#again = false;
-        const free = this.#prefetch - this.held.size;
-        if (free <= 0 || this.#stopped) break;
-        const reply = (await this.transport.scripts(
-          'take',
-          [
-            ...this.#keys.ready,
-            this.#keys.inflight,
-            this.#keys.payload,
-            this.#keys.delayed,
-            this.#keys.counts,
-            this.#keys.sequence,
-          ],
-          [free, this.transport.visibilityTimeoutMs, HOUSEKEEPING_LIMIT],
-        )) as (string | number)[];
-        this.#failures = 0;
-        const taken = (reply.length - 1) / 4;
-        if (this.#stopped) {
-          // Stopped while the take was on its way: hand these straight back, undelivered.
-          for (let i = 1; i < reply.length; i += 4)
-            void this.batcher.push('n', String(reply[i])).catch(this.#onError);
-          break;
-        }
-        this.#scheduleDue(Number(reply[0]));
-        for (let i = 1; i < reply.length; i += 4) {
-          this.#deliver(String(reply[i]), String(reply[i + 1]), Number(reply[i + 2]), Number(reply[i + 3]));
-        }
-        if (taken === free) this.#again = true;
-      } while (this.#again && !this.#stopped);
+      const reply = (await this.transport.scripts(
+        'take',
+        [
+          ...this.#keys.ready,
+          this.#keys.inflight,
+          this.#keys.payload,
+          this.#keys.delayed,
+          this.#keys.counts,
+          this.#keys.sequence,
+        ],
+        [requested, this.transport.visibilityTimeoutMs, HOUSEKEEPING_LIMIT],
+      )) as (string | number)[];
+      this.#failures = 0;
+      if (this.#stopped) {
+        // Stopped while the take was on its way: hand these straight back, undelivered.
+        for (let i = 1; i < reply.length; i += 4)
+          void this.batcher.push('n', String(reply[i])).catch(this.#onError);
+        return;
+      }
+      this.#scheduleDue(Number(reply[0]));
+      // The taken messages become held: release the reservation before delivering them.
+      this.#reserved -= reserved;
+      reserved = 0;
+      for (let i = 1; i < reply.length; i += 4) {
+        this.#deliver(String(reply[i]), String(reply[i + 1]), Number(reply[i + 2]), Number(reply[i + 3]));
+      }
+      full = (reply.length - 1) / 4 === requested;
     } catch (error) {
       this.#failures += 1;
       this.#onError(error);
     } finally {
-      this.#fetching = false;
+      this.#reserved -= reserved;
     }
+    // A full batch means more may be waiting: take again at once. Otherwise wait for a wake-up,
+    // a settlement, the next delayed due time or the poll.
+    if (full) this.#pump();
     this.#schedulePoll();
   }
 

@@ -181,13 +181,14 @@ export class RedisTransport implements Transport {
       if (raws.length > 0) writes.push(command.lpush(keys.ready[i]!, ...raws));
     });
     if (delayed.length > 0) writes.push(this.scripts('delay', [keys.delayed], delayed));
+    // Sent right behind the writes on the same connection, so Redis runs it after them: a woken
+    // consumer finds the messages. A lost wake-up only costs one poll interval.
+    command.publish(keys.wake, '1').catch(() => {});
     try {
       await Promise.all(writes);
     } catch (error) {
       throw this.#mapError(error, `publish to "${queue}"`);
     }
-    // Wake idle consumers anywhere; a lost wake-up only costs one poll interval.
-    command.publish(keys.wake, '1').catch(() => {});
   }
 
   async consume(queue: string, handler: DeliveryHandler, options: ConsumeOptions): Promise<void> {

@@ -8,9 +8,8 @@ interface PendingSettle {
 }
 
 /**
- * Coalesces settlements of one queue into one `settle` script call. When nothing is in flight a
- * settlement goes out at once (no added latency when idle); while a call is in flight, the next
- * ones wait for it and go out together (batching exactly when under load).
+ * Coalesces settlements of one queue into one `settle` script call: those requested in the same
+ * turn of the event loop go together, and those requested while a call is in flight go in the next.
  */
 export class SettleBatcher {
   #pending: PendingSettle[] = [];
@@ -26,7 +25,12 @@ export class SettleBatcher {
   push(op: string, receipt: string, arg = ''): Promise<boolean> {
     return new Promise<boolean>((resolve, reject) => {
       this.#pending.push({ op, receipt, arg, resolve, reject });
-      if (!this.#flushing) void this.#flush();
+      if (!this.#flushing) {
+        // Claim the flush now, send it after this turn of the event loop: the handlers of one
+        // batch finish together, and their acks then go out in one call.
+        this.#flushing = true;
+        setImmediate(() => void this.#flush());
+      }
     });
   }
 
@@ -40,7 +44,6 @@ export class SettleBatcher {
   }
 
   async #flush(): Promise<void> {
-    this.#flushing = true;
     while (this.#pending.length > 0) {
       const batch = this.#pending;
       this.#pending = [];

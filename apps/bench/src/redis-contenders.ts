@@ -1,0 +1,459 @@
+import { createRequire } from 'node:module';
+import { Client, Worker as ConveyorWorker, defineTask } from '@conveyor/core';
+import { RedisTransport } from '@conveyor/redis';
+import BeeQueue from 'bee-queue';
+import { Queue as BullQueue, Worker as BullWorker } from 'bullmq';
+import { Redis } from 'ioredis';
+
+/** Where every contender runs: one Redis server, one database (flushed between runs by the suite). */
+export interface RedisTarget {
+  host: string;
+  port: number;
+  db: number;
+}
+
+/** Jobs per bulk add (Conveyor `sendMany`, BullMQ `addBulk`, bee-queue `saveAll`, one LPUSH). */
+export const ENQUEUE_BATCH = 500;
+
+/** Queue name every contender uses (each library puts its own prefix around it). */
+const QUEUE = 'bench';
+
+/**
+ * One throughput run of one contender, in steps the suite times separately. `open` connects the
+ * producer and the (not yet running) worker (not timed); `enqueue` adds N no-op jobs; `process`
+ * starts the worker and resolves when the N-th job is done (acknowledged); `close` closes every
+ * connection the run opened.
+ */
+export interface ThroughputRun {
+  open(): Promise<void>;
+  enqueue(): Promise<void>;
+  process(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** What a pickup-latency worker reports: its handler started (with the sender's timestamp), the job is done. */
+export interface PickupHooks {
+  started(sentAt: number): void;
+  done(): void;
+}
+
+/** An idle worker waiting for one job at a time; `send` enqueues one job carrying `sentAt`. */
+export interface PickupRun {
+  start(): Promise<void>;
+  send(sentAt: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** One library measured by the Redis suite. */
+export interface Contender {
+  id: 'conveyor' | 'raw' | 'bullmq' | 'bee-queue';
+  name: string;
+  throughput(target: RedisTarget, tasks: number, concurrency: number): ThroughputRun;
+  pickup(target: RedisTarget, concurrency: number, hooks: PickupHooks): PickupRun;
+}
+
+/** Wall-clock ms with sub-ms precision, comparable across the sender and the handler (same process). */
+export function nowMs(): number {
+  return performance.timeOrigin + performance.now();
+}
+
+const require = createRequire(import.meta.url);
+
+function versionOf(pkg: string): string {
+  return (require(`${pkg}/package.json`) as { version: string }).version;
+}
+
+/** Runs `send(from, count)` over [0, tasks) in batches of ENQUEUE_BATCH, `inFlight` batches at once. */
+async function inBatches(
+  tasks: number,
+  inFlight: number,
+  send: (from: number, count: number) => Promise<unknown>,
+): Promise<void> {
+  let next = 0;
+  const lane = async (): Promise<void> => {
+    while (next < tasks) {
+      const from = next;
+      const count = Math.min(ENQUEUE_BATCH, tasks - from);
+      next += count;
+      await send(from, count);
+    }
+  };
+  const lanes = Math.max(1, Math.min(inFlight, Math.ceil(tasks / ENQUEUE_BATCH)));
+  await Promise.all(Array.from({ length: lanes }, lane));
+}
+
+/** Counts completions; `finished` resolves at `total`, or rejects on `fail` or `timeoutMs` after `arm`. */
+class Countdown {
+  readonly finished: Promise<void>;
+  readonly #total: number;
+  readonly #what: string;
+  readonly #timeoutMs: number;
+  #left: number;
+  #resolve!: () => void;
+  #reject!: (error: Error) => void;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(total: number, what: string, timeoutMs: number) {
+    this.#total = total;
+    this.#left = total;
+    this.#what = what;
+    this.#timeoutMs = timeoutMs;
+    this.finished = new Promise<void>((resolve, reject) => {
+      this.#resolve = resolve;
+      this.#reject = reject;
+    });
+    const disarm = (): void => clearTimeout(this.#timer);
+    this.finished.then(disarm, disarm);
+  }
+
+  /** Starts the clock: a stuck contender fails the run instead of hanging the bench. */
+  arm(): void {
+    this.#timer = setTimeout(() => {
+      this.fail(
+        new Error(`${this.#what}: ${this.#left} of ${this.#total} jobs not done after ${this.#timeoutMs} ms`),
+      );
+    }, this.#timeoutMs);
+  }
+
+  tick(): void {
+    this.#left -= 1;
+    if (this.#left === 0) this.#resolve();
+  }
+
+  fail(error: unknown): void {
+    this.#reject(error instanceof Error ? error : new Error(String(error)));
+  }
+}
+
+/** Generous: 2 minutes plus 5 ms per job (the slowest contender at concurrency 1 does ~1 ms per job). */
+function processTimeoutMs(tasks: number): number {
+  return 120_000 + tasks * 5;
+}
+
+// ---- @conveyor/redis ------------------------------------------------------------------------------
+
+const conveyor: Contender = {
+  id: 'conveyor',
+  name: '@conveyor/redis',
+  throughput(target, tasks, concurrency) {
+    const noop = defineTask({
+      name: 'bench.noop',
+      queue: QUEUE,
+      ignoreResult: true,
+      handler: async (_args: [number]) => undefined,
+    });
+    const producer = new RedisTransport({ host: target.host, port: target.port, db: target.db });
+    const client = new Client({ transport: producer });
+    const consumer = new RedisTransport({ host: target.host, port: target.port, db: target.db });
+    const worker = new ConveyorWorker({ transport: consumer, tasks: [noop], concurrency });
+    const countdown = new Countdown(tasks, 'conveyor', processTimeoutMs(tasks));
+    worker.on('succeeded', () => countdown.tick());
+    worker.on('error', ({ error }) => countdown.fail(error));
+    const batch: [number][] = Array.from({ length: ENQUEUE_BATCH }, (_, i) => [i]);
+    return {
+      async open() {
+        await Promise.all([producer.connect(), consumer.connect()]);
+      },
+      async enqueue() {
+        await inBatches(tasks, concurrency, (_from, count) =>
+          client.sendMany(noop, count === ENQUEUE_BATCH ? batch : batch.slice(0, count)),
+        );
+      },
+      async process() {
+        countdown.arm();
+        await worker.start();
+        await countdown.finished;
+      },
+      async close() {
+        await worker.stop({ deadlineMs: 1000 });
+        await Promise.allSettled([consumer.close(), producer.close()]);
+      },
+    };
+  },
+  pickup(target, concurrency, hooks) {
+    const ping = defineTask({
+      name: 'bench.ping',
+      queue: QUEUE,
+      ignoreResult: true,
+      handler: async ([sentAt]: [number]) => hooks.started(sentAt),
+    });
+    const producer = new RedisTransport({ host: target.host, port: target.port, db: target.db });
+    const client = new Client({ transport: producer });
+    const consumer = new RedisTransport({ host: target.host, port: target.port, db: target.db });
+    const worker = new ConveyorWorker({ transport: consumer, tasks: [ping], concurrency });
+    worker.on('succeeded', () => hooks.done());
+    return {
+      async start() {
+        await producer.connect();
+        await worker.start();
+      },
+      async send(sentAt) {
+        await client.send(ping, [sentAt]);
+      },
+      async close() {
+        await worker.stop({ deadlineMs: 1000 });
+        await Promise.allSettled([consumer.close(), producer.close()]);
+      },
+    };
+  },
+};
+
+// ---- raw ioredis reliable loop (the at-least-once ceiling) ----------------------------------------
+
+const RAW_READY = 'raw:bench:ready';
+const RAW_PROCESSING = 'raw:bench:processing';
+
+function rawConnection(target: RedisTarget): Redis {
+  const redis = new Redis({ host: target.host, port: target.port, db: target.db, lazyConnect: true });
+  redis.on('error', () => {}); // a failed command rejects; the run reports that
+  return redis;
+}
+
+/**
+ * `concurrency` loops, each on its own connection (BLMOVE blocks it): BLMOVE ready -> processing
+ * (timeout 1 s), run the no-op handler, LREM the item from processing. What any at-least-once
+ * Redis list queue must do at least, with nothing else: no envelope, no bookkeeping.
+ */
+function rawLoops(
+  target: RedisTarget,
+  concurrency: number,
+  handler: (item: string) => Promise<void>,
+  onDone: () => void,
+  onError: (error: unknown) => void,
+): { connect(): Promise<void>; start(): void; close(): Promise<void> } {
+  const connections = Array.from({ length: concurrency }, () => rawConnection(target));
+  let stopped = false;
+  const loops: Promise<void>[] = [];
+  const loop = async (redis: Redis): Promise<void> => {
+    while (!stopped) {
+      let item: string | null;
+      try {
+        item = await redis.blmove(RAW_READY, RAW_PROCESSING, 'RIGHT', 'LEFT', 1);
+      } catch (error) {
+        if (!stopped) onError(error);
+        return;
+      }
+      if (item === null) continue;
+      try {
+        await handler(item);
+        await redis.lrem(RAW_PROCESSING, 1, item);
+      } catch (error) {
+        if (!stopped) onError(error);
+        return;
+      }
+      onDone();
+    }
+  };
+  return {
+    async connect() {
+      await Promise.all(connections.map((c) => c.connect()));
+    },
+    start() {
+      for (const redis of connections) loops.push(loop(redis));
+    },
+    async close() {
+      stopped = true;
+      // Every loop is blocked in BLMOVE (or about to be): disconnecting ends it at once.
+      for (const redis of connections) redis.disconnect();
+      await Promise.allSettled(loops);
+    },
+  };
+}
+
+const raw: Contender = {
+  id: 'raw',
+  name: 'raw ioredis BLMOVE/LREM loop (anchor)',
+  throughput(target, tasks, concurrency) {
+    const producer = rawConnection(target);
+    const countdown = new Countdown(tasks, 'raw loop', processTimeoutMs(tasks));
+    const loops = rawLoops(
+      target,
+      concurrency,
+      async () => {},
+      () => countdown.tick(),
+      (error) => countdown.fail(error),
+    );
+    return {
+      async open() {
+        await Promise.all([producer.connect(), loops.connect()]);
+      },
+      async enqueue() {
+        await inBatches(tasks, concurrency, (from, count) =>
+          producer.lpush(RAW_READY, ...Array.from({ length: count }, (_, i) => `{"i":${from + i}}`)),
+        );
+      },
+      async process() {
+        countdown.arm();
+        loops.start();
+        await countdown.finished;
+      },
+      async close() {
+        await loops.close();
+        producer.disconnect();
+      },
+    };
+  },
+  pickup(target, concurrency, hooks) {
+    const producer = rawConnection(target);
+    const loops = rawLoops(
+      target,
+      concurrency,
+      async (item) => hooks.started(Number(item.slice(item.indexOf(':') + 1))),
+      () => hooks.done(),
+      () => {},
+    );
+    let sequence = 0;
+    return {
+      async start() {
+        await Promise.all([producer.connect(), loops.connect()]);
+        loops.start();
+      },
+      async send(sentAt) {
+        // Unique items, so that LREM removes exactly the one taken.
+        await producer.lpush(RAW_READY, `${sequence++}:${sentAt}`);
+      },
+      async close() {
+        await loops.close();
+        producer.disconnect();
+      },
+    };
+  },
+};
+
+// ---- BullMQ ---------------------------------------------------------------------------------------
+
+const REMOVE = { removeOnComplete: true, removeOnFail: true } as const;
+
+const bullmq: Contender = {
+  id: 'bullmq',
+  name: `BullMQ ${versionOf('bullmq')}`,
+  throughput(target, tasks, concurrency) {
+    const connection = { host: target.host, port: target.port, db: target.db };
+    const queue = new BullQueue(QUEUE, { connection });
+    const countdown = new Countdown(tasks, 'BullMQ', processTimeoutMs(tasks));
+    const worker = new BullWorker(QUEUE, async () => undefined, { connection, concurrency, autorun: false });
+    worker.on('completed', () => countdown.tick());
+    worker.on('failed', (_job, error) => countdown.fail(error));
+    worker.on('error', (error) => countdown.fail(error));
+    return {
+      async open() {
+        await Promise.all([queue.waitUntilReady(), worker.waitUntilReady()]);
+      },
+      async enqueue() {
+        await inBatches(tasks, concurrency, (from, count) =>
+          queue.addBulk(
+            Array.from({ length: count }, (_, i) => ({ name: 'noop', data: { i: from + i }, opts: REMOVE })),
+          ),
+        );
+      },
+      async process() {
+        countdown.arm();
+        void worker.run().catch((error: unknown) => countdown.fail(error));
+        await countdown.finished;
+      },
+      async close() {
+        await worker.close();
+        await queue.close();
+      },
+    };
+  },
+  pickup(target, concurrency, hooks) {
+    const connection = { host: target.host, port: target.port, db: target.db };
+    const queue = new BullQueue(QUEUE, { connection });
+    const worker = new BullWorker<{ sentAt: number }>(
+      QUEUE,
+      async (job) => {
+        hooks.started(job.data.sentAt);
+      },
+      { connection, concurrency, autorun: false },
+    );
+    worker.on('completed', () => hooks.done());
+    return {
+      async start() {
+        await Promise.all([queue.waitUntilReady(), worker.waitUntilReady()]);
+        void worker.run().catch(() => {});
+      },
+      async send(sentAt) {
+        await queue.add('ping', { sentAt }, REMOVE);
+      },
+      async close() {
+        await worker.close();
+        await queue.close();
+      },
+    };
+  },
+};
+
+// ---- bee-queue ------------------------------------------------------------------------------------
+
+/**
+ * bee-queue's documented fast path: a producer queue that is no worker and a worker queue, neither
+ * publishing nor subscribing to job events (nobody listens to them here, as with the others).
+ */
+function beeQueues(target: RedisTarget): { producer: BeeQueue; worker: BeeQueue } {
+  const redis = { host: target.host, port: target.port, db: target.db };
+  const quiet = { redis, getEvents: false, sendEvents: false, storeJobs: false };
+  return {
+    producer: new BeeQueue(QUEUE, { ...quiet, isWorker: false }),
+    worker: new BeeQueue(QUEUE, { ...quiet, isWorker: true, removeOnSuccess: true, removeOnFailure: true }),
+  };
+}
+
+const beeQueue: Contender = {
+  id: 'bee-queue',
+  name: `bee-queue ${versionOf('bee-queue')}`,
+  throughput(target, tasks, concurrency) {
+    const { producer, worker } = beeQueues(target);
+    const countdown = new Countdown(tasks, 'bee-queue', processTimeoutMs(tasks));
+    worker.on('succeeded', () => countdown.tick());
+    worker.on('failed', (_job, error) => countdown.fail(error));
+    worker.on('error', (error) => countdown.fail(error));
+    return {
+      async open() {
+        await Promise.all([producer.ready(), worker.ready()]);
+      },
+      async enqueue() {
+        await inBatches(tasks, concurrency, async (from, count) => {
+          const errors = await producer.saveAll(
+            Array.from({ length: count }, (_, i) => producer.createJob({ i: from + i })),
+          );
+          if (errors.size > 0) throw [...errors.values()][0];
+        });
+      },
+      async process() {
+        countdown.arm();
+        worker.process(concurrency, async () => undefined);
+        await countdown.finished;
+      },
+      async close() {
+        await Promise.allSettled([worker.close(1000), producer.close(1000)]);
+      },
+    };
+  },
+  pickup(target, concurrency, hooks) {
+    const { producer, worker } = beeQueues(target);
+    worker.on('succeeded', () => hooks.done());
+    return {
+      async start() {
+        await Promise.all([producer.ready(), worker.ready()]);
+        worker.process(concurrency, async (job: BeeQueue.Job<{ sentAt: number }>) => {
+          hooks.started(job.data.sentAt);
+        });
+      },
+      async send(sentAt) {
+        await producer.createJob({ sentAt }).save();
+      },
+      async close() {
+        await Promise.allSettled([worker.close(1000), producer.close(1000)]);
+      },
+    };
+  },
+};
+
+/** Every contender, in table order: Conveyor first, then its anchors. */
+export const CONTENDERS: readonly Contender[] = [conveyor, raw, bullmq, beeQueue];
+
+/** Versions of the libraries measured, for the Markdown. */
+export function libraryVersions(): string {
+  return `bullmq ${versionOf('bullmq')}, bee-queue ${versionOf('bee-queue')}, ioredis ${versionOf('ioredis')}`;
+}
