@@ -127,7 +127,7 @@ export class RedisConsumer {
       this.#failures = 0;
       if (this.#stopped) {
         // Stopped while the take was on its way: hand these straight back, undelivered.
-        for (let i = 1; i < reply.length; i += 4)
+        for (let i = 1; i < reply.length; i += 2)
           void this.batcher.push('n', String(reply[i])).catch(this.#onError);
         return;
       }
@@ -135,10 +135,8 @@ export class RedisConsumer {
       // The taken messages become held: release the reservation before delivering them.
       this.#reserved -= reserved;
       reserved = 0;
-      for (let i = 1; i < reply.length; i += 4) {
-        this.#deliver(String(reply[i]), String(reply[i + 1]), Number(reply[i + 2]), Number(reply[i + 3]));
-      }
-      full = (reply.length - 1) / 4 === requested;
+      for (let i = 1; i < reply.length; i += 2) this.#deliver(String(reply[i]), String(reply[i + 1]));
+      full = (reply.length - 1) / 2 === requested;
     } catch (error) {
       this.#failures += 1;
       this.#onError(error);
@@ -151,7 +149,11 @@ export class RedisConsumer {
     this.#schedulePoll();
   }
 
-  #deliver(receipt: string, raw: string, deliveryCount: number, bucket: number): void {
+  /** `receipt` is "<id>|<bucket>|<delivery count>", as the take script writes it. */
+  #deliver(receipt: string, raw: string): void {
+    const [, bucketText, countText] = receipt.split('|');
+    const bucket = Number(bucketText);
+    const deliveryCount = Number(countText);
     let delivery: RedisDelivery;
     try {
       const { message } = decodeKombuEnvelope(raw);

@@ -8,13 +8,15 @@ interface PendingSettle {
 }
 
 /**
- * Coalesces settlements of one queue into one `settle` script call: those requested in the same
- * turn of the event loop go together, and those requested while a call is in flight go in the next.
+ * Coalesces settlements of one queue into one `settle` script call per turn of the event loop:
+ * the handlers of one batch finish together, and their acks go out together. Calls do not wait
+ * for each other (settlements of different receipts commute, and one connection keeps their
+ * order), so a slow reply never holds the next batch back.
  */
 export class SettleBatcher {
   #pending: PendingSettle[] = [];
-  #flushing = false;
-  readonly #drained: (() => void)[] = [];
+  #scheduled = false;
+  readonly #inFlight = new Set<Promise<void>>();
   readonly #send: (args: string[]) => Promise<number[]>;
 
   constructor(send: (args: string[]) => Promise<number[]>) {
@@ -25,38 +27,37 @@ export class SettleBatcher {
   push(op: string, receipt: string, arg = ''): Promise<boolean> {
     return new Promise<boolean>((resolve, reject) => {
       this.#pending.push({ op, receipt, arg, resolve, reject });
-      if (!this.#flushing) {
-        // Claim the flush now, send it after this turn of the event loop: the handlers of one
-        // batch finish together, and their acks then go out in one call.
-        this.#flushing = true;
-        setImmediate(() => void this.#flush());
+      if (!this.#scheduled) {
+        this.#scheduled = true;
+        setImmediate(() => this.#flush());
       }
     });
   }
 
   /** Resolves once everything pushed so far has been sent and answered (close waits for this). */
   async drain(): Promise<void> {
-    while (this.#flushing || this.#pending.length > 0) {
-      await new Promise<void>((resolve) => {
-        this.#drained.push(resolve);
-      });
+    while (this.#scheduled || this.#inFlight.size > 0) {
+      if (this.#scheduled) this.#flush();
+      await Promise.allSettled([...this.#inFlight]);
     }
   }
 
-  async #flush(): Promise<void> {
-    while (this.#pending.length > 0) {
-      const batch = this.#pending;
-      this.#pending = [];
-      const args: string[] = [];
-      for (const p of batch) args.push(p.op, p.receipt, p.arg);
-      try {
-        const results = await this.#send(args);
+  #flush(): void {
+    this.#scheduled = false;
+    const batch = this.#pending;
+    if (batch.length === 0) return;
+    this.#pending = [];
+    const args: string[] = [];
+    for (const p of batch) args.push(p.op, p.receipt, p.arg);
+    const call = this.#send(args).then(
+      (results) => {
         for (const [i, p] of batch.entries()) p.resolve(results[i] === 1);
-      } catch (error) {
+      },
+      (error: unknown) => {
         for (const p of batch) p.reject(error);
-      }
-    }
-    this.#flushing = false;
-    for (const resolve of this.#drained.splice(0)) resolve();
+      },
+    );
+    this.#inFlight.add(call);
+    void call.finally(() => this.#inFlight.delete(call));
   }
 }

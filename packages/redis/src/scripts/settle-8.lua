@@ -2,11 +2,11 @@
   settle: applies a batch of settlements to in-flight messages, each atomically.
 
   KEYS[1..4] ready lists by bucket (as in take)
-  KEYS[5]    in-flight zset
-  KEYS[6]    in-flight payload hash
+  KEYS[5]    in-flight zset (receipt "<id>|<bucket>|<count>" -> deadline)
+  KEYS[6]    in-flight payload hash (id -> raw)
   KEYS[7]    delayed zset
   KEYS[8]    redelivery counts hash (see take)
-  ARGV       triples: operation, receipt id, argument
+  ARGV       triples: operation, receipt, argument
              a = ack            (remove; forget its redelivery count)
              r = reject         (remove, as ack: the caller stored the dead letter first)
              n = nack           (back to the consuming end of its list, redelivered next)
@@ -14,44 +14,49 @@
              x = extend         (argument: ms from now; new deadline, only if still held)
 
   Output: one integer per triple: 1 = applied, 0 = the receipt is no longer held (lease lost).
+  An ack of a first delivery touches only the zset and the hash: no payload is copied.
 ]]
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local results = {}
 for i = 1, #ARGV, 3 do
   local op = ARGV[i]
-  local id = ARGV[i + 1]
+  local receipt = ARGV[i + 1]
   local arg = ARGV[i + 2]
   if op == 'x' then
-    if redis.call('ZSCORE', KEYS[5], id) then
-      redis.call('ZADD', KEYS[5], now + tonumber(arg), id)
+    if redis.call('ZSCORE', KEYS[5], receipt) then
+      redis.call('ZADD', KEYS[5], now + tonumber(arg), receipt)
       results[#results + 1] = 1
     else
       results[#results + 1] = 0
     end
-  else
-    local entry = redis.call('HGET', KEYS[6], id)
-    if entry and redis.call('ZREM', KEYS[5], id) == 1 then
+  elseif redis.call('ZREM', KEYS[5], receipt) == 1 then
+    local s1 = string.find(receipt, '|', 1, true)
+    local s2 = string.find(receipt, '|', s1 + 1, true)
+    local id = string.sub(receipt, 1, s1 - 1)
+    local count = string.sub(receipt, s2 + 1)
+    if (op == 'a' or op == 'r') and count == '1' then
       redis.call('HDEL', KEYS[6], id)
-      local s1 = string.find(entry, '|', 1, true)
-      local s2 = string.find(entry, '|', s1 + 1, true)
-      local bucket = tonumber(string.sub(entry, 1, s1 - 1))
-      local count = string.sub(entry, s1 + 1, s2 - 1)
-      local raw = string.sub(entry, s2 + 1)
-      if op == 'a' or op == 'r' then
-        if count ~= '1' then redis.call('HDEL', KEYS[8], redis.sha1hex(raw)) end
-      else
-        redis.call('HSET', KEYS[8], redis.sha1hex(raw), count)
-        if op == 'n' then
-          redis.call('RPUSH', KEYS[bucket], raw)
-        elseif op == 'd' then
-          redis.call('ZADD', KEYS[7], now + tonumber(arg), 'n' .. id .. '|' .. bucket .. '|' .. raw)
+    else
+      local raw = redis.call('HGET', KEYS[6], id)
+      redis.call('HDEL', KEYS[6], id)
+      if raw then
+        if op == 'a' or op == 'r' then
+          redis.call('HDEL', KEYS[8], redis.sha1hex(raw))
+        else
+          redis.call('HSET', KEYS[8], redis.sha1hex(raw), count)
+          local bucket = tonumber(string.sub(receipt, s1 + 1, s2 - 1))
+          if op == 'n' then
+            redis.call('RPUSH', KEYS[bucket], raw)
+          else
+            redis.call('ZADD', KEYS[7], now + tonumber(arg), 'n' .. id .. '|' .. bucket .. '|' .. raw)
+          end
         end
       end
-      results[#results + 1] = 1
-    else
-      results[#results + 1] = 0
     end
+    results[#results + 1] = 1
+  else
+    results[#results + 1] = 0
   end
 end
 return results

@@ -5,34 +5,35 @@
   due delayed messages to their list: any worker's take does the housekeeping.
 
   KEYS[1..4] ready lists by bucket, consumed first to last (kombu: Q, Q\x06\x163, Q\x06\x166, Q\x06\x169)
-  KEYS[5]    in-flight zset: receipt id -> deadline (ms, server clock)
-  KEYS[6]    in-flight payload hash: receipt id -> "<bucket>|<delivery count>|<raw envelope>"
+  KEYS[5]    in-flight zset: receipt "<id>|<bucket>|<delivery count>" -> deadline (ms, server clock)
+  KEYS[6]    in-flight payload hash: id -> raw envelope (what was taken off the list)
   KEYS[7]    delayed zset: "<unique>|<bucket>|<raw>" -> due time (ms)
   KEYS[8]    redelivery counts hash: sha1(raw) -> earlier deliveries, kept only for messages that
              came back (nack, restore); empty in the common case, so a first delivery costs nothing
-  KEYS[9]    receipt id counter
+  KEYS[9]    id counter
   ARGV[1]    most messages to take
   ARGV[2]    visibility timeout (ms)
   ARGV[3]    most expired or due messages to move in this call
 
-  Output: { nextDelayedDueMs or "-1", id, raw, deliveryCount, bucket, id, raw, ... }
+  Output: { nextDelayedDueMs or "-1", receipt, raw, receipt, raw, ... }
+  The receipt carries bucket and count, so settling needs no copy of the payload.
 ]]
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local limit = tonumber(ARGV[3])
 
 local expired = redis.call('ZRANGEBYSCORE', KEYS[5], '-inf', now, 'LIMIT', 0, limit)
-for _, id in ipairs(expired) do
-  local entry = redis.call('HGET', KEYS[6], id)
-  redis.call('ZREM', KEYS[5], id)
+for _, receipt in ipairs(expired) do
+  local s1 = string.find(receipt, '|', 1, true)
+  local s2 = string.find(receipt, '|', s1 + 1, true)
+  local id = string.sub(receipt, 1, s1 - 1)
+  local raw = redis.call('HGET', KEYS[6], id)
+  redis.call('ZREM', KEYS[5], receipt)
   redis.call('HDEL', KEYS[6], id)
-  if entry then
-    local s1 = string.find(entry, '|', 1, true)
-    local s2 = string.find(entry, '|', s1 + 1, true)
-    local raw = string.sub(entry, s2 + 1)
-    redis.call('HSET', KEYS[8], redis.sha1hex(raw), string.sub(entry, s1 + 1, s2 - 1))
+  if raw then
+    redis.call('HSET', KEYS[8], redis.sha1hex(raw), string.sub(receipt, s2 + 1))
     -- RPUSH: the consuming end, so a restored message is next (as kombu restores).
-    redis.call('RPUSH', KEYS[tonumber(string.sub(entry, 1, s1 - 1))], raw)
+    redis.call('RPUSH', KEYS[tonumber(string.sub(receipt, s1 + 1, s2 - 1))], raw)
   end
 end
 
@@ -59,12 +60,11 @@ for bucket = 1, 4 do
         local before = redis.call('HGET', KEYS[8], redis.sha1hex(raw))
         if before then count = tonumber(before) + 1 end
       end
-      redis.call('ZADD', KEYS[5], deadline, id)
-      redis.call('HSET', KEYS[6], id, bucket .. '|' .. count .. '|' .. raw)
-      out[#out + 1] = tostring(id)
+      local receipt = id .. '|' .. bucket .. '|' .. count
+      redis.call('ZADD', KEYS[5], deadline, receipt)
+      redis.call('HSET', KEYS[6], id, raw)
+      out[#out + 1] = receipt
       out[#out + 1] = raw
-      out[#out + 1] = count
-      out[#out + 1] = bucket
     end
     wanted = wanted - #raws
   end
