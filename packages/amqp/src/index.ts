@@ -1,0 +1,15 @@
+/**
+ * @conveyor/amqp: the RabbitMQ transport for Conveyor (amqplib).
+ */
+import type { Transport } from '@conveyor/core';
+import { AmqpTransport } from './amqp-transport.js';
+
+export { AmqpTransport } from './amqp-transport.js';
+export { DELAY_DELIVERY_EXCHANGE, DELAY_LEVELS, delayRoute } from './delay-ladder.js';
+export type { AmqpTransportOptions } from './options.js';
+export { typedHeaders } from './wire-mapping.js';
+
+/** Opens an AmqpTransport from an `amqp://` or `amqps://` URL. */
+export function createTransportFromUrl(url: string): Transport {
+  return new AmqpTransport({ url });
+}
