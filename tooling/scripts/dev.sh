@@ -23,7 +23,7 @@ case "$command" in
     # Stale result files would be counted by the summary: remove them, turbo restores cached ones.
     find packages apps tooling -type d -name test-results -prune -exec rm -rf {} + 2>/dev/null || true
     status=0
-    pnpm exec turbo run test --concurrency=1 "$@" || status=$?
+    pnpm exec turbo run test --concurrency=1 --continue "$@" || status=$?
     node tooling/scripts/summarize-tests.mjs || status=$?
     exit "$status"
     ;;

@@ -19,10 +19,13 @@ export interface BinOptions {
   env?: Record<string, string | undefined>;
 }
 
-/** The test process's environment without CONVEYOR_* variables (turbo passes them through). */
+/** The test process's environment without CONVEYOR_* variables (turbo passes them through) or NODE_PATH. */
 function cleanEnv(extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [key, value] of Object.entries(process.env)) if (!key.startsWith('CONVEYOR_')) env[key] = value;
+  // pnpm's bin shims put the workspace's hidden package store on NODE_PATH; a user's shell has no
+  // such thing, and with it every @conveyor/* package would look installed.
+  delete env.NODE_PATH;
   for (const [key, value] of Object.entries(extra)) {
     if (value === undefined) delete env[key];
     else env[key] = value;
