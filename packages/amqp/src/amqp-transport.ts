@@ -283,7 +283,8 @@ export class AmqpTransport implements Transport {
       // Celery's route: a direct exchange named like the queue, bound with the queue's name.
       await channel.assertExchange(spec.name, 'direct', { durable: true });
       await channel.bindQueue(spec.name, spec.name, spec.name);
-      if (dlq !== null) await channel.assertQueue(dlq, { durable: true });
+      // Same arguments as its source: declaring the DLQ by name later (as a queue) then agrees.
+      if (dlq !== null) await channel.assertQueue(dlq, { durable: true, arguments: args });
       if (this.#onLadder.has(spec.name)) await bindToLadder(channel, spec.name);
     } catch (error) {
       throw this.#declareError(error, spec.name);
