@@ -12,7 +12,14 @@ const rabbitmqctl = (command: string): Promise<unknown> =>
   promisify(execFile)('bash', [brokers, 'rabbitmqctl', command], { timeout: 60_000 });
 
 describe('RabbitMQ restarted in the middle of 10,000 tasks', () => {
-  it('loses no task, and the running workers carry on without being restarted', async () => {
+  it('loses no task, and the running workers carry on without being restarted', async (ctx) => {
+    // The restart uses RabbitMQ's own rabbitmqctl through the repo's script, which can only
+    // control a node that this checkout's brokers.sh started (it holds the Erlang cookie).
+    const control = await rabbitmqctl('status').then(
+      () => undefined,
+      (error: unknown) => String((error as Error).message).split('\n')[0],
+    );
+    if (control) ctx.skip(`rabbitmqctl cannot control the running RabbitMQ (started elsewhere): ${control}`);
     const queue = `restart-${Math.random().toString(36).slice(2, 8)}`;
     const producer = new AmqpTransport({ url: RABBIT_URL });
     const client = new Client({ transport: producer, defaultQueue: queue });
