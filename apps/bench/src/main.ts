@@ -1,21 +1,25 @@
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { amqpSuiteMarkdown, DEFAULT_AMQP_URL, openAmqpAdmin, runAmqpSuite } from './amqp-suite.js';
 import { writeBenchmarkSection } from './benchmarks-doc.js';
 import { memorySuiteMarkdown, runMemorySuite } from './memory-suite.js';
 import { openAdmin, redisSuiteMarkdown, runRedisSuite } from './redis-suite.js';
 
-const SUITES = ['memory', 'redis'] as const;
+const SUITES = ['memory', 'redis', 'amqp'] as const;
 type Suite = (typeof SUITES)[number];
 
-const USAGE = `Usage: pnpm bench [--suite memory,redis] [--tasks N] [--redis-tasks N] [--runs R] [--out FILE] [--no-write]
+const USAGE = `Usage: pnpm bench [--suite memory,redis,amqp] [--tasks N] [--redis-tasks N] [--amqp-tasks N] [--runs R] [--out FILE] [--no-write]
 
 Measures Conveyor side by side with its anchors and writes the tables to docs/benchmarks.md.
-  --suite LIST         suites to run, comma-separated: memory, redis (default all)
+  --suite LIST         suites to run, comma-separated: memory, redis, amqp (default all)
   --tasks N            memory:// tasks per run (default 200000)
   --redis-tasks N      Redis jobs per throughput run (default 20000)
   --redis-samples N    Redis pickup-latency jobs per run (default 200)
   --redis-db N         Redis database the suite owns and flushes (default 14), on 127.0.0.1:6379
+  --amqp-tasks N       AMQP messages per throughput run (default 20000)
+  --amqp-samples N     AMQP pickup-latency messages per run (default 200)
+  --amqp-url URL       RabbitMQ the AMQP suite uses, vhost / (default amqp://guest:guest@127.0.0.1:5672)
   --runs R             measured runs per case; the median is reported (default 3)
   --out FILE           Markdown file to update (default docs/benchmarks.md at the repo root)
   --no-write           print the tables only
@@ -38,6 +42,9 @@ async function main(): Promise<void> {
       'redis-tasks': { type: 'string', default: '20000' },
       'redis-samples': { type: 'string', default: '200' },
       'redis-db': { type: 'string', default: '14' },
+      'amqp-tasks': { type: 'string', default: '20000' },
+      'amqp-samples': { type: 'string', default: '200' },
+      'amqp-url': { type: 'string', default: DEFAULT_AMQP_URL },
       runs: { type: 'string', default: '3' },
       out: { type: 'string' },
       'no-write': { type: 'boolean', default: false },
@@ -59,6 +66,9 @@ async function main(): Promise<void> {
   const redisTasks = positiveInteger('redis-tasks', values['redis-tasks']);
   const redisSamples = positiveInteger('redis-samples', values['redis-samples']);
   const redisDb = positiveInteger('redis-db', values['redis-db'], 0);
+  const amqpTasks = positiveInteger('amqp-tasks', values['amqp-tasks']);
+  const amqpSamples = positiveInteger('amqp-samples', values['amqp-samples']);
+  const amqpUrl = values['amqp-url'];
   const target = { host: '127.0.0.1', port: 6379, db: redisDb };
   const repoRoot = resolve(fileURLToPath(import.meta.url), '../../../..');
   const out = values.out ?? resolve(repoRoot, 'docs/benchmarks.md');
@@ -69,8 +79,9 @@ async function main(): Promise<void> {
     process.stdout.write(`\nwrote ${out}\n`);
   };
 
-  // Fail before the long memory suite when Redis is missing.
+  // Fail before the long memory suite when a broker is missing.
   if (suites.has('redis')) (await openAdmin(target)).disconnect();
+  if (suites.has('amqp')) await (await openAmqpAdmin(amqpUrl)).close();
 
   if (suites.has('memory')) {
     const command = `pnpm bench --tasks ${tasks} --runs ${runs}`;
@@ -97,6 +108,23 @@ async function main(): Promise<void> {
       'redis',
       'Redis (@conveyor/redis beside a raw ioredis loop, BullMQ and bee-queue)',
       redisSuiteMarkdown(result, options, command),
+    );
+  }
+  if (suites.has('amqp')) {
+    const extra = [
+      amqpSamples !== 200 ? ` --amqp-samples ${amqpSamples}` : '',
+      amqpUrl !== DEFAULT_AMQP_URL ? ' --amqp-url URL' : '',
+    ].join('');
+    const command = `pnpm bench --suite amqp --amqp-tasks ${amqpTasks}${extra} --runs ${runs}`;
+    process.stdout.write(
+      `amqp suite: ${amqpTasks} messages x ${runs} runs per case, ${amqpSamples} pickup samples...\n`,
+    );
+    const options = { tasks: amqpTasks, runs, samples: amqpSamples, url: amqpUrl };
+    const result = await runAmqpSuite({ ...options, log: (line) => process.stdout.write(`${line}\n`) });
+    await write(
+      'amqp',
+      'AMQP (@conveyor/amqp beside raw amqplib and celery-node, RabbitMQ)',
+      amqpSuiteMarkdown(result, options, command),
     );
   }
 }

@@ -1,9 +1,20 @@
-import { createRequire } from 'node:module';
 import { Client, Worker as ConveyorWorker, defineTask } from '@conveyor/core';
 import { RedisTransport } from '@conveyor/redis';
 import BeeQueue from 'bee-queue';
 import { Queue as BullQueue, Worker as BullWorker } from 'bullmq';
 import { Redis } from 'ioredis';
+import {
+  Countdown,
+  ENQUEUE_BATCH,
+  inBatches,
+  type PickupHooks,
+  type PickupRun,
+  processTimeoutMs,
+  type ThroughputRun,
+  versionOf,
+} from './contenders.js';
+
+export { ENQUEUE_BATCH, nowMs, type PickupHooks, type PickupRun, type ThroughputRun } from './contenders.js';
 
 /** Where every contender runs: one Redis server, one database (flushed between runs by the suite). */
 export interface RedisTarget {
@@ -12,37 +23,8 @@ export interface RedisTarget {
   db: number;
 }
 
-/** Jobs per bulk add (Conveyor `sendMany`, BullMQ `addBulk`, bee-queue `saveAll`, one LPUSH). */
-export const ENQUEUE_BATCH = 500;
-
 /** Queue name every contender uses (each library puts its own prefix around it). */
 const QUEUE = 'bench';
-
-/**
- * One throughput run of one contender, in steps the suite times separately. `open` connects the
- * producer and the (not yet running) worker (not timed); `enqueue` adds N no-op jobs; `process`
- * starts the worker and resolves when the N-th job is done (acknowledged); `close` closes every
- * connection the run opened.
- */
-export interface ThroughputRun {
-  open(): Promise<void>;
-  enqueue(): Promise<void>;
-  process(): Promise<void>;
-  close(): Promise<void>;
-}
-
-/** What a pickup-latency worker reports: its handler started (with the sender's timestamp), the job is done. */
-export interface PickupHooks {
-  started(sentAt: number): void;
-  done(): void;
-}
-
-/** An idle worker waiting for one job at a time; `send` enqueues one job carrying `sentAt`. */
-export interface PickupRun {
-  start(): Promise<void>;
-  send(sentAt: number): Promise<void>;
-  close(): Promise<void>;
-}
 
 /** One library measured by the Redis suite. */
 export interface Contender {
@@ -50,84 +32,6 @@ export interface Contender {
   name: string;
   throughput(target: RedisTarget, tasks: number, concurrency: number): ThroughputRun;
   pickup(target: RedisTarget, concurrency: number, hooks: PickupHooks): PickupRun;
-}
-
-/** Wall-clock ms with sub-ms precision, comparable across the sender and the handler (same process). */
-export function nowMs(): number {
-  return performance.timeOrigin + performance.now();
-}
-
-const require = createRequire(import.meta.url);
-
-function versionOf(pkg: string): string {
-  return (require(`${pkg}/package.json`) as { version: string }).version;
-}
-
-/** Runs `send(from, count)` over [0, tasks) in batches of ENQUEUE_BATCH, `inFlight` batches at once. */
-async function inBatches(
-  tasks: number,
-  inFlight: number,
-  send: (from: number, count: number) => Promise<unknown>,
-): Promise<void> {
-  let next = 0;
-  const lane = async (): Promise<void> => {
-    while (next < tasks) {
-      const from = next;
-      const count = Math.min(ENQUEUE_BATCH, tasks - from);
-      next += count;
-      await send(from, count);
-    }
-  };
-  const lanes = Math.max(1, Math.min(inFlight, Math.ceil(tasks / ENQUEUE_BATCH)));
-  await Promise.all(Array.from({ length: lanes }, lane));
-}
-
-/** Counts completions; `finished` resolves at `total`, or rejects on `fail` or `timeoutMs` after `arm`. */
-class Countdown {
-  readonly finished: Promise<void>;
-  readonly #total: number;
-  readonly #what: string;
-  readonly #timeoutMs: number;
-  #left: number;
-  #resolve!: () => void;
-  #reject!: (error: Error) => void;
-  #timer: ReturnType<typeof setTimeout> | undefined;
-
-  constructor(total: number, what: string, timeoutMs: number) {
-    this.#total = total;
-    this.#left = total;
-    this.#what = what;
-    this.#timeoutMs = timeoutMs;
-    this.finished = new Promise<void>((resolve, reject) => {
-      this.#resolve = resolve;
-      this.#reject = reject;
-    });
-    const disarm = (): void => clearTimeout(this.#timer);
-    this.finished.then(disarm, disarm);
-  }
-
-  /** Starts the clock: a stuck contender fails the run instead of hanging the bench. */
-  arm(): void {
-    this.#timer = setTimeout(() => {
-      this.fail(
-        new Error(`${this.#what}: ${this.#left} of ${this.#total} jobs not done after ${this.#timeoutMs} ms`),
-      );
-    }, this.#timeoutMs);
-  }
-
-  tick(): void {
-    this.#left -= 1;
-    if (this.#left === 0) this.#resolve();
-  }
-
-  fail(error: unknown): void {
-    this.#reject(error instanceof Error ? error : new Error(String(error)));
-  }
-}
-
-/** Generous: 2 minutes plus 5 ms per job (the slowest contender at concurrency 1 does ~1 ms per job). */
-function processTimeoutMs(tasks: number): number {
-  return 120_000 + tasks * 5;
 }
 
 // ---- @conveyor/redis ------------------------------------------------------------------------------
