@@ -3,7 +3,7 @@ import {
   READY_STATES,
   type ResultBackend,
   type ResultMeta,
-  ResultTimeoutError,
+  ResultWaiters,
   type WaitOptions,
 } from '@conveyor/core';
 import { openConnection, type RedisConnection } from './connection.js';
@@ -30,7 +30,9 @@ export class RedisResultBackend implements ResultBackend {
   #scripts: ScriptCaller | undefined;
   #subscriber: RedisConnection | undefined;
   #subscribing: Promise<RedisConnection> | undefined;
-  readonly #waiters = new Map<string, Set<(meta: ResultMeta) => void>>();
+  readonly #waiters = new ResultWaiters((channel) => {
+    this.#subscriber?.unsubscribe(channel).catch(() => {});
+  });
 
   constructor(options: RedisResultBackendOptions | string = {}) {
     const { resultExpiresSeconds, ...connection } = typeof options === 'string' ? { url: options } : options;
@@ -56,48 +58,13 @@ export class RedisResultBackend implements ResultBackend {
   async waitFor(taskId: string, options: WaitOptions): Promise<ResultMeta> {
     const channel = this.#key(taskId);
     const subscriber = await this.#subscriberConnection();
-    let waiters = this.#waiters.get(channel);
-    if (!waiters) {
-      waiters = new Set();
-      this.#waiters.set(channel, waiters);
-      await subscriber.subscribe(channel);
-    }
-    const set = waiters;
-    return new Promise<ResultMeta>((resolve, reject) => {
-      const finish = (): void => {
-        clearTimeout(timer);
-        options.signal?.removeEventListener('abort', onAbort);
-        set.delete(wake);
-        if (set.size === 0 && this.#waiters.get(channel) === set) {
-          this.#waiters.delete(channel);
-          subscriber.unsubscribe(channel).catch(() => {});
-        }
-      };
-      const wake = (meta: ResultMeta): void => {
-        finish();
-        resolve(meta);
-      };
-      const onAbort = (): void => {
-        finish();
-        reject(options.signal?.reason);
-      };
-      const timer = setTimeout(() => {
-        finish();
-        reject(new ResultTimeoutError(taskId, options.timeoutMs));
-      }, options.timeoutMs);
-      set.add(wake);
-      options.signal?.addEventListener('abort', onAbort, { once: true });
-      // Stored before we subscribed? Read it once now.
-      this.get(taskId).then(
-        (meta) => {
-          if (meta && READY_STATES.has(meta.status) && set.has(wake)) wake(meta);
-        },
-        (error: unknown) => {
-          finish();
-          reject(error);
-        },
-      );
-    });
+    if (!this.#waiters.isWatched(channel)) await subscriber.subscribe(channel);
+    const pending = this.#waiters.wait(channel, taskId, options);
+    // Stored before we subscribed? Read it once now.
+    this.get(taskId).then((meta) => {
+      if (meta && READY_STATES.has(meta.status)) pending.wake(meta);
+    }, pending.fail);
+    return pending.promise;
   }
 
   async close(): Promise<void> {
@@ -127,11 +94,9 @@ export class RedisResultBackend implements ResultBackend {
       const subscriber = openConnection(this.#options, 'results-sub');
       subscriber.on('error', () => {});
       subscriber.on('message', (channel: string, payload: string) => {
-        const waiters = this.#waiters.get(channel);
-        if (!waiters) return;
+        if (!this.#waiters.isWatched(channel)) return;
         const meta = JSON.parse(payload) as ResultMeta;
-        if (!READY_STATES.has(meta.status)) return;
-        for (const wake of [...waiters]) wake(meta);
+        if (READY_STATES.has(meta.status)) this.#waiters.wake(channel, meta);
       });
       this.#subscriber = subscriber;
       await subscriber.connect();

@@ -1,7 +1,7 @@
-import { ResultTimeoutError } from '../errors/task-errors.js';
 import { InvalidOptionError } from '../errors/transport-errors.js';
 import type { ResultBackend, WaitOptions } from './result-backend.js';
 import type { ResultMeta } from './result-meta.js';
+import { ResultWaiters } from './result-waiters.js';
 import { READY_STATES } from './task-state.js';
 
 /** Options of MemoryResultBackend. */
@@ -18,7 +18,7 @@ interface Entry {
 /** Results in process memory, with waiters woken on ready states (no polling). */
 export class MemoryResultBackend implements ResultBackend {
   readonly #entries = new Map<string, Entry>();
-  readonly #waiters = new Map<string, Set<(meta: ResultMeta) => void>>();
+  readonly #waiters = new ResultWaiters();
   readonly #expiresMs: number;
   #storesSincePrune = 0;
 
@@ -35,11 +35,7 @@ export class MemoryResultBackend implements ResultBackend {
     this.#entries.set(meta.task_id, { meta, expiresAt: now + this.#expiresMs });
     if (++this.#storesSincePrune >= 10_000) this.#prune(now);
     if (READY_STATES.has(meta.status)) {
-      const waiters = this.#waiters.get(meta.task_id);
-      if (waiters) {
-        this.#waiters.delete(meta.task_id);
-        for (const wake of waiters) wake(meta);
-      }
+      this.#waiters.wake(meta.task_id, meta);
     }
   }
 
@@ -50,33 +46,7 @@ export class MemoryResultBackend implements ResultBackend {
   waitFor(taskId: string, options: WaitOptions): Promise<ResultMeta> {
     const current = this.#live(taskId, Date.now());
     if (current && READY_STATES.has(current.status)) return Promise.resolve(current);
-    return new Promise<ResultMeta>((resolve, reject) => {
-      let waiters = this.#waiters.get(taskId);
-      if (!waiters) {
-        waiters = new Set();
-        this.#waiters.set(taskId, waiters);
-      }
-      const finish = (): void => {
-        clearTimeout(timer);
-        options.signal?.removeEventListener('abort', onAbort);
-        waiters.delete(wake);
-        if (waiters.size === 0 && this.#waiters.get(taskId) === waiters) this.#waiters.delete(taskId);
-      };
-      const wake = (meta: ResultMeta): void => {
-        finish();
-        resolve(meta);
-      };
-      const onAbort = (): void => {
-        finish();
-        reject(options.signal?.reason);
-      };
-      const timer = setTimeout(() => {
-        finish();
-        reject(new ResultTimeoutError(taskId, options.timeoutMs));
-      }, options.timeoutMs);
-      waiters.add(wake);
-      options.signal?.addEventListener('abort', onAbort, { once: true });
-    });
+    return this.#waiters.wait(taskId, taskId, options).promise;
   }
 
   async close(): Promise<void> {}
