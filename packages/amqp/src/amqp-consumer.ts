@@ -1,5 +1,6 @@
 import { type DeliveryHandler, invokeHandler } from '@conveyor/core';
 import type { Channel, ConsumeMessage } from 'amqplib';
+import { AckCoalescer } from './ack-coalescer.js';
 import { AmqpDelivery } from './amqp-delivery.js';
 import type { AmqpTransport } from './amqp-transport.js';
 import { deliveryCountOf, wireMessageOf } from './wire-mapping.js';
@@ -16,6 +17,7 @@ export class AmqpConsumer {
   generation = 0;
   stopped = false;
   #channel: Channel | undefined;
+  #acks: AckCoalescer | undefined;
   #consumerTag: string | undefined;
   readonly #handler: DeliveryHandler;
   readonly #prefetch: number;
@@ -40,9 +42,14 @@ export class AmqpConsumer {
     this.generation += 1;
     const generation = this.generation;
     this.#channel = channel;
+    const acks = new AckCoalescer(channel);
+    this.#acks = acks;
     channel.on('error', (error: unknown) => this.#onError(error));
     channel.on('close', () => {
-      if (this.generation === generation) this.#channel = undefined;
+      if (this.generation === generation) {
+        this.#channel = undefined;
+        this.#acks = undefined;
+      }
       // A channel the broker closed (consumer_timeout, 406) while the connection lives: reopen it.
       if (!this.stopped && this.generation === generation) this.transport.restartConsumer(this);
     });
@@ -51,6 +58,7 @@ export class AmqpConsumer {
       this.queue,
       (msg) => {
         if (msg === null) return; // cancelled by the broker (queue deleted)
+        acks.delivered(msg);
         this.#deliver(msg, generation);
       },
       { noAck: false },
@@ -68,16 +76,19 @@ export class AmqpConsumer {
   async close(): Promise<void> {
     this.stopped = true;
     const channel = this.#channel;
+    // Acks of this turn go out before the close, or the broker would requeue finished work.
+    this.#acks?.flush();
     this.#channel = undefined;
+    this.#acks = undefined;
     this.generation += 1;
     if (channel) await channel.close().catch(() => {});
   }
 
   settle(msg: ConsumeMessage, how: 'ack' | 'requeue'): void {
-    const channel = this.#channel;
-    if (!channel) return;
-    if (how === 'ack') channel.ack(msg);
-    else channel.nack(msg, false, true);
+    const acks = this.#acks;
+    if (!acks) return;
+    if (how === 'ack') acks.ack(msg);
+    else acks.requeue(msg);
   }
 
   #deliver(msg: ConsumeMessage, generation: number): void {
