@@ -9,7 +9,7 @@ import {
 import { RedisResultBackend } from '@conveyor/redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AmqpTransport } from '../src/index.js';
-import { RABBIT_URL } from './amqp-harness.js';
+import { RABBIT_URL, rabbitHarness } from './amqp-harness.js';
 
 // Real Python Celery (tooling/python) on the same RabbitMQ; results in Celery's Redis backend.
 const BROKER = `${RABBIT_URL}//`;
@@ -37,6 +37,7 @@ describe('Conveyor sends over AMQP, Python Celery runs, Conveyor reads the resul
     await celery?.stop();
     await transport.close();
     await results.close();
+    await rabbitHarness('cleanup').cleanup?.([queue]);
   });
 
   it('runs interop.add(2, 3) and Conveyor reads 5', async () => {
@@ -88,6 +89,7 @@ describe('Python Celery sends over AMQP, Conveyor runs, Python reads the result'
     await worker.stop();
     await transport.close();
     await results.close();
+    await rabbitHarness('cleanup').cleanup?.([queue]);
   });
 
   it('runs a task Python sent; Python reads SUCCESS', async () => {

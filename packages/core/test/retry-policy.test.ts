@@ -30,6 +30,12 @@ describe('retryDelayMs', () => {
     expect(retryDelayMs(p, 50)).toBe(1000);
   });
 
+  it('stays a number after the exponent overflows (no NaN from 0 × Infinity)', () => {
+    expect(retryDelayMs(policy({ initialDelayMs: 0 }), 2000)).toBe(0);
+    expect(retryDelayMs(policy({ initialDelayMs: 0, jitter: 'equal' }), 2000, fixed(0.5))).toBe(0);
+    expect(retryDelayMs(policy(), 2000)).toBe(1000);
+  });
+
   it('keeps the delay constant with factor 1', () => {
     const p = policy({ factor: 1 });
     expect([1, 2, 3].map((retry) => retryDelayMs(p, retry))).toEqual([100, 100, 100]);
