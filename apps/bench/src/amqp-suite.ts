@@ -308,9 +308,9 @@ export function amqpSuiteMarkdown(
       `ones, and @conveyor/amqp does ${ratio(ours, wire)} of the raw loop at that same wire format (coalesced acks).`,
       "The difference is paid by RabbitMQ's queue process, the one serial stage: it keeps every queued",
       "message's headers table decoded on its heap (about 2.3 KB per Celery message against 0.6 KB",
-      'for a bare one, read from the process with 20,000 queued), and how its garbage collector sizes that heap while a backlog drains decides',
-      'between two modes, visible in the runs column: a few full collections of the whole backlog (the slow',
-      'runs) or many minor ones on a grown heap (the fast runs, where Celery-format messages drain about as',
+      'for a bare one, read from the process with 20,000 queued); how its garbage collector sizes that heap',
+      'while a backlog drains decides between two modes, visible in the runs column: a few full',
+      'collections of the whole backlog (the slow runs) or many minor ones on a grown heap (the fast runs, where Celery-format messages drain nearly as',
       'fast as bare ones). Node CPU per message barely moves between the modes. Celery compatibility requires',
       'the headers as an AMQP table, so the raw row at the same wire format is the like-for-like ceiling.',
     );
