@@ -313,6 +313,7 @@ export function amqpSuiteMarkdown(
       'collections of the whole backlog (the slow runs) or many minor ones on a grown heap (the fast runs, where Celery-format messages drain nearly as',
       'fast as bare ones). Node CPU per message barely moves between the modes. Celery compatibility requires',
       'the headers as an AMQP table, so the raw row at the same wire format is the like-for-like ceiling.',
+      'celery-node sends 3 headers (`lang`, `task`, `id`) where Celery sends 16, which is most of its lead here.',
     );
   }
 
