@@ -49,7 +49,8 @@ export function resolveRetryPolicy(
 /** Delay before retry number `retry` (1 for the first retry). */
 export function retryDelayMs(policy: RetryPolicy, retry: number, random: () => number = Math.random): number {
   // factor ** n overflows to Infinity after ~1,000 retries, and 0 × Infinity is NaN.
-  const grown = policy.initialDelayMs === 0 ? 0 : policy.initialDelayMs * policy.factor ** Math.max(0, retry - 1);
+  const grown =
+    policy.initialDelayMs === 0 ? 0 : policy.initialDelayMs * policy.factor ** Math.max(0, retry - 1);
   const ceiling = Math.min(policy.maxDelayMs, grown);
   switch (policy.jitter) {
     case 'none':
