@@ -1,3 +1,5 @@
+// First: it must patch amqplib's field-table decoder before amqplib loads (see the module).
+import './int64-header-decoding.js';
 import {
   BatchPublishError,
   BrokerConnectionError,

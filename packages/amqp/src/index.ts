@@ -6,6 +6,11 @@ import { AmqpTransport } from './amqp-transport.js';
 
 export { AmqpTransport } from './amqp-transport.js';
 export { DELAY_DELIVERY_EXCHANGE, DELAY_LEVELS, delayRoute } from './delay-ladder.js';
+export {
+  decodeFieldTable,
+  type Int64HeaderDecoding,
+  int64HeaderDecoding,
+} from './int64-header-decoding.js';
 export type { AmqpTransportOptions } from './options.js';
 export { typedHeaders } from './wire-mapping.js';
 

@@ -19,7 +19,7 @@ function message(n: number): WireMessage {
   };
 }
 
-const idOf = (delivery: Delivery): string => String(delivery.message.headers.id);
+const idOf = (delivery: Delivery): string => String(delivery.message?.headers.id);
 
 /** Consumes into an array; resolves `until` once `count` deliveries have arrived. */
 function collect(transport: AmqpTransport, queue: string, prefetch: number) {

@@ -82,7 +82,11 @@ describe('Python Celery sends over AMQP, Conveyor runs, Python reads the result'
       throw new PermanentTaskError('no way');
     },
   });
-  const worker = new Worker({ transport, tasks: [add, echo, fail], queues: [queue], results });
+  const header = defineTask({
+    name: 'interop.header',
+    handler: (_args: unknown[], ctx) => [ctx.headers.big, ctx.headers.negative],
+  });
+  const worker = new Worker({ transport, tasks: [add, echo, fail, header], queues: [queue], results });
 
   beforeAll(() => worker.start());
   afterAll(async () => {
@@ -119,6 +123,20 @@ describe('Python Celery sends over AMQP, Conveyor runs, Python reads the result'
       waitSeconds: 30,
     });
     expect(sent).toMatchObject({ status: 'SUCCESS', result: { args: [1], kwargs: { who: 'python' } } });
+  });
+
+  it("reads py-amqp's 64-bit integer headers (tag L, which amqplib alone cannot parse)", async () => {
+    // Without the decoder in src/int64-header-decoding.ts this message fails the consumer's whole
+    // connection, is redelivered to the next one, fails it again, and the task never runs.
+    const sent = await sendFromPython({
+      brokerUrl: BROKER,
+      resultBackend: RESULTS,
+      queue,
+      task: 'interop.header',
+      headers: { big: 2 ** 40, negative: -(2 ** 35) },
+      waitSeconds: 30,
+    });
+    expect(sent).toMatchObject({ status: 'SUCCESS', result: [2 ** 40, -(2 ** 35)] });
   });
 
   it('stores a Conveyor failure Python reads as an exception', async () => {
