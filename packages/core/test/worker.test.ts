@@ -583,8 +583,10 @@ describe('Worker: transforming schemas', () => {
       const length = defineTask({ name: 'text.length', schema, handler: ([n]) => n * 10 });
       const h = await startWorker([length]);
       const publish = vi.spyOn(h.transport, 'publish');
-      // Task types carry the schema's output type, not its input type, hence the cast.
-      const handle = await h.client.send(length, ['abcd'] as unknown as [number]);
+      // The client takes the schema's input type; the handler gets its output type.
+      const handle = await h.client.send(length, ['abcd']);
+      // @ts-expect-error the output type is not what the client sends
+      await expect(h.client.send(length, [4])).rejects.toThrow(/invalid/);
       expect(decodeTaskMessage(publish.mock.calls[0]![1]).args).toEqual(['abcd']);
       await expect(handle.get({ timeout: 10_000 })).resolves.toBe(40);
     },

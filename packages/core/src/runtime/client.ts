@@ -72,9 +72,9 @@ export class Client {
   }
 
   /** Sends one task; resolves when the broker has it. */
-  async send<Args extends unknown[], Result>(
-    task: Task<Args, Result> | string,
-    args: Args,
+  async send<Args extends unknown[], Result, Input extends unknown[]>(
+    task: Task<Args, Result, Input> | string,
+    args: NoInfer<Input>,
     options: SendOptions = {},
   ): Promise<ResultHandle<Result>> {
     const [handle] = await this.sendMany(task, [args], options);
@@ -82,9 +82,9 @@ export class Client {
   }
 
   /** Sends one task per args array with the same options (batched where the transport can). */
-  async sendMany<Args extends unknown[], Result>(
-    task: Task<Args, Result> | string,
-    argsList: readonly Args[],
+  async sendMany<Args extends unknown[], Result, Input extends unknown[]>(
+    task: Task<Args, Result, Input> | string,
+    argsList: readonly NoInfer<Input>[],
     options: SendOptions = {},
   ): Promise<ResultHandle<Result>[]> {
     const name = typeof task === 'string' ? task : task.name;

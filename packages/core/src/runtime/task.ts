@@ -25,14 +25,19 @@ export interface TaskOptions {
   priority?: number;
 }
 
-/** A task: its name, typed arguments and result, and how a worker runs it. */
-export interface Task<Args extends unknown[] = unknown[], Result = unknown> extends Readonly<TaskOptions> {
+/**
+ * A task: its name, typed arguments and result, and how a worker runs it. `Args` is what the
+ * handler receives; `Input` is what `client.send` accepts (they differ only when a schema
+ * transforms its input, e.g. zod's `.transform`).
+ */
+export interface Task<Args extends unknown[] = unknown[], Result = unknown, Input extends unknown[] = Args>
+  extends Readonly<TaskOptions> {
   /** Runs one attempt. (Method syntax keeps Task<[number], number> assignable to Task.) */
   handler(args: Args, context: TaskContext): Result | Promise<Result>;
   /** Validates the args array, when given (Standard Schema: zod, valibot, arktype...). */
   readonly schema: StandardSchemaV1<unknown, Args> | undefined;
   /** Phantom field carrying the types for `client.send`; never set at run time. */
-  readonly __types?: { args: Args; result: Result };
+  readonly __types?: { args: Args; input: Input; result: Result };
 }
 
 /** Definition with a schema: args are inferred from it and validated at send and at run. */
@@ -53,7 +58,11 @@ export interface TaskDefinition<Args extends unknown[], Result> extends TaskOpti
  */
 export function defineTask<Schema extends StandardSchemaV1<unknown, unknown[]>, Result>(
   definition: TaskDefinitionWithSchema<Schema, Result>,
-): Task<StandardSchemaV1.InferOutput<Schema> & unknown[], Awaited<Result>>;
+): Task<
+  StandardSchemaV1.InferOutput<Schema> & unknown[],
+  Awaited<Result>,
+  StandardSchemaV1.InferInput<Schema> & unknown[]
+>;
 export function defineTask<Args extends unknown[], Result>(
   definition: TaskDefinition<Args, Result>,
 ): Task<Args, Awaited<Result>>;
