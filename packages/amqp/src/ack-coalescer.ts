@@ -35,6 +35,12 @@ export class AckCoalescer {
     if (!entry || entry.ackPending) return;
     entry.ackPending = true;
     this.#pending += 1;
+    // Nothing else is held on the channel: no later ack in this turn could join the run, so waiting
+    // for the end of the turn would only add latency (at prefetch 1, to every message).
+    if (this.#pending === this.#outstanding.size) {
+      this.flush();
+      return;
+    }
     if (!this.#scheduled) {
       this.#scheduled = true;
       setImmediate(this.#flushSoon);
