@@ -1,7 +1,9 @@
 import {
   BrokerConnectionError,
   brokerScheme,
+  type ResultBackend,
   redactUrl,
+  resultBackendFromUrl,
   type Transport,
   transportFromUrl,
 } from '@conveyor/core';
@@ -14,6 +16,23 @@ export const BROKER_ENV = 'CONVEYOR_BROKER_URL';
 
 /** Help text of the `--broker` option, shared by every command. */
 export const BROKER_OPTION_HELP = `broker URL, e.g. memory:// or redis://host:6379 (default: $${BROKER_ENV})`;
+
+/** Environment variable read when `--results` is not given. */
+export const RESULTS_ENV = 'CONVEYOR_RESULT_BACKEND';
+
+/** Help text of the `--results` option. */
+export const RESULTS_OPTION_HELP = `result backend URL, Celery's result_backend, e.g. redis://host:6379/1 (default: $${RESULTS_ENV})`;
+
+/** The result backend URL from `--results` or the environment; undefined when neither is set. */
+export function resultsUrl(option: string | undefined, io: Io): string | undefined {
+  const url = option ?? io.env[RESULTS_ENV];
+  return url === undefined || url === '' ? undefined : url;
+}
+
+/** Opens the result backend a URL names; errors name `--results`. */
+export function openResultBackend(url: string): Promise<ResultBackend> {
+  return resultBackendFromUrl(url, '--results');
+}
 
 /** The broker URL from `--broker` or the environment, checked for a known scheme. */
 export function brokerUrl(command: string, option: string | undefined, io: Io): string {

@@ -8,8 +8,11 @@ import {
   brokerScheme,
   InvalidBrokerUrlError,
   InvalidOptionError,
+  MemoryResultBackend,
   MemoryTransport,
+  RESULT_BACKEND_PACKAGES,
   redactUrl,
+  resultBackendFromUrl,
   TRANSPORT_PACKAGES,
   TransportNotInstalledError,
   transportFromUrl,
@@ -21,6 +24,8 @@ describe('brokerScheme', () => {
     ['memory://', 'memory'],
     ['redis://localhost:6379/0', 'redis'],
     ['REDISS://host', 'rediss'],
+    ['redis+cluster://a:7000,b:7001', 'redis+cluster'],
+    ['redis+sentinel://s:26379/mymaster', 'redis+sentinel'],
     ['amqp://guest:guest@localhost//', 'amqp'],
     ['sqs://', 'sqs'],
     ['kafka://broker:9092', 'kafka'],
@@ -95,10 +100,52 @@ describe('transportFromUrl', () => {
     expect(TRANSPORT_PACKAGES).toEqual({
       redis: '@conveyor/redis',
       rediss: '@conveyor/redis',
+      'redis+cluster': '@conveyor/redis',
+      'redis+sentinel': '@conveyor/redis',
       amqp: '@conveyor/amqp',
       amqps: '@conveyor/amqp',
       sqs: '@conveyor/sqs',
       kafka: '@conveyor/kafka',
     });
+  });
+});
+
+describe('resultBackendFromUrl', () => {
+  it('opens a MemoryResultBackend for memory://', async () => {
+    expect(await resultBackendFromUrl('memory://')).toBeInstanceOf(MemoryResultBackend);
+  });
+
+  it.each([['rpc://'], ['db+postgresql://h/db'], ['not a url']])(
+    'refuses %j with an InvalidOptionError naming the option and the known schemes',
+    async (url) => {
+      const error = await resultBackendFromUrl(url, 'results').catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(InvalidOptionError);
+      expect(error).toMatchObject({ option: 'results' });
+      expect((error as Error).message).toContain('known: memory, redis, rediss');
+    },
+  );
+
+  it('maps the Redis URL forms to @conveyor/redis', () => {
+    expect(Object.keys(RESULT_BACKEND_PACKAGES)).toEqual([
+      'redis',
+      'rediss',
+      'redis+cluster',
+      'redis+sentinel',
+    ]);
+    expect(new Set(Object.values(RESULT_BACKEND_PACKAGES))).toEqual(new Set(['@conveyor/redis']));
+  });
+
+  it('names the package to install when it is missing', async () => {
+    const script = `
+      const { resultBackendFromUrl } = await import(${JSON.stringify(new URL('../dist/index.js', import.meta.url).href)});
+      const error = await resultBackendFromUrl('redis://localhost:6379/1').catch((e) => e);
+      console.log(JSON.stringify({ code: error.code, packageName: error.packageName }));
+    `;
+    const cwd = mkdtempSync(join(tmpdir(), 'conveyor-results-url-'));
+    const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script], {
+      cwd,
+      env: { PATH: process.env.PATH ?? '' },
+    });
+    expect(JSON.parse(stdout)).toEqual({ code: 'TRANSPORT_NOT_INSTALLED', packageName: '@conveyor/redis' });
   });
 });

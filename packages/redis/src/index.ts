@@ -1,7 +1,8 @@
 /**
  * @conveyor/redis: the Redis transport and Celery-compatible result backend for Conveyor.
  */
-import type { Transport } from '@conveyor/core';
+import type { ResultBackend, Transport } from '@conveyor/core';
+import { RedisResultBackend } from './redis-result-backend.js';
 import { RedisTransport } from './redis-transport.js';
 
 export { parseRedisUrl, type RedisNode, type RedisTransportOptions } from './options.js';
@@ -13,4 +14,9 @@ export { RedisTransport } from './redis-transport.js';
 /** Opens a RedisTransport from a `redis://`, `rediss://`, `redis+cluster://` or `redis+sentinel://` URL. */
 export function createTransportFromUrl(url: string): Transport {
   return new RedisTransport({ url });
+}
+
+/** Opens a RedisResultBackend (Celery's Redis result layout) from the same URL forms. */
+export function createResultBackendFromUrl(url: string): ResultBackend {
+  return new RedisResultBackend({ url });
 }

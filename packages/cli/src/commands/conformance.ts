@@ -8,9 +8,9 @@ import type {
   TransportFactoryOptions,
 } from '@conveyor/conformance';
 import { brokerScheme, redactUrl, type Transport, transportFromUrl } from '@conveyor/core';
-import { type CommandDef, formatHelp, listOption, parseCommand } from '../args.js';
+import { type CommandDef, listOption } from '../args.js';
 import { BROKER_OPTION_HELP, brokerUrl, closeQuietly, connectTransport } from '../broker.js';
-import type { Command } from '../command.js';
+import { type Command, defineCommand } from '../command.js';
 import { CliError, debugEnabled } from '../errors.js';
 import { describe, type Io } from '../output.js';
 
@@ -48,60 +48,49 @@ const def = {
 const PROXYABLE_PORTS: Readonly<Record<string, number>> = { redis: 6379, amqp: 5672 };
 
 /** `conveyor conformance`. */
-export const conformanceCommand: Command = {
-  def,
-  async run(argv, io) {
-    const { help, values } = parseCommand(def, argv);
-    if (help) {
-      io.out(formatHelp(def));
-      return 0;
-    }
-    const url = brokerUrl(def.name, values.broker, io);
-    const reportPath = values.report === undefined ? undefined : resolve(io.cwd, values.report);
-    const only = listOption(values.only);
+export const conformanceCommand: Command = defineCommand(def, async ({ values }, io) => {
+  const url = brokerUrl(def.name, values.broker, io);
+  const reportPath = values.report === undefined ? undefined : resolve(io.cwd, values.report);
+  const only = listOption(values.only);
 
-    // Fail fast, before loading the suite: bad URL, missing package, unreachable broker.
-    let probe: Transport | undefined;
-    let name: string;
-    let rawPublishing: boolean;
-    try {
-      probe = await connectTransport(url);
-      name = probe.name;
-      rawPublishing = canPublishRaw(probe);
-      await probe.close();
-    } catch (error) {
-      await closeQuietly(probe);
-      throw error;
-    }
+  // Fail fast, before loading the suite: bad URL, missing package, unreachable broker.
+  let probe: Transport | undefined;
+  let name: string;
+  let rawPublishing: boolean;
+  try {
+    probe = await connectTransport(url);
+    name = probe.name;
+    rawPublishing = canPublishRaw(probe);
+    await probe.close();
+  } catch (error) {
+    await closeQuietly(probe);
+    throw error;
+  }
 
-    const suite = await loadSuite();
-    const unknown = only.filter((id) => !suite.ALL_CASES.some((c) => c.id === id));
-    if (unknown.length > 0) {
-      const known = suite.ALL_CASES.map((c) => c.id).join(', ');
-      throw new CliError(
-        'INVALID_OPTION',
-        `--only: unknown case ${unknown.join(', ')}; known cases: ${known}`,
-      );
-    }
-    const harness = buildHarness(url, name, rawPublishing);
-    io.err(`Running conformance suite ${suite.SUITE_VERSION} against ${harness.name}...`);
-    const stray = catchStrayErrors(io);
-    const report = await suite.runConformance(harness, {
-      ...(only.length > 0 ? { only } : {}),
-      ...(reportPath !== undefined ? { reportPath } : {}),
-      onCaseFinished: (result) => io.err(formatCaseLine(result)),
-    });
-    io.out(suite.formatReport(report));
-    if (reportPath !== undefined) io.err(`report written to ${displayPath(reportPath, io)}`);
-    if (stray.count > 0) {
-      io.err(
-        `conveyor: ${stray.count} error${stray.count === 1 ? '' : 's'} escaped the cases (see the warnings above); ` +
-          'the run counts as failed, as a test runner would count it',
-      );
-    }
-    return report.summary.failed > 0 || stray.count > 0 ? 1 : 0;
-  },
-};
+  const suite = await loadSuite();
+  const unknown = only.filter((id) => !suite.ALL_CASES.some((c) => c.id === id));
+  if (unknown.length > 0) {
+    const known = suite.ALL_CASES.map((c) => c.id).join(', ');
+    throw new CliError('INVALID_OPTION', `--only: unknown case ${unknown.join(', ')}; known cases: ${known}`);
+  }
+  const harness = buildHarness(url, name, rawPublishing);
+  io.err(`Running conformance suite ${suite.SUITE_VERSION} against ${harness.name}...`);
+  const stray = catchStrayErrors(io);
+  const report = await suite.runConformance(harness, {
+    ...(only.length > 0 ? { only } : {}),
+    ...(reportPath !== undefined ? { reportPath } : {}),
+    onCaseFinished: (result) => io.err(formatCaseLine(result)),
+  });
+  io.out(suite.formatReport(report));
+  if (reportPath !== undefined) io.err(`report written to ${displayPath(reportPath, io)}`);
+  if (stray.count > 0) {
+    io.err(
+      `conveyor: ${stray.count} error${stray.count === 1 ? '' : 's'} escaped the cases (see the warnings above); ` +
+        'the run counts as failed, as a test runner would count it',
+    );
+  }
+  return report.summary.failed > 0 || stray.count > 0 ? 1 : 0;
+});
 
 /**
  * Like a test runner, keeps going when a case leaks an error (a rejected promise nobody awaited,

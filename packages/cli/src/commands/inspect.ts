@@ -1,7 +1,7 @@
 import { type HealthStatus, redactUrl, type Transport } from '@conveyor/core';
-import { type CommandDef, formatHelp, listOption, parseCommand } from '../args.js';
+import { type CommandDef, listOption } from '../args.js';
 import { BROKER_OPTION_HELP, brokerUrl, closeQuietly, connectTransport } from '../broker.js';
-import type { Command } from '../command.js';
+import { type Command, defineCommand } from '../command.js';
 
 const def = {
   name: 'inspect',
@@ -35,53 +35,45 @@ export interface QueueReport {
 }
 
 /** `conveyor inspect`. */
-export const inspectCommand: Command = {
-  def,
-  async run(argv, io) {
-    const { help, values } = parseCommand(def, argv);
-    if (help) {
-      io.out(formatHelp(def));
-      return 0;
-    }
-    const url = brokerUrl(def.name, values.broker, io);
-    const queues = listOption(values.queue);
-    if (queues.length === 0) queues.push('celery');
+export const inspectCommand: Command = defineCommand(def, async ({ values }, io) => {
+  const url = brokerUrl(def.name, values.broker, io);
+  const queues = listOption(values.queue);
+  if (queues.length === 0) queues.push('celery');
 
-    let transport: Transport | undefined;
-    try {
-      transport = await connectTransport(url);
-      const health = await transport.health();
-      const reports: QueueReport[] = [];
-      if (health.ok) {
-        for (const queue of queues) {
-          const depth = await transport.queueDepth(queue);
-          const dead = await transport.queueDepth(`${queue}.dlq`);
-          reports.push({
-            queue,
-            ready: depth.ready,
-            inFlight: depth.inFlight ?? null,
-            delayed: depth.delayed ?? null,
-            deadLettered: dead.ready,
-          });
-        }
+  let transport: Transport | undefined;
+  try {
+    transport = await connectTransport(url);
+    const health = await transport.health();
+    const reports: QueueReport[] = [];
+    if (health.ok) {
+      for (const queue of queues) {
+        const depth = await transport.queueDepth(queue);
+        const dead = await transport.queueDepth(`${queue}.dlq`);
+        reports.push({
+          queue,
+          ready: depth.ready,
+          inFlight: depth.inFlight ?? null,
+          delayed: depth.delayed ?? null,
+          deadLettered: dead.ready,
+        });
       }
-      const name = transport.name;
-      await transport.close();
-      if (values.json) {
-        io.out(JSON.stringify({ broker: redactUrl(url), transport: name, health, queues: reports }, null, 2));
-      } else {
-        io.out(`broker  ${redactUrl(url)} (${name} transport)`);
-        io.out(`health  ${formatHealth(health)}`);
-        if (reports.length > 0) io.out('');
-        for (const line of formatTable(reports)) io.out(line);
-      }
-      return health.ok ? 0 : 1;
-    } catch (error) {
-      await closeQuietly(transport);
-      throw error;
     }
-  },
-};
+    const name = transport.name;
+    await transport.close();
+    if (values.json) {
+      io.out(JSON.stringify({ broker: redactUrl(url), transport: name, health, queues: reports }, null, 2));
+    } else {
+      io.out(`broker  ${redactUrl(url)} (${name} transport)`);
+      io.out(`health  ${formatHealth(health)}`);
+      if (reports.length > 0) io.out('');
+      for (const line of formatTable(reports)) io.out(line);
+    }
+    return health.ok ? 0 : 1;
+  } catch (error) {
+    await closeQuietly(transport);
+    throw error;
+  }
+});
 
 function formatHealth(health: HealthStatus): string {
   const latency = `${Math.round(health.latencyMs * 10) / 10} ms round trip`;

@@ -1,7 +1,25 @@
-import { Client, type SendOptions, type Transport, transportFromUrl } from '@conveyor/core';
-import { type CommandDef, formatHelp, integerOption, jsonOption, parseCommand, usageHint } from '../args.js';
-import { BROKER_OPTION_HELP, brokerUrl, closeQuietly, connect } from '../broker.js';
-import type { Command } from '../command.js';
+import {
+  Client,
+  type ResultBackend,
+  ResultTimeoutError,
+  type SendOptions,
+  TaskFailedError,
+  TaskRevokedError,
+  type Transport,
+  transportFromUrl,
+} from '@conveyor/core';
+import { type CommandDef, integerOption, jsonOption, usageHint } from '../args.js';
+import {
+  BROKER_OPTION_HELP,
+  brokerUrl,
+  closeQuietly,
+  connect,
+  openResultBackend,
+  RESULTS_ENV,
+  RESULTS_OPTION_HELP,
+  resultsUrl,
+} from '../broker.js';
+import { type Command, defineCommand } from '../command.js';
 import { UsageError } from '../errors.js';
 
 const def = {
@@ -9,10 +27,13 @@ const def = {
   summary: 'send a task by name and print its id',
   usage: [
     "conveyor send TASK --broker URL [--args '[1,2]'] [--kwargs '{}'] [--queue Q] [--countdown MS] [--priority N]",
+    'conveyor send TASK --broker URL --results URL --wait [--timeout MS] [...]',
   ],
   description:
     'Publishes one task message (Celery protocol v2, so Python Celery workers run it too) and\n' +
-    'prints the task id on standard output.',
+    'prints the task id on standard output. With --wait it then waits for the result in the\n' +
+    'result backend (--results) and prints it as JSON on a second line; a task that failed, was\n' +
+    'revoked or gave no result in time exits with code 1 and says why.',
   positionals: [{ name: 'TASK', description: 'registered task name, e.g. tasks.add' }],
   options: {
     broker: { type: 'string', short: 'b', placeholder: 'URL', description: BROKER_OPTION_HELP },
@@ -44,59 +65,93 @@ const def = {
       placeholder: 'N',
       description: 'priority level 0..n-1, higher runs first (needs a transport with priorities)',
     },
+    results: { type: 'string', short: 'r', placeholder: 'URL', description: RESULTS_OPTION_HELP },
+    wait: { type: 'boolean', short: 'w', description: 'wait for the result and print it (needs --results)' },
+    timeout: {
+      type: 'string',
+      placeholder: 'MS',
+      description: 'with --wait, give up after MS milliseconds (default 30000)',
+    },
   },
   examples: [
     "conveyor send tasks.add --broker redis://localhost:6379 --args '[2, 3]'",
     'conveyor send emails.send -b amqp://localhost --kwargs \'{"to": "a@example.com"}\' --countdown 60000',
+    "conveyor send tasks.add -b amqp://localhost -r redis://localhost:6379/1 --args '[2, 3]' --wait",
   ],
 } as const satisfies CommandDef;
 
 /** `conveyor send`. */
-export const sendCommand: Command = {
-  def,
-  async run(argv, io) {
-    const { help, values, positionals } = parseCommand(def, argv);
-    if (help) {
-      io.out(formatHelp(def));
-      return 0;
-    }
-    const name = positionals[0];
-    if (name === undefined || name.trim() === '') {
-      throw new UsageError('missing the task name: conveyor send TASK --broker URL', usageHint(def.name));
-    }
-    const url = brokerUrl(def.name, values.broker, io);
-    const args = values.args === undefined ? [] : jsonOption(def.name, 'args', values.args, 'array');
-    const kwargs =
-      values.kwargs === undefined ? undefined : jsonOption(def.name, 'kwargs', values.kwargs, 'object');
-    const countdownMs = integerOption(def.name, 'countdown', values.countdown, { min: 0 });
-    const priority = integerOption(def.name, 'priority', values.priority, { min: 0 });
-    if (values.queue !== undefined && values.queue.trim() === '') {
-      throw new UsageError('--queue must not be empty', usageHint(def.name));
-    }
+export const sendCommand: Command = defineCommand(def, async ({ values, positionals }, io) => {
+  const name = positionals[0];
+  if (name === undefined || name.trim() === '') {
+    throw new UsageError('missing the task name: conveyor send TASK --broker URL', usageHint(def.name));
+  }
+  const url = brokerUrl(def.name, values.broker, io);
+  const args = values.args === undefined ? [] : jsonOption(def.name, 'args', values.args, 'array');
+  const kwargs =
+    values.kwargs === undefined ? undefined : jsonOption(def.name, 'kwargs', values.kwargs, 'object');
+  const countdownMs = integerOption(def.name, 'countdown', values.countdown, { min: 0 });
+  const priority = integerOption(def.name, 'priority', values.priority, { min: 0 });
+  if (values.queue !== undefined && values.queue.trim() === '') {
+    throw new UsageError('--queue must not be empty', usageHint(def.name));
+  }
+  const storeIn = resultsUrl(values.results, io);
+  const timeout = integerOption(def.name, 'timeout', values.timeout, { min: 1 });
+  if (values.wait && storeIn === undefined) {
+    throw new UsageError(
+      `--wait needs a result backend: add --results URL (or set ${RESULTS_ENV})`,
+      usageHint(def.name),
+    );
+  }
+  if (timeout !== undefined && !values.wait) {
+    throw new UsageError('--timeout only applies with --wait', usageHint(def.name));
+  }
 
-    const options: SendOptions = {};
-    if (kwargs !== undefined) options.kwargs = kwargs;
-    if (values.queue !== undefined) options.queue = values.queue;
-    if (countdownMs !== undefined) options.countdownMs = countdownMs;
-    if (priority !== undefined) options.priority = priority;
+  const options: SendOptions = {};
+  if (kwargs !== undefined) options.kwargs = kwargs;
+  if (values.queue !== undefined) options.queue = values.queue;
+  if (countdownMs !== undefined) options.countdownMs = countdownMs;
+  if (priority !== undefined) options.priority = priority;
 
-    let transport: Transport | undefined;
-    try {
-      transport = await transportFromUrl(url);
-      await connect(transport, url);
-      const client = new Client({ transport });
-      const handle = await client.send(name, args, options);
-      io.out(handle.id);
-      if (transport.name === 'memory') {
-        io.err(
-          'note: memory:// lives inside this process, so the message is gone when it exits; use a real broker to reach a worker',
-        );
+  let transport: Transport | undefined;
+  let results: ResultBackend | undefined;
+  try {
+    transport = await transportFromUrl(url);
+    if (storeIn !== undefined) results = await openResultBackend(storeIn);
+    await connect(transport, url);
+    const client = new Client(results === undefined ? { transport } : { transport, results });
+    const handle = await client.send(name, args, options);
+    io.out(handle.id);
+    if (transport.name === 'memory') {
+      io.err(
+        'note: memory:// lives inside this process, so the message is gone when it exits; use a real broker to reach a worker',
+      );
+    }
+    let code = 0;
+    if (values.wait) {
+      try {
+        io.out(JSON.stringify(await handle.get({ timeout: timeout ?? 30_000 })));
+      } catch (error) {
+        // The task's own outcome, not a mistake on the command line: exit 1, one line.
+        if (
+          !(
+            error instanceof TaskFailedError ||
+            error instanceof TaskRevokedError ||
+            error instanceof ResultTimeoutError
+          )
+        ) {
+          throw error;
+        }
+        io.err(`conveyor: ${error.message}`);
+        code = 1;
       }
-      await transport.close();
-      return 0;
-    } catch (error) {
-      await closeQuietly(transport);
-      throw error;
     }
-  },
-};
+    await transport.close();
+    await results?.close?.();
+    return code;
+  } catch (error) {
+    await closeQuietly(transport);
+    await results?.close?.().catch(() => {});
+    throw error;
+  }
+});

@@ -1,20 +1,37 @@
-import { redactUrl, type Transport, transportFromUrl, Worker, type WorkerOptions } from '@conveyor/core';
-import { type CommandDef, formatHelp, integerOption, listOption, parseCommand, required } from '../args.js';
-import { BROKER_OPTION_HELP, brokerUrl, closeQuietly, connect } from '../broker.js';
-import type { Command } from '../command.js';
+import {
+  type ResultBackend,
+  redactUrl,
+  type Transport,
+  transportFromUrl,
+  Worker,
+  type WorkerOptions,
+} from '@conveyor/core';
+import { type CommandDef, integerOption, listOption, required } from '../args.js';
+import {
+  BROKER_OPTION_HELP,
+  brokerUrl,
+  closeQuietly,
+  connect,
+  openResultBackend,
+  RESULTS_OPTION_HELP,
+  resultsUrl,
+} from '../broker.js';
+import { type Command, defineCommand } from '../command.js';
 import { loadTasks } from '../load-tasks.js';
 import { describe, type Io, preview } from '../output.js';
 
 const def = {
   name: 'worker',
   summary: 'run a worker for the tasks a module exports',
-  usage: ['conveyor worker --broker URL --tasks FILE [--concurrency N] [--queues a,b]'],
+  usage: ['conveyor worker --broker URL --tasks FILE [--results URL] [--concurrency N] [--queues a,b]'],
   description:
     'Loads FILE (resolved from the current directory), runs every task it exports (made with\n' +
     'defineTask(); a default export may be an array of tasks) and logs one line per event.\n' +
     'SIGINT or SIGTERM stops it gracefully: it takes no new messages, lets running tasks finish\n' +
     '(up to --shutdown-deadline), gives the rest back to the broker and exits with code 0.\n' +
-    'A second signal exits at once; unfinished messages are redelivered by the broker.',
+    'A second signal exits at once; unfinished messages are redelivered by the broker.\n' +
+    "With --results, every task that does not ignore its result stores it there in Celery's\n" +
+    'format, so Python clients (AsyncResult.get) and `conveyor send --wait` can read it.',
   options: {
     broker: { type: 'string', short: 'b', placeholder: 'URL', description: BROKER_OPTION_HELP },
     tasks: {
@@ -23,6 +40,7 @@ const def = {
       placeholder: 'FILE',
       description: 'JavaScript module exporting the tasks (required)',
     },
+    results: { type: 'string', short: 'r', placeholder: 'URL', description: RESULTS_OPTION_HELP },
     concurrency: {
       type: 'string',
       short: 'c',
@@ -45,75 +63,79 @@ const def = {
   examples: [
     'conveyor worker --broker redis://localhost:6379 --tasks ./dist/tasks.js',
     'conveyor worker -b amqp://guest:guest@localhost -t ./tasks.js -c 50 -Q default,emails',
+    'conveyor worker -b amqp://localhost -r redis://localhost:6379/1 -t ./tasks.js',
   ],
 } as const satisfies CommandDef;
 
 /** `conveyor worker`. */
-export const workerCommand: Command = {
-  def,
-  async run(argv, io) {
-    const { help, values } = parseCommand(def, argv);
-    if (help) {
-      io.out(formatHelp(def));
-      return 0;
-    }
-    const url = brokerUrl(def.name, values.broker, io);
-    const tasksFile = required(def.name, 'tasks', values.tasks);
-    const concurrency = integerOption(def.name, 'concurrency', values.concurrency, { min: 1 });
-    const deadline = integerOption(def.name, 'shutdown-deadline', values['shutdown-deadline'], { min: 0 });
-    const queues = listOption(values.queues);
+export const workerCommand: Command = defineCommand(def, async ({ values }, io) => {
+  const url = brokerUrl(def.name, values.broker, io);
+  const tasksFile = required(def.name, 'tasks', values.tasks);
+  const concurrency = integerOption(def.name, 'concurrency', values.concurrency, { min: 1 });
+  const deadline = integerOption(def.name, 'shutdown-deadline', values['shutdown-deadline'], { min: 0 });
+  const queues = listOption(values.queues);
+  const storeIn = resultsUrl(values.results, io);
 
-    const log = logger(io);
-    const { tasks, file } = await loadTasks(tasksFile, io.cwd);
-    let transport: Transport | undefined;
-    // Listen before connecting: a signal during startup stops the worker as soon as it is up.
-    const signals = waitForSignal();
-    try {
-      transport = await transportFromUrl(url);
-      const options: WorkerOptions = { transport, tasks };
-      if (concurrency !== undefined) options.concurrency = concurrency;
-      if (queues.length > 0) options.queues = queues;
-      if (deadline !== undefined) options.shutdownDeadlineMs = deadline;
-      const worker = new Worker(options);
-      log.info(
-        `starting worker ${worker.hostname}: ${tasks.length} task${tasks.length === 1 ? '' : 's'} from ${file} ` +
-          `(${tasks.map((t) => t.name).join(', ')})`,
-      );
-      log.info(`connecting to ${redactUrl(url)} (${transport.name} transport)`);
-      logTaskEvents(worker, log);
-      await connect(transport, url);
-      await worker.start();
-      log.info(
-        `ready: consuming ${worker.queues.join(', ')} with concurrency ${worker.concurrency}; ` +
-          'press Ctrl+C (SIGINT) or send SIGTERM to stop',
-      );
+  const log = logger(io);
+  const { tasks, file } = await loadTasks(tasksFile, io.cwd);
+  let transport: Transport | undefined;
+  let results: ResultBackend | undefined;
+  // Listen before connecting: a signal during startup stops the worker as soon as it is up.
+  const signals = waitForSignal();
+  try {
+    transport = await transportFromUrl(url);
+    if (storeIn !== undefined) results = await openResultBackend(storeIn);
+    const options: WorkerOptions = { transport, tasks };
+    if (results !== undefined) options.results = results;
+    if (concurrency !== undefined) options.concurrency = concurrency;
+    if (queues.length > 0) options.queues = queues;
+    if (deadline !== undefined) options.shutdownDeadlineMs = deadline;
+    const worker = new Worker(options);
+    log.info(
+      `starting worker ${worker.hostname}: ${tasks.length} task${tasks.length === 1 ? '' : 's'} from ${file} ` +
+        `(${tasks.map((t) => t.name).join(', ')})`,
+    );
+    log.info(`connecting to ${redactUrl(url)} (${transport.name} transport)`);
+    log.info(
+      storeIn === undefined
+        ? 'results: not stored (no --results)'
+        : `results: stored in ${redactUrl(storeIn)}`,
+    );
+    logTaskEvents(worker, log);
+    await connect(transport, url);
+    await worker.start();
+    log.info(
+      `ready: consuming ${worker.queues.join(', ')} with concurrency ${worker.concurrency}; ` +
+        'press Ctrl+C (SIGINT) or send SIGTERM to stop',
+    );
 
-      const signal = await signals.next;
-      const running = worker.running;
-      log.info(
-        `received ${signal}: stopping (${running} task${running === 1 ? '' : 's'} running` +
-          `${running > 0 ? `, waiting up to ${deadline ?? 30_000} ms` : ''}; send it again to exit at once)`,
-      );
-      const forceExit = (again: NodeJS.Signals): void => {
-        log.warn(`received ${again} again: exiting now; unfinished messages go back to the broker`);
-        process.exit(again === 'SIGINT' ? 130 : 143);
-      };
-      process.once('SIGINT', forceExit);
-      process.once('SIGTERM', forceExit);
-      const report = await worker.stop();
-      log.info(`worker stopped: ${report.finished} finished, ${report.returned} given back to the broker`);
-      await transport.close();
-      log.info('connection closed; bye');
-      process.off('SIGINT', forceExit);
-      process.off('SIGTERM', forceExit);
-      return 0;
-    } catch (error) {
-      signals.dispose();
-      await closeQuietly(transport);
-      throw error;
-    }
-  },
-};
+    const signal = await signals.next;
+    const running = worker.running;
+    log.info(
+      `received ${signal}: stopping (${running} task${running === 1 ? '' : 's'} running` +
+        `${running > 0 ? `, waiting up to ${deadline ?? 30_000} ms` : ''}; send it again to exit at once)`,
+    );
+    const forceExit = (again: NodeJS.Signals): void => {
+      log.warn(`received ${again} again: exiting now; unfinished messages go back to the broker`);
+      process.exit(again === 'SIGINT' ? 130 : 143);
+    };
+    process.once('SIGINT', forceExit);
+    process.once('SIGTERM', forceExit);
+    const report = await worker.stop();
+    log.info(`worker stopped: ${report.finished} finished, ${report.returned} given back to the broker`);
+    await transport.close();
+    await results?.close?.();
+    log.info('connection closed; bye');
+    process.off('SIGINT', forceExit);
+    process.off('SIGTERM', forceExit);
+    return 0;
+  } catch (error) {
+    signals.dispose();
+    await closeQuietly(transport);
+    await results?.close?.().catch(() => {});
+    throw error;
+  }
+});
 
 /**
  * The first SIGINT or SIGTERM. Until it comes (or dispose), the process stays alive: transports

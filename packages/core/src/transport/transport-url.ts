@@ -1,7 +1,5 @@
-import { createRequire } from 'node:module';
-import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { InvalidBrokerUrlError, TransportNotInstalledError } from '../errors/transport-errors.js';
+import { InvalidBrokerUrlError } from '../errors/transport-errors.js';
+import { importBrokerPackage } from './broker-package.js';
 import type { Transport } from './transport.js';
 
 /**
@@ -16,6 +14,8 @@ export interface TransportModule {
 export const TRANSPORT_PACKAGES: Readonly<Record<string, string>> = Object.freeze({
   redis: '@conveyor/redis',
   rediss: '@conveyor/redis',
+  'redis+cluster': '@conveyor/redis',
+  'redis+sentinel': '@conveyor/redis',
   amqp: '@conveyor/amqp',
   amqps: '@conveyor/amqp',
   sqs: '@conveyor/sqs',
@@ -48,40 +48,9 @@ export async function transportFromUrl(url: string): Promise<Transport> {
     return MemoryTransport.fromUrl(url);
   }
   const packageName = TRANSPORT_PACKAGES[scheme]!;
-  const mod = await importTransportPackage(scheme, packageName);
+  const mod = await importBrokerPackage<TransportModule>(scheme, packageName);
   if (typeof mod.createTransportFromUrl !== 'function') {
     throw new InvalidBrokerUrlError(url, `${packageName} does not export createTransportFromUrl()`);
   }
   return mod.createTransportFromUrl(url);
-}
-
-/**
- * Imports a transport package. Core cannot declare the four packages as dependencies, and with
- * pnpm's strict layout core's own location does not see the application's packages, so the
- * application's directory (process.cwd()) is tried second.
- */
-async function importTransportPackage(
-  scheme: string,
-  packageName: string,
-): Promise<Partial<TransportModule>> {
-  try {
-    return (await import(packageName)) as Partial<TransportModule>;
-  } catch (error) {
-    if (!isModuleNotFound(error, packageName)) throw error;
-  }
-  let resolved: string;
-  try {
-    resolved = createRequire(join(process.cwd(), 'package.json')).resolve(packageName);
-  } catch {
-    throw new TransportNotInstalledError(scheme, packageName);
-  }
-  return (await import(pathToFileURL(resolved).href)) as Partial<TransportModule>;
-}
-
-function isModuleNotFound(error: unknown, packageName: string): boolean {
-  const code = (error as { code?: unknown } | null)?.code;
-  return (
-    (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') &&
-    String((error as Error).message).includes(packageName)
-  );
 }
