@@ -7,7 +7,9 @@ import type { JsonValue } from '../message/json-value.js';
 import type { WireMessage } from '../message/wire-message.js';
 import type { ResultBackend } from '../results/result-backend.js';
 import type { PublishEntry, PublishOptions, Transport } from '../transport/transport.js';
+import { publishWithRetry, resolvePublishRetry } from './publish-with-retry.js';
 import { ResultHandle } from './result-handle.js';
+import type { RetryPolicy } from './retry-policy.js';
 import type { StandardSchemaV1 } from './standard-schema.js';
 import type { Task, TimeLimits } from './task.js';
 
@@ -19,6 +21,12 @@ export interface ClientOptions {
   /** Queue of tasks that name none. Default `celery`, Celery's default queue. */
   defaultQueue?: string;
   codecs?: CodecRegistry;
+  /**
+   * Retries a publish that failed with a retryable error (connection lost, no confirm), only for
+   * the entries not stored. Default: no retry, the error reaches the caller. A retried entry may
+   * be stored twice when only its confirm was lost.
+   */
+  publishRetry?: Partial<RetryPolicy>;
 }
 
 /** Per-call options of `send`. */
@@ -47,7 +55,7 @@ export interface SendOptions {
   orderingKey?: string;
 }
 
-const KNOWN_CLIENT_OPTIONS = new Set(['transport', 'results', 'defaultQueue', 'codecs']);
+const KNOWN_CLIENT_OPTIONS = new Set(['transport', 'results', 'defaultQueue', 'codecs', 'publishRetry']);
 
 /** Sends tasks. Connects the transport and declares queues lazily, once. */
 export class Client {
@@ -55,6 +63,7 @@ export class Client {
   readonly results: ResultBackend | undefined;
   readonly defaultQueue: string;
   readonly #codecs: CodecRegistry;
+  readonly #publishRetry: RetryPolicy;
   #connected: Promise<void> | undefined;
   readonly #declared = new Map<string, Promise<void>>();
 
@@ -69,6 +78,7 @@ export class Client {
     this.results = options.results;
     this.defaultQueue = options.defaultQueue ?? 'celery';
     this.#codecs = options.codecs ?? defaultCodecs;
+    this.#publishRetry = resolvePublishRetry(options.publishRetry);
   }
 
   /** Sends one task; resolves when the broker has it. */
@@ -134,13 +144,7 @@ export class Client {
       handles[i] = new ResultHandle<Result>(id, this.results);
     }
     await this.#ready(queue);
-    if (entries.length === 1) {
-      await this.transport.publish(queue, entries[0]!.message, entries[0]!.options);
-    } else if (this.transport.capabilities.batchPublish) {
-      await this.transport.publishBatch(queue, entries);
-    } else {
-      await Promise.all(entries.map((e) => this.transport.publish(queue, e.message, e.options)));
-    }
+    await publishWithRetry(this.transport, queue, entries, this.#publishRetry);
     return handles;
   }
 

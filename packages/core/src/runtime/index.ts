@@ -1,4 +1,5 @@
 export { Client, type ClientOptions, type SendOptions, validateArgs } from './client.js';
+export { DEFAULT_PUBLISH_RETRY } from './publish-with-retry.js';
 export { type GetResultOptions, ResultHandle } from './result-handle.js';
 export { DEFAULT_RETRY_POLICY, type RetryPolicy, resolveRetryPolicy, retryDelayMs } from './retry-policy.js';
 export type { StandardSchemaV1 } from './standard-schema.js';
