@@ -1,0 +1,189 @@
+// vitest entry point (`@conveyor/python-interop/vitest`): runs the shared Celery interop cases of
+// interop-cases.ts against one transport, like @conveyor/conformance/vitest does for the transport
+// contract. Kept out of the main entry point so the Python harness stays usable without vitest or
+// @conveyor/core.
+
+import { Client, type ResultBackend, type Task, type Transport, Worker } from '@conveyor/core';
+import { afterAll, beforeAll, describe, it } from 'vitest';
+import {
+  type CeleryWorker,
+  ensurePythonCelery,
+  getResultFromPython,
+  sendFromPython,
+  startCeleryWorker,
+} from './celery.js';
+import {
+  CELERY_INTEROP_CASES,
+  type CeleryInteropCase,
+  type CeleryToConveyorCase,
+  type CeleryToConveyorContext,
+  type ConveyorToCeleryCase,
+  type ConveyorToCeleryContext,
+  INTEROP_RESULT_TIMEOUT_MS,
+} from './interop-cases.js';
+
+/** Who uses a transport the suite asks for: the Client that sends to Celery, or the Worker that
+ *  runs what Celery sent (a transport may want, e.g., a shorter poll interval for consuming). */
+export type InteropRole = 'client' | 'worker';
+
+/** What differs per broker. Everything else (tasks, assertions, timeouts) is the suite's. */
+export interface CeleryInteropOptions {
+  /** Broker name for the describe titles, e.g. `Redis`, `AMQP`. */
+  name: string;
+  /** A new, unconnected transport to the broker under test. The suite connects and closes it. */
+  createTransport(role: InteropRole): Transport;
+  /** The same broker as Python Celery names it (`CELERY_BROKER_URL`), e.g. `redis://127.0.0.1:6379/15`
+   *  or `amqp://guest:guest@127.0.0.1:5672//`. */
+  brokerUrl: string;
+  /** Celery result backend URL (`CELERY_RESULT_BACKEND`), e.g. `redis://127.0.0.1:6379/15`. */
+  resultBackendUrl: string;
+  /** A Conveyor ResultBackend over the store `resultBackendUrl` names (e.g. RedisResultBackend).
+   *  The suite closes it. */
+  createResultBackend(): ResultBackend;
+  /** Start of the queue names; a direction and a random suffix follow, so runs never share a queue. */
+  queuePrefix: string;
+  /** Removes what a queue left on the broker; called after each direction with the queue it used. */
+  cleanup?(queues: readonly string[]): Promise<void>;
+  /** Cases to run, in order. Default CELERY_INTEROP_CASES; append broker-specific cases to it. */
+  cases?: readonly CeleryInteropCase[];
+}
+
+/** Python needs more than the default hook timeout only on a cold setup.sh (pip install). */
+const SETUP_TIMEOUT_MS = 600_000;
+/** Room for a Celery worker to start (connect, declare, log "ready.") on a loaded CI machine. */
+const WORKER_START_TIMEOUT_MS = 120_000;
+
+/**
+ * Registers the interop suite in a vitest file: one `describe` per direction, one test per case,
+ * against a real Python Celery on the same broker.
+ *
+ * ```ts
+ * describeCeleryInterop({
+ *   name: 'Redis',
+ *   createTransport: () => new RedisTransport(url),
+ *   brokerUrl: url,
+ *   resultBackendUrl: url,
+ *   createResultBackend: () => new RedisResultBackend(url),
+ *   queuePrefix: 'interop',
+ * });
+ * ```
+ */
+export function describeCeleryInterop(options: CeleryInteropOptions): void {
+  const cases = options.cases ?? CELERY_INTEROP_CASES;
+  assertUniqueIds(cases);
+  const toCelery = cases.filter((c): c is ConveyorToCeleryCase => c.direction === 'conveyor-to-celery');
+  const fromCelery = cases.filter((c): c is CeleryToConveyorCase => c.direction === 'celery-to-conveyor');
+
+  describe(`Celery interop over ${options.name}`, () => {
+    beforeAll(async () => {
+      await ensurePythonCelery();
+    }, SETUP_TIMEOUT_MS);
+
+    if (toCelery.length > 0) describeConveyorToCelery(options, toCelery);
+    if (fromCelery.length > 0) describeCeleryToConveyor(options, fromCelery);
+  });
+}
+
+function describeConveyorToCelery(
+  options: CeleryInteropOptions,
+  cases: readonly ConveyorToCeleryCase[],
+): void {
+  describe(`Conveyor sends over ${options.name}, Python Celery runs, Conveyor reads the result`, () => {
+    const queue = uniqueQueue(options.queuePrefix, 'to-python');
+    const transport = options.createTransport('client');
+    const results = options.createResultBackend();
+    const client = new Client({ transport, results, defaultQueue: queue });
+    let celery: CeleryWorker | undefined;
+
+    beforeAll(async () => {
+      // Conveyor declares first, as a Conveyor client deployed before the Celery workers would: the
+      // Python worker's own declaration must then agree with it (on AMQP a mismatch is a channel error).
+      await transport.connect();
+      await transport.declareQueue({ name: queue });
+      celery = await startCeleryWorker({
+        brokerUrl: options.brokerUrl,
+        resultBackend: options.resultBackendUrl,
+        queue,
+      });
+    }, WORKER_START_TIMEOUT_MS);
+    afterAll(async () => {
+      await celery?.stop();
+      await transport.close();
+      await results.close?.();
+      await options.cleanup?.([queue]);
+    });
+
+    const context: ConveyorToCeleryContext = { client, capabilities: transport.capabilities, queue };
+    for (const testCase of cases) {
+      it(testCase.title, () => testCase.run(context));
+    }
+  });
+}
+
+function describeCeleryToConveyor(
+  options: CeleryInteropOptions,
+  cases: readonly CeleryToConveyorCase[],
+): void {
+  describe(`Python Celery sends over ${options.name}, Conveyor runs, Python reads the result`, () => {
+    const queue = uniqueQueue(options.queuePrefix, 'from-python');
+    const transport = options.createTransport('worker');
+    const results = options.createResultBackend();
+    const worker = new Worker({ transport, tasks: tasksOf(cases), queues: [queue], results });
+    const connection = { brokerUrl: options.brokerUrl, resultBackend: options.resultBackendUrl, queue };
+
+    beforeAll(() => worker.start());
+    afterAll(async () => {
+      await worker.stop();
+      await transport.close();
+      await results.close?.();
+      await options.cleanup?.([queue]);
+    });
+
+    const context: CeleryToConveyorContext = {
+      queue,
+      send: (sendOptions) => sendFromPython({ ...connection, ...sendOptions }),
+      getResult: (id) =>
+        getResultFromPython({
+          resultBackend: options.resultBackendUrl,
+          id,
+          timeoutSeconds: INTEROP_RESULT_TIMEOUT_MS / 1000,
+        }),
+    };
+    for (const testCase of cases) {
+      it(testCase.title, () => testCase.run(context));
+    }
+  });
+}
+
+/** The union of the cases' tasks. Two different tasks under one name would make one case run the
+ *  other's handler, so that is refused rather than resolved by order. */
+function tasksOf(cases: readonly CeleryToConveyorCase[]): Task[] {
+  const byName = new Map<string, Task>();
+  for (const testCase of cases) {
+    for (const task of testCase.tasks) {
+      const known = byName.get(task.name);
+      if (known !== undefined && known !== task) {
+        throw new Error(
+          `Celery interop case ${testCase.id}: another case already registers a different task "${task.name}"`,
+        );
+      }
+      byName.set(task.name, task);
+    }
+  }
+  return [...byName.values()];
+}
+
+function assertUniqueIds(cases: readonly CeleryInteropCase[]): void {
+  const seen = new Set<string>();
+  for (const { id } of cases) {
+    if (seen.has(id)) throw new Error(`Celery interop case id "${id}" appears twice`);
+    seen.add(id);
+  }
+}
+
+function uniqueQueue(prefix: string, direction: string): string {
+  return `${prefix}-${direction}-${Math.random().toString(36).slice(2, 8)}`;
+}
+
+// The whole catalogue (cases, task mirrors, context types) is part of this entry point's API.
+export * from './interop-cases.js';
