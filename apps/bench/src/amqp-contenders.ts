@@ -1,18 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import { AmqpTransport } from '@conveyor/amqp';
-import { Client, Worker as ConveyorWorker, defineTask } from '@conveyor/core';
 import amqplib, { type Channel, type ChannelModel, type ConfirmChannel } from 'amqplib';
 import { createClient as createCeleryClient, createWorker as createCeleryWorker } from 'celery-node';
 import {
+  type BrokerContender,
   Countdown,
   ENQUEUE_BATCH,
   inBatches,
-  type PickupHooks,
-  type PickupRun,
   processTimeoutMs,
-  type ThroughputRun,
   versionOf,
 } from './contenders.js';
+import { conveyorContender } from './conveyor-contender.js';
 
 /** Where a case runs: one RabbitMQ, one queue of its own (the suite deletes it after the case). */
 export interface AmqpTarget {
@@ -21,13 +19,11 @@ export interface AmqpTarget {
   queue: string;
 }
 
-/** One library measured by the AMQP suite. */
-export interface AmqpContender {
-  id: 'conveyor' | 'raw' | 'raw-celery-format' | 'celery-node';
-  name: string;
-  throughput(target: AmqpTarget, tasks: number, prefetch: number): ThroughputRun;
-  pickup(target: AmqpTarget, prefetch: number, hooks: PickupHooks): PickupRun;
-}
+/** One library measured by the AMQP suite, at a consumer prefetch. */
+export type AmqpContender = BrokerContender<
+  'conveyor' | 'raw' | 'raw-celery-format' | 'celery-node',
+  AmqpTarget
+>;
 
 /** Everything a case may have declared besides its queue (Conveyor's dead-letter queue and exchange). */
 export function leftoversOf(queue: string): { queues: string[]; exchanges: string[] } {
@@ -36,76 +32,12 @@ export function leftoversOf(queue: string): { queues: string[]; exchanges: strin
 
 // ---- @conveyor/amqp -------------------------------------------------------------------------------
 
-function conveyorTransport(target: AmqpTarget): AmqpTransport {
-  return new AmqpTransport({ url: target.url });
-}
-
-const conveyor: AmqpContender = {
-  id: 'conveyor',
+const conveyor = conveyorContender<AmqpTarget>({
   name: '@conveyor/amqp',
-  throughput(target, tasks, prefetch) {
-    const noop = defineTask({
-      name: 'bench.noop',
-      queue: target.queue,
-      ignoreResult: true,
-      handler: async (_args: [number]) => undefined,
-    });
-    const producer = conveyorTransport(target);
-    const client = new Client({ transport: producer });
-    const consumer = conveyorTransport(target);
-    const worker = new ConveyorWorker({ transport: consumer, tasks: [noop], concurrency: prefetch });
-    const countdown = new Countdown(tasks, '@conveyor/amqp', processTimeoutMs(tasks));
-    worker.on('succeeded', () => countdown.tick());
-    worker.on('error', ({ error }) => countdown.fail(error));
-    const batch: [number][] = Array.from({ length: ENQUEUE_BATCH }, (_, i) => [i]);
-    return {
-      async open() {
-        await Promise.all([producer.connect(), consumer.connect()]);
-        await producer.declareQueue({ name: target.queue });
-      },
-      async enqueue() {
-        await inBatches(tasks, prefetch, (_from, count) =>
-          client.sendMany(noop, count === ENQUEUE_BATCH ? batch : batch.slice(0, count)),
-        );
-      },
-      async process() {
-        countdown.arm();
-        await worker.start();
-        await countdown.finished;
-      },
-      async close() {
-        await worker.stop({ deadlineMs: 1000 });
-        await Promise.allSettled([consumer.close(), producer.close()]);
-      },
-    };
-  },
-  pickup(target, prefetch, hooks) {
-    const ping = defineTask({
-      name: 'bench.ping',
-      queue: target.queue,
-      ignoreResult: true,
-      handler: async ([sentAt]: [number]) => hooks.started(sentAt),
-    });
-    const producer = conveyorTransport(target);
-    const client = new Client({ transport: producer });
-    const consumer = conveyorTransport(target);
-    const worker = new ConveyorWorker({ transport: consumer, tasks: [ping], concurrency: prefetch });
-    worker.on('succeeded', () => hooks.done());
-    return {
-      async start() {
-        await producer.connect();
-        await worker.start();
-      },
-      async send(sentAt) {
-        await client.send(ping, [sentAt]);
-      },
-      async close() {
-        await worker.stop({ deadlineMs: 1000 });
-        await Promise.allSettled([consumer.close(), producer.close()]);
-      },
-    };
-  },
-};
+  queue: (target) => target.queue,
+  transport: (target) => new AmqpTransport({ url: target.url }),
+  declareQueueOnOpen: true,
+});
 
 // ---- raw amqplib at the same durability (the ceiling) ---------------------------------------------
 

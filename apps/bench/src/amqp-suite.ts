@@ -6,45 +6,30 @@ import {
   amqpLibraryVersions,
   leftoversOf,
 } from './amqp-contenders.js';
-import { ENQUEUE_BATCH, nowMs } from './contenders.js';
-import { formatCount, machineLine, median, percentile, repeat } from './stats.js';
+import {
+  batchesInFlightColumn,
+  caseTableLayout,
+  cpuColumn,
+  enqueueTable,
+  pickupLatencySection,
+  processTable,
+} from './case-tables.js';
+import { ENQUEUE_BATCH } from './contenders.js';
+import { ratio } from './markdown-tables.js';
+import { type BrokerSuiteOptions, type CaseRow, caseSummary, measureCases } from './measure-cases.js';
+import { timePickupRun } from './pickup-run.js';
+import { formatCount, machineLine } from './stats.js';
+import { timeThroughputRun } from './throughput-run.js';
 
 /** Options of the AMQP suite. */
-export interface AmqpSuiteOptions {
-  /** Messages per throughput run. */
-  tasks: number;
-  /** Measured runs per case (after one warm-up); the median is reported. */
-  runs: number;
-  /** Messages sent one at a time per pickup-latency run. */
-  samples: number;
+export interface AmqpSuiteOptions extends BrokerSuiteOptions<AmqpContender['id']> {
   /** RabbitMQ, `amqp://user:password@host:port` (vhost `/`). */
   url: string;
-  /** Contenders to run (default all). */
-  contenders?: readonly AmqpContender['id'][];
-  /** Progress lines. */
-  log?: (line: string) => void;
 }
 
-/** A measured figure: the median and every run it came from. */
-export interface Figure {
-  median: number;
-  runs: number[];
-}
-
-/** One contender at one prefetch. */
-export interface AmqpRow {
-  contender: AmqpContender['id'];
-  name: string;
+/** One contender at one prefetch; its jobs are messages. */
+export interface AmqpRow extends CaseRow<AmqpContender['id']> {
   prefetch: number;
-  /** msgs/s of the confirmed bulk publish. */
-  enqueue: Figure;
-  /** msgs/s of a consumer draining N queued persistent messages. */
-  process: Figure;
-  /** CPU of this Node process per processed message (µs), median of runs. */
-  nodeCpuUsPerMessage: number;
-  /** Idle pickup latency (ms): median over runs of each run's p50 and p99. */
-  pickupP50: Figure;
-  pickupP99: Figure;
 }
 
 /** Results of the AMQP suite. */
@@ -56,12 +41,6 @@ export interface AmqpSuiteResult {
 export const PREFETCHES = [1, 100] as const;
 
 export const DEFAULT_AMQP_URL = 'amqp://guest:guest@127.0.0.1:5672';
-
-/** Pings before the recorded samples of each pickup run (connections warm). */
-const PICKUP_WARMUP = 5;
-/** Pause before each pickup sample, so the consumer is back to waiting when the message is sent. */
-const PICKUP_GAP_MS = 5;
-const PICKUP_TIMEOUT_MS = 10_000;
 
 /** Without the password, for messages and the Markdown. */
 function describeUrl(url: string): string {
@@ -106,98 +85,20 @@ async function deleteCase(admin: ChannelModel, queue: string): Promise<void> {
   }
 }
 
-interface ThroughputSample {
-  enqueue: number;
-  process: number;
-  nodeCpuUsPerMessage: number;
-}
-
-/** One throughput run on a fresh queue: timed enqueue, then timed processing; the queue is deleted after. */
-async function throughputRun(
+/** Runs `measure` on a queue no other run uses, and deletes what it declared after. */
+async function onQueueOfItsOwn<T>(
   admin: ChannelModel,
-  contender: AmqpContender,
-  url: string,
-  tasks: number,
-  prefetch: number,
-): Promise<ThroughputSample> {
-  const target: AmqpTarget = { url, queue: caseQueue(contender, prefetch, 'throughput') };
-  const run = contender.throughput(target, tasks, prefetch);
+  target: AmqpTarget,
+  measure: (target: AmqpTarget) => Promise<T>,
+): Promise<T> {
   try {
-    await run.open();
-    const enqueueStarted = performance.now();
-    await run.enqueue();
-    const enqueueSeconds = (performance.now() - enqueueStarted) / 1000;
-    const nodeCpu = process.cpuUsage();
-    const processStarted = performance.now();
-    await run.process();
-    const processSeconds = (performance.now() - processStarted) / 1000;
-    const nodeCpuUsed = process.cpuUsage(nodeCpu);
-    return {
-      enqueue: tasks / enqueueSeconds,
-      process: tasks / processSeconds,
-      nodeCpuUsPerMessage: (nodeCpuUsed.user + nodeCpuUsed.system) / tasks,
-    };
+    return await measure(target);
   } finally {
-    await run.close();
     await deleteCase(admin, target.queue);
   }
 }
 
-/** One pickup run: an idle consumer, `samples` messages sent one at a time; latencies in ms. */
-async function pickupRun(
-  admin: ChannelModel,
-  contender: AmqpContender,
-  url: string,
-  samples: number,
-  prefetch: number,
-): Promise<{ p50: number; p99: number }> {
-  const target: AmqpTarget = { url, queue: caseQueue(contender, prefetch, 'pickup') };
-  const latencies: number[] = [];
-  let recording = false;
-  let onDone: (() => void) | undefined;
-  const run = contender.pickup(target, prefetch, {
-    started(sentAt) {
-      const ms = nowMs() - sentAt;
-      if (recording) latencies.push(ms);
-    },
-    done: () => onDone?.(),
-  });
-  try {
-    await run.start();
-    for (let i = 0; i < PICKUP_WARMUP + samples; i++) {
-      recording = i >= PICKUP_WARMUP;
-      await new Promise((resolve) => setTimeout(resolve, PICKUP_GAP_MS));
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const done = new Promise<void>((resolve, reject) => {
-        onDone = resolve;
-        timer = setTimeout(
-          () => reject(new Error(`${contender.name}: pickup message not done after ${PICKUP_TIMEOUT_MS} ms`)),
-          PICKUP_TIMEOUT_MS,
-        );
-      });
-      try {
-        await run.send(nowMs());
-        await done;
-      } finally {
-        clearTimeout(timer);
-      }
-    }
-  } finally {
-    await run.close();
-    await deleteCase(admin, target.queue);
-  }
-  return { p50: percentile(latencies, 50), p99: percentile(latencies, 99) };
-}
-
-function figure(values: number[]): Figure {
-  return { median: median(values), runs: values };
-}
-
-/**
- * Measures every contender on one RabbitMQ, one case after the other (never in parallel): for each
- * prefetch and contender, throughput runs (enqueue + process) then pickup runs, each on a queue of
- * its own that is deleted after it.
- */
+/** Measures every contender on one RabbitMQ, every run on a queue of its own that is deleted after it. */
 export async function runAmqpSuite(options: AmqpSuiteOptions): Promise<AmqpSuiteResult> {
   const log = options.log ?? (() => {});
   const admin = await openAmqpAdmin(options.url);
@@ -205,42 +106,32 @@ export async function runAmqpSuite(options: AmqpSuiteOptions): Promise<AmqpSuite
   const rows: AmqpRow[] = [];
   try {
     const rabbitmqVersion = String(admin.connection.serverProperties.version ?? '?');
-    for (const prefetch of PREFETCHES) {
-      for (const contender of contenders) {
-        const throughput = await repeat(options.runs, () =>
-          throughputRun(admin, contender, options.url, options.tasks, prefetch),
-        );
-        const pickup = await repeat(options.runs, () =>
-          pickupRun(admin, contender, options.url, options.samples, prefetch),
-        );
-        const row: AmqpRow = {
-          contender: contender.id,
-          name: contender.name,
-          prefetch,
-          enqueue: figure(throughput.map((t) => t.enqueue)),
-          process: figure(throughput.map((t) => t.process)),
-          nodeCpuUsPerMessage: median(throughput.map((t) => t.nodeCpuUsPerMessage)),
-          pickupP50: figure(pickup.map((p) => p.p50)),
-          pickupP99: figure(pickup.map((p) => p.p99)),
-        };
-        rows.push(row);
-        log(
-          `  ${contender.name} @ prefetch ${prefetch}: enqueue ${formatCount(row.enqueue.median)}/s, process ${formatCount(row.process.median)}/s, pickup p50 ${row.pickupP50.median.toFixed(2)} ms p99 ${row.pickupP99.median.toFixed(2)} ms`,
-        );
-      }
+    const { url, tasks } = options;
+    const cases = measureCases({
+      levels: PREFETCHES,
+      contenders,
+      runs: options.runs,
+      throughput: (contender, prefetch) =>
+        onQueueOfItsOwn(admin, { url, queue: caseQueue(contender, prefetch, 'throughput') }, (target) =>
+          timeThroughputRun(contender.throughput(target, tasks, prefetch), tasks),
+        ),
+      pickup: (contender, prefetch) =>
+        onQueueOfItsOwn(admin, { url, queue: caseQueue(contender, prefetch, 'pickup') }, (target) =>
+          timePickupRun(
+            (hooks) => contender.pickup(target, prefetch, hooks),
+            options.samples,
+            `${contender.name}: pickup message`,
+          ),
+        ),
+    });
+    for await (const { contender, level: prefetch, figures } of cases) {
+      rows.push({ contender: contender.id, name: contender.name, prefetch, ...figures });
+      log(`  ${contender.name} @ prefetch ${prefetch}: ${caseSummary(figures)}`);
     }
     return { rows, rabbitmqVersion };
   } finally {
     await admin.close().catch(() => {});
   }
-}
-
-function ratio(value: number, reference: number | undefined): string {
-  return reference === undefined || reference === 0 ? '' : `${(value / reference).toFixed(2)}×`;
-}
-
-function ms(value: number): string {
-  return value.toFixed(2);
 }
 
 /** The Markdown section for docs/benchmarks.md. */
@@ -250,8 +141,16 @@ export function amqpSuiteMarkdown(
   command: string,
 ): string {
   const { rows } = result;
-  const find = (id: AmqpContender['id'], prefetch: number): AmqpRow | undefined =>
-    rows.find((r) => r.contender === id && r.prefetch === prefetch);
+  const layout = caseTableLayout(rows, {
+    level: { header: 'prefetch', of: (row) => row.prefetch },
+    rateHeader: 'msgs/s (median)',
+    anchors: [
+      ['raw amqplib', 'raw'],
+      ['celery-node', 'celery-node'],
+    ],
+  });
+  const processAt100 = (id: AmqpContender['id']): number | undefined =>
+    rows.find((r) => r.contender === id && r.prefetch === 100)?.process.median;
   const lines: string[] = [];
   lines.push(
     `Command: \`${command}\` (N = ${formatCount(options.tasks)} no-op messages per throughput run, ${options.samples} sequential messages per pickup run, median of ${options.runs} runs after one warm-up).`,
@@ -288,19 +187,11 @@ export function amqpSuiteMarkdown(
   );
 
   lines.push('### Process: draining N queued persistent messages', '');
-  lines.push(
-    '| contender | prefetch | msgs/s (median) | vs raw amqplib | vs celery-node | Node CPU µs/msg | runs |',
-    '| --- | ---: | ---: | ---: | ---: | ---: | --- |',
-  );
-  for (const row of rows) {
-    lines.push(
-      `| ${row.name} | ${row.prefetch} | ${formatCount(row.process.median)} | ${ratio(row.process.median, find('raw', row.prefetch)?.process.median)} | ${ratio(row.process.median, find('celery-node', row.prefetch)?.process.median)} | ${Math.round(row.nodeCpuUsPerMessage)} | ${row.process.runs.map(formatCount).join(', ')} |`,
-    );
-  }
+  lines.push(...processTable(rows, layout, [cpuColumn('Node CPU µs/msg', (row) => row.nodeCpuUsPerJob)]));
 
-  const wire = find('raw-celery-format', 100)?.process.median;
-  const bare = find('raw', 100)?.process.median;
-  const ours = find('conveyor', 100)?.process.median;
+  const wire = processAt100('raw-celery-format');
+  const bare = processAt100('raw');
+  const ours = processAt100('conveyor');
   if (wire !== undefined && bare !== undefined && ours !== undefined) {
     lines.push(
       '',
@@ -318,35 +209,19 @@ export function amqpSuiteMarkdown(
   }
 
   lines.push('', `### Enqueue: confirmed bulk publish in batches of ${ENQUEUE_BATCH}`, '');
+  const inFlight = batchesInFlightColumn<AmqpRow>(options.tasks, layout.level);
   lines.push(
-    '| contender | batches in flight | msgs/s (median) | vs raw amqplib | vs celery-node | runs |',
-    '| --- | ---: | ---: | ---: | ---: | --- |',
+    ...enqueueTable(rows, layout, {
+      ...inFlight,
+      // celery-node publishes without confirms: nothing holds its batches back.
+      cell: (row) => (row.contender === 'celery-node' ? 'all (no confirms)' : inFlight.cell(row)),
+    }),
   );
-  for (const row of rows) {
-    const inFlight =
-      row.contender === 'celery-node'
-        ? 'all (no confirms)'
-        : String(Math.max(1, Math.min(row.prefetch, Math.ceil(options.tasks / ENQUEUE_BATCH))));
-    lines.push(
-      `| ${row.name} | ${inFlight} | ${formatCount(row.enqueue.median)} | ${ratio(row.enqueue.median, find('raw', row.prefetch)?.enqueue.median)} | ${ratio(row.enqueue.median, find('celery-node', row.prefetch)?.enqueue.median)} | ${row.enqueue.runs.map(formatCount).join(', ')} |`,
-    );
-  }
   lines.push(
     '',
     'The enqueue rows are listed under the prefetch of their case: the prefetch sets how many batches are in flight.',
   );
 
-  lines.push('', '### Idle pickup latency: send to handler start (ms, lower is better)', '');
-  lines.push(
-    '| contender | prefetch | p50 | p50 vs raw amqplib | p50 vs celery-node | p99 | p99 vs raw amqplib | p99 vs celery-node | runs (p50 / p99) |',
-    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
-  );
-  for (const row of rows) {
-    const rawRow = find('raw', row.prefetch);
-    const celeryRow = find('celery-node', row.prefetch);
-    lines.push(
-      `| ${row.name} | ${row.prefetch} | ${ms(row.pickupP50.median)} | ${ratio(row.pickupP50.median, rawRow?.pickupP50.median)} | ${ratio(row.pickupP50.median, celeryRow?.pickupP50.median)} | ${ms(row.pickupP99.median)} | ${ratio(row.pickupP99.median, rawRow?.pickupP99.median)} | ${ratio(row.pickupP99.median, celeryRow?.pickupP99.median)} | ${row.pickupP50.runs.map(ms).join(', ')} / ${row.pickupP99.runs.map(ms).join(', ')} |`,
-    );
-  }
+  lines.push('', ...pickupLatencySection(rows, layout));
   return lines.join('\n');
 }

@@ -33,6 +33,17 @@ export interface PickupRun {
   close(): Promise<void>;
 }
 
+/**
+ * One library a broker suite measures. `level` is what the suite varies between cases: the worker's
+ * concurrency (Redis) or the consumer's prefetch (AMQP).
+ */
+export interface BrokerContender<Id extends string, Target> {
+  id: Id;
+  name: string;
+  throughput(target: Target, tasks: number, level: number): ThroughputRun;
+  pickup(target: Target, level: number, hooks: PickupHooks): PickupRun;
+}
+
 /** Wall-clock ms with sub-ms precision, comparable across the sender and the handler (same process). */
 export function nowMs(): number {
   return performance.timeOrigin + performance.now();
@@ -55,6 +66,14 @@ export function versionOf(pkg: string): string {
   }
 }
 
+/**
+ * How many batches `inBatches` keeps in flight: as many as asked, but never more than there are
+ * batches. The suites' tables report this, so they show what ran rather than what was asked.
+ */
+export function batchesInFlight(tasks: number, inFlight: number): number {
+  return Math.max(1, Math.min(inFlight, Math.ceil(tasks / ENQUEUE_BATCH)));
+}
+
 /** Runs `send(from, count)` over [0, tasks) in batches of ENQUEUE_BATCH, `inFlight` batches at once. */
 export async function inBatches(
   tasks: number,
@@ -70,8 +89,7 @@ export async function inBatches(
       await send(from, count);
     }
   };
-  const lanes = Math.max(1, Math.min(inFlight, Math.ceil(tasks / ENQUEUE_BATCH)));
-  await Promise.all(Array.from({ length: lanes }, lane));
+  await Promise.all(Array.from({ length: batchesInFlight(tasks, inFlight) }, lane));
 }
 
 /** Counts completions; `finished` resolves at `total`, or rejects on `fail` or `timeoutMs` after `arm`. */

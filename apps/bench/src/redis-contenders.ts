@@ -1,20 +1,9 @@
-import { Client, Worker as ConveyorWorker, defineTask } from '@conveyor/core';
 import { RedisTransport } from '@conveyor/redis';
 import BeeQueue from 'bee-queue';
 import { Queue as BullQueue, Worker as BullWorker } from 'bullmq';
 import { Redis } from 'ioredis';
-import {
-  Countdown,
-  ENQUEUE_BATCH,
-  inBatches,
-  type PickupHooks,
-  type PickupRun,
-  processTimeoutMs,
-  type ThroughputRun,
-  versionOf,
-} from './contenders.js';
-
-export { ENQUEUE_BATCH, nowMs, type PickupHooks, type PickupRun, type ThroughputRun } from './contenders.js';
+import { type BrokerContender, Countdown, inBatches, processTimeoutMs, versionOf } from './contenders.js';
+import { conveyorContender } from './conveyor-contender.js';
 
 /** Where every contender runs: one Redis server, one database (flushed between runs by the suite). */
 export interface RedisTarget {
@@ -26,81 +15,16 @@ export interface RedisTarget {
 /** Queue name every contender uses (each library puts its own prefix around it). */
 const QUEUE = 'bench';
 
-/** One library measured by the Redis suite. */
-export interface Contender {
-  id: 'conveyor' | 'raw' | 'bullmq' | 'bee-queue';
-  name: string;
-  throughput(target: RedisTarget, tasks: number, concurrency: number): ThroughputRun;
-  pickup(target: RedisTarget, concurrency: number, hooks: PickupHooks): PickupRun;
-}
+/** One library measured by the Redis suite, at a worker concurrency. */
+export type Contender = BrokerContender<'conveyor' | 'raw' | 'bullmq' | 'bee-queue', RedisTarget>;
 
 // ---- @conveyor/redis ------------------------------------------------------------------------------
 
-const conveyor: Contender = {
-  id: 'conveyor',
+const conveyor = conveyorContender<RedisTarget>({
   name: '@conveyor/redis',
-  throughput(target, tasks, concurrency) {
-    const noop = defineTask({
-      name: 'bench.noop',
-      queue: QUEUE,
-      ignoreResult: true,
-      handler: async (_args: [number]) => undefined,
-    });
-    const producer = new RedisTransport({ host: target.host, port: target.port, db: target.db });
-    const client = new Client({ transport: producer });
-    const consumer = new RedisTransport({ host: target.host, port: target.port, db: target.db });
-    const worker = new ConveyorWorker({ transport: consumer, tasks: [noop], concurrency });
-    const countdown = new Countdown(tasks, 'conveyor', processTimeoutMs(tasks));
-    worker.on('succeeded', () => countdown.tick());
-    worker.on('error', ({ error }) => countdown.fail(error));
-    const batch: [number][] = Array.from({ length: ENQUEUE_BATCH }, (_, i) => [i]);
-    return {
-      async open() {
-        await Promise.all([producer.connect(), consumer.connect()]);
-      },
-      async enqueue() {
-        await inBatches(tasks, concurrency, (_from, count) =>
-          client.sendMany(noop, count === ENQUEUE_BATCH ? batch : batch.slice(0, count)),
-        );
-      },
-      async process() {
-        countdown.arm();
-        await worker.start();
-        await countdown.finished;
-      },
-      async close() {
-        await worker.stop({ deadlineMs: 1000 });
-        await Promise.allSettled([consumer.close(), producer.close()]);
-      },
-    };
-  },
-  pickup(target, concurrency, hooks) {
-    const ping = defineTask({
-      name: 'bench.ping',
-      queue: QUEUE,
-      ignoreResult: true,
-      handler: async ([sentAt]: [number]) => hooks.started(sentAt),
-    });
-    const producer = new RedisTransport({ host: target.host, port: target.port, db: target.db });
-    const client = new Client({ transport: producer });
-    const consumer = new RedisTransport({ host: target.host, port: target.port, db: target.db });
-    const worker = new ConveyorWorker({ transport: consumer, tasks: [ping], concurrency });
-    worker.on('succeeded', () => hooks.done());
-    return {
-      async start() {
-        await producer.connect();
-        await worker.start();
-      },
-      async send(sentAt) {
-        await client.send(ping, [sentAt]);
-      },
-      async close() {
-        await worker.stop({ deadlineMs: 1000 });
-        await Promise.allSettled([consumer.close(), producer.close()]);
-      },
-    };
-  },
-};
+  queue: () => QUEUE,
+  transport: (target) => new RedisTransport({ host: target.host, port: target.port, db: target.db }),
+});
 
 // ---- raw ioredis reliable loop (the at-least-once ceiling) ----------------------------------------
 

@@ -7,6 +7,16 @@ export function median(values: readonly number[]): number {
   return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
+/** A measured figure: the median reported, and every run it came from, to show how much they spread. */
+export interface Figure {
+  median: number;
+  runs: number[];
+}
+
+export function figure(runs: number[]): Figure {
+  return { median: median(runs), runs };
+}
+
 /** Nearest-rank percentile (`p` in 0..100) of a non-empty list. */
 export function percentile(values: readonly number[], p: number): number {
   if (values.length === 0) throw new Error('percentile of an empty list');

@@ -1,6 +1,7 @@
 import amqplib from 'amqplib';
 import { describe, expect, it } from 'vitest';
 import { amqpSuiteMarkdown, DEFAULT_AMQP_URL, runAmqpSuite } from '../src/amqp-suite.js';
+import { expectCaseTables, expectEveryCaseMeasured } from './broker-suite-expectations.js';
 
 // Checks that the bench measures and reports, never how fast: timing is not a pass/fail matter.
 describe('AMQP bench suite', () => {
@@ -17,32 +18,14 @@ describe('AMQP bench suite', () => {
       'raw-celery-format@100',
       'celery-node@100',
     ]);
-    for (const row of result.rows) {
-      expect(row.enqueue.runs).toHaveLength(1);
-      expect(row.enqueue.median, `${row.name} enqueue`).toBeGreaterThan(0);
-      expect(row.process.median, `${row.name} process`).toBeGreaterThan(0);
-      expect(row.pickupP50.median, `${row.name} pickup p50`).toBeGreaterThan(0);
-      expect(row.pickupP99.median).toBeGreaterThanOrEqual(row.pickupP50.median);
-    }
+    expectEveryCaseMeasured(result.rows);
     expect(result.rabbitmqVersion).toMatch(/^\d+\.\d+/);
 
-    const markdown = amqpSuiteMarkdown(result, options, 'pnpm bench --suite amqp --amqp-tasks 300 --runs 1');
-    expect(markdown).toContain('Command: `pnpm bench --suite amqp --amqp-tasks 300 --runs 1`');
+    const command = 'pnpm bench --suite amqp --amqp-tasks 300 --runs 1';
+    const markdown = amqpSuiteMarkdown(result, options, command);
     expect(markdown).toMatch(/^Machine: Node v\d+.*RabbitMQ \d/m);
-    expect(markdown).toContain('How measured:');
     expect(markdown).toContain('guest:***@');
-    const sections = markdown.split('\n### ').slice(1);
-    expect(sections.map((s) => s.slice(0, s.indexOf(':')))).toEqual([
-      'Process',
-      'Enqueue',
-      'Idle pickup latency',
-    ]);
-    for (const section of sections) {
-      for (const row of result.rows.filter((r) => r.prefetch === 100)) {
-        const escaped = row.name.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
-        expect(section.match(new RegExp(`^\\| ${escaped} \\| `, 'gm')), row.name).toHaveLength(2);
-      }
-    }
+    expectCaseTables(markdown, command, result.rows);
     // The raw anchor's own ratio column reads 1.00×.
     expect(markdown).toMatch(/\| raw amqplib 2\.3\.1 \(anchor\) \| 100 \| [\d,]+ \| 1\.00× \| \d+\.\d\d× \|/);
 
