@@ -1,4 +1,11 @@
-import { Client, decodeKombuEnvelope, defineTask, MemoryResultBackend, Worker } from '@conveyor/core';
+import {
+  Client,
+  type Delivery,
+  decodeKombuEnvelope,
+  defineTask,
+  MemoryResultBackend,
+  Worker,
+} from '@conveyor/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { KOMBU_SEPARATOR, queueKeys, RedisTransport } from '../src/index.js';
 import { REDIS, rawClient } from './redis-harness.js';
@@ -112,5 +119,48 @@ describe('kombu layout on Redis', () => {
     expect(await redis.zcard(keys.inflight)).toBe(0);
     expect(await redis.hlen(keys.payload)).toBe(0);
     expect(await redis.hlen(keys.counts)).toBe(0);
+  });
+});
+
+describe('batched script writes', () => {
+  it('takes and acks batches larger than one script chunk (500) and leaves no bookkeeping', async () => {
+    const { transport, queue } = fresh();
+    const total = 1_300;
+    const message = (n: number) => ({
+      headers: { task: 't', id: `id-${n}` },
+      properties: { content_type: 'application/json', content_encoding: 'utf-8' },
+      body: Buffer.from(`[[${n}], {}, null]`),
+    });
+    await transport.declareQueue({ name: queue });
+    await transport.publishBatch(
+      queue,
+      Array.from({ length: total }, (_, n) => ({ message: message(n) })),
+    );
+    const redis = rawClient(DB);
+    cleanups.push(async () => redis.disconnect());
+    const k = queueKeys(queue, '', false);
+    // Prefetch above the backlog: one take hands out all 1,300 (ZADD/HSET in chunks of 500).
+    const deliveries: Delivery[] = [];
+    const all = new Promise<void>((resolve) => {
+      void transport.consume(
+        queue,
+        async (delivery) => {
+          deliveries.push(delivery);
+          if (deliveries.length === total) resolve();
+        },
+        { prefetch: 2_000 },
+      );
+    });
+    await all;
+    expect(new Set(deliveries.map((d) => d.message?.headers.id)).size).toBe(total);
+    expect(await redis.zcard(k.inflight)).toBe(total);
+    expect(await redis.hlen(k.payload)).toBe(total);
+    // One INCRBY per take: the sequence moved by exactly the number of messages taken.
+    expect(Number(await redis.get(k.sequence))).toBe(total);
+    // All acks in one turn: one settle call of 1,300 (its HDEL goes out in chunks of 500).
+    await Promise.all(deliveries.map((d) => d.ack()));
+    expect(await redis.zcard(k.inflight)).toBe(0);
+    expect(await redis.hlen(k.payload)).toBe(0);
+    expect(await redis.llen(queue)).toBe(0);
   });
 });

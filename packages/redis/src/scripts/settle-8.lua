@@ -19,6 +19,8 @@
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local results = {}
+-- Payload ids of plain acks, deleted by one HDEL at the end (one call per batch, not per ack).
+local acked = {}
 for i = 1, #ARGV, 3 do
   local op = ARGV[i]
   local receipt = ARGV[i + 1]
@@ -36,7 +38,11 @@ for i = 1, #ARGV, 3 do
     local id = string.sub(receipt, 1, s1 - 1)
     local count = string.sub(receipt, s2 + 1)
     if (op == 'a' or op == 'r') and count == '1' then
-      redis.call('HDEL', KEYS[6], id)
+      acked[#acked + 1] = id
+      if #acked >= 500 then
+        redis.call('HDEL', KEYS[6], unpack(acked))
+        acked = {}
+      end
     else
       local raw = redis.call('HGET', KEYS[6], id)
       redis.call('HDEL', KEYS[6], id)
@@ -59,4 +65,5 @@ for i = 1, #ARGV, 3 do
     results[#results + 1] = 0
   end
 end
+if #acked > 0 then redis.call('HDEL', KEYS[6], unpack(acked)) end
 return results

@@ -49,22 +49,38 @@ local out = {}
 local counted = redis.call('HLEN', KEYS[8]) > 0
 local wanted = tonumber(ARGV[1])
 local deadline = now + tonumber(ARGV[2])
+-- One ZADD and one HSET per chunk instead of one per message: each redis.call costs more than
+-- the work it does here. Chunks stay far below Lua's limit on unpack() arguments.
+local CHUNK = 500
 for bucket = 1, 4 do
   if wanted <= 0 then break end
   local raws = redis.call('RPOP', KEYS[bucket], wanted)
   if raws then
-    for _, raw in ipairs(raws) do
-      local id = redis.call('INCR', KEYS[9])
+    local first = redis.call('INCRBY', KEYS[9], #raws) - #raws
+    local scored, fields = {}, {}
+    for i, raw in ipairs(raws) do
+      local id = first + i
       local count = 1
       if counted then
         local before = redis.call('HGET', KEYS[8], redis.sha1hex(raw))
         if before then count = tonumber(before) + 1 end
       end
       local receipt = id .. '|' .. bucket .. '|' .. count
-      redis.call('ZADD', KEYS[5], deadline, receipt)
-      redis.call('HSET', KEYS[6], id, raw)
+      scored[#scored + 1] = deadline
+      scored[#scored + 1] = receipt
+      fields[#fields + 1] = id
+      fields[#fields + 1] = raw
       out[#out + 1] = receipt
       out[#out + 1] = raw
+      if #fields >= 2 * CHUNK then
+        redis.call('ZADD', KEYS[5], unpack(scored))
+        redis.call('HSET', KEYS[6], unpack(fields))
+        scored, fields = {}, {}
+      end
+    end
+    if #fields > 0 then
+      redis.call('ZADD', KEYS[5], unpack(scored))
+      redis.call('HSET', KEYS[6], unpack(fields))
     end
     wanted = wanted - #raws
   end
