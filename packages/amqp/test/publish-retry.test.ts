@@ -12,17 +12,30 @@ const fresh = (label: string): string => {
 };
 afterAll(() => rabbitHarness('cleanup').cleanup?.(queues));
 
-/** Sends `count` tasks in batches of 50 while the proxy cuts every connection mid-way. */
-async function sendThroughCuts(client: Client, proxy: FaultProxy, queue: string, count: number) {
+const BATCHES = 20;
+const PER_BATCH = 50;
+/** Batches sent while the proxy swallows every byte, then cut under them: their confirms never come. */
+const CUT_BATCHES = new Set([5, 10, 15]);
+
+/**
+ * Sends BATCHES × PER_BATCH tasks one batch at a time. The batches in CUT_BATCHES go out through a
+ * blackholed proxy and the connections are then cut, so each of them surely loses its confirms
+ * (a timer cutting at random moments made this depend on the machine's speed).
+ */
+async function sendThroughCuts(client: Client, proxy: FaultProxy, queue: string) {
   const outcomes: PromiseSettledResult<unknown>[] = [];
-  const cutter = setInterval(() => proxy.cutAll(), 40);
-  try {
-    for (let from = 0; from < count; from += 50) {
-      const batch = Array.from({ length: 50 }, (_, i) => [from + i]);
+  for (let b = 0; b < BATCHES; b++) {
+    const batch = Array.from({ length: PER_BATCH }, (_, i) => [b * PER_BATCH + i]);
+    if (!CUT_BATCHES.has(b)) {
       outcomes.push(...(await Promise.allSettled([client.sendMany('retry.task', batch, { queue })])));
+      continue;
     }
-  } finally {
-    clearInterval(cutter);
+    proxy.blackhole(true);
+    const sent = client.sendMany('retry.task', batch, { queue });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    proxy.cutAll();
+    proxy.blackhole(false);
+    outcomes.push(...(await Promise.allSettled([sent])));
   }
   return outcomes;
 }
@@ -34,9 +47,10 @@ describe('publishes through a connection that keeps dropping (RabbitMQ behind th
     const url = `amqp://guest:guest@${proxy.endpoint.host}:${proxy.endpoint.port}`;
     const transport = new AmqpTransport({ url, heartbeatSeconds: 5, reconnect: { initialDelayMs: 10 } });
     await transport.declareQueue({ name: queue });
-    const outcomes = await sendThroughCuts(new Client({ transport }), proxy, queue, 2000);
+    const outcomes = await sendThroughCuts(new Client({ transport }), proxy, queue);
     const failed = outcomes.filter((o) => o.status === 'rejected');
-    expect(failed.length).toBeGreaterThan(0);
+    // Exactly the batches whose confirms were cut off; every other one was confirmed.
+    expect(failed).toHaveLength(CUT_BATCHES.size);
     for (const f of failed) {
       const reason = (f as PromiseRejectedResult).reason as unknown;
       expect(reason instanceof BatchPublishError || reason instanceof BrokerConnectionError).toBe(true);
@@ -52,9 +66,9 @@ describe('publishes through a connection that keeps dropping (RabbitMQ behind th
     const transport = new AmqpTransport({ url, heartbeatSeconds: 5, reconnect: { initialDelayMs: 10 } });
     await transport.declareQueue({ name: queue });
     const client = new Client({ transport, publishRetry: { maxRetries: 20, initialDelayMs: 20 } });
-    const outcomes = await sendThroughCuts(client, proxy, queue, 2000);
+    const outcomes = await sendThroughCuts(client, proxy, queue);
     expect(outcomes.filter((o) => o.status === 'rejected')).toEqual([]);
-    expect(proxy.stats().cut).toBeGreaterThan(0);
+    expect(proxy.stats().cut).toBeGreaterThanOrEqual(CUT_BATCHES.size);
 
     // Read back over a direct connection: every task id sent is there (duplicates allowed).
     const reader = new AmqpTransport(RABBIT_URL);
@@ -68,7 +82,7 @@ describe('publishes through a connection that keeps dropping (RabbitMQ behind th
       },
       { prefetch: 200 },
     );
-    await expect.poll(() => seen.size, { timeout: 30_000 }).toBe(2000);
+    await expect.poll(() => seen.size, { timeout: 30_000 }).toBe(BATCHES * PER_BATCH);
     await reader.close();
     await transport.close();
     await proxy.close();
