@@ -8,6 +8,7 @@ import { RedisTransport } from './redis-transport.js';
 export { parseRedisUrl, type RedisNode, type RedisTransportOptions } from './options.js';
 export { toPythonJson } from './python-json.js';
 export { KOMBU_SEPARATOR, type QueueKeys, queueKeys, REDIS_PRIORITY_LEVELS } from './queue-keys.js';
+export { REDELIVERY_COUNT_RETENTION_MS } from './redis-consumer.js';
 export { RedisResultBackend, type RedisResultBackendOptions } from './redis-result-backend.js';
 export { RedisTransport } from './redis-transport.js';
 

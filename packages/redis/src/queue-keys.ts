@@ -12,6 +12,8 @@ export interface QueueKeys {
   payload: string;
   delayed: string;
   counts: string;
+  /** sha1 → when its redelivery count was last written; stale counts are pruned by `take`. */
+  countsAge: string;
   sequence: string;
   /** Pub/sub channel a Conveyor publish wakes idle consumers on. */
   wake: string;
@@ -31,6 +33,7 @@ export function queueKeys(queue: string, prefix: string, hashTag: boolean): Queu
     payload: `${base}:cvy:payload`,
     delayed: `${base}:cvy:delayed`,
     counts: `${base}:cvy:counts`,
+    countsAge: `${base}:cvy:counts-age`,
     sequence: `${base}:cvy:seq`,
     wake: `${base}:cvy:wake`,
   };

@@ -12,6 +12,12 @@ import type { SettleBatcher } from './settle-batcher.js';
 
 /** Most expired or due messages one take moves, so a backlog never makes one call slow. */
 const HOUSEKEEPING_LIMIT = 500;
+/**
+ * How long a redelivery count lives without being written again. It outlives any realistic wait
+ * of a requeued message; it exists for counts whose message a Python worker consumed (Conveyor
+ * never hears of it), which would otherwise stay forever.
+ */
+export const REDELIVERY_COUNT_RETENTION_MS = 7 * 24 * 60 * 60 * 1000;
 /** Takes a consumer keeps on their way at once. */
 const TAKES_IN_FLIGHT = 2;
 
@@ -121,8 +127,9 @@ export class RedisConsumer {
           this.#keys.delayed,
           this.#keys.counts,
           this.#keys.sequence,
+          this.#keys.countsAge,
         ],
-        [requested, this.transport.visibilityTimeoutMs, HOUSEKEEPING_LIMIT],
+        [requested, this.transport.visibilityTimeoutMs, HOUSEKEEPING_LIMIT, REDELIVERY_COUNT_RETENTION_MS],
       )) as (string | number)[];
       this.#failures = 0;
       if (this.#stopped) {

@@ -281,7 +281,7 @@ export class RedisTransport implements Transport {
     try {
       return (await this.scripts(
         'settle',
-        [...keys.ready, keys.inflight, keys.payload, keys.delayed, keys.counts],
+        [...keys.ready, keys.inflight, keys.payload, keys.delayed, keys.counts, keys.countsAge],
         args,
       )) as number[];
     } catch (error) {

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { RedisConnection } from './connection.js';
 
 /** The Lua scripts, `<name>-<number of keys>.lua` in ./scripts (BullMQ's naming). */
-export const SCRIPT_FILES = ['take-9.lua', 'settle-8.lua', 'delay-1.lua', 'storeResult-1.lua'] as const;
+export const SCRIPT_FILES = ['take-10.lua', 'settle-9.lua', 'delay-1.lua', 'storeResult-1.lua'] as const;
 
 type ScriptName = 'take' | 'settle' | 'delay' | 'storeResult';
 

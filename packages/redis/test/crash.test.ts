@@ -28,7 +28,7 @@ function startWorker(): Promise<ChildProcess> {
 
 afterAll(async () => {
   const k = queueKeys(queue, '', false);
-  await redis.del(...k.ready, k.inflight, k.payload, k.delayed, k.counts, k.sequence, ranKey);
+  await redis.del(...k.ready, k.inflight, k.payload, k.delayed, k.counts, k.countsAge, k.sequence, ranKey);
   redis.disconnect();
 });
 

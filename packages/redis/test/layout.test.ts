@@ -7,7 +7,7 @@ import {
   Worker,
 } from '@conveyor/core';
 import { afterEach, describe, expect, it } from 'vitest';
-import { KOMBU_SEPARATOR, queueKeys, RedisTransport } from '../src/index.js';
+import { KOMBU_SEPARATOR, queueKeys, REDELIVERY_COUNT_RETENTION_MS, RedisTransport } from '../src/index.js';
 import { REDIS, rawClient } from './redis-harness.js';
 
 const DB = 11;
@@ -23,7 +23,16 @@ function fresh(): { transport: RedisTransport; queue: string } {
     await transport.close();
     const client = rawClient(DB);
     const k = queueKeys(queue, '', false);
-    await client.del(...k.ready, k.inflight, k.payload, k.delayed, k.counts, k.sequence, `${queue}.dlq`);
+    await client.del(
+      ...k.ready,
+      k.inflight,
+      k.payload,
+      k.delayed,
+      k.counts,
+      k.countsAge,
+      k.sequence,
+      `${queue}.dlq`,
+    );
     client.disconnect();
   });
   return { transport, queue };
@@ -162,5 +171,81 @@ describe('batched script writes', () => {
     expect(await redis.zcard(k.inflight)).toBe(0);
     expect(await redis.hlen(k.payload)).toBe(0);
     expect(await redis.llen(queue)).toBe(0);
+  });
+});
+
+describe('redelivery counts', () => {
+  it('counts a nacked message up, then forgets the count once it is acked', async () => {
+    const { transport, queue } = fresh();
+    await transport.publish(queue, decodeKombuEnvelope(PYTHON_ENVELOPE).message);
+    const redis = rawClient(DB);
+    cleanups.push(async () => redis.disconnect());
+    const keys = queueKeys(queue, '', false);
+    const seen: Delivery[] = [];
+    await transport.consume(
+      queue,
+      async (d) => {
+        seen.push(d);
+        if (seen.length === 1) await d.nack();
+        else await d.ack();
+      },
+      { prefetch: 1 },
+    );
+    await expect.poll(() => seen.length).toBe(2);
+    expect(seen.map((d) => d.deliveryCount)).toEqual([1, 2]);
+    await expect.poll(() => redis.hlen(keys.counts)).toBe(0);
+    expect(await redis.zcard(keys.countsAge)).toBe(0);
+  });
+
+  it('prunes a count whose message another consumer took (a Python worker), after the retention', async () => {
+    const { transport, queue } = fresh();
+    const redis = rawClient(DB);
+    cleanups.push(async () => redis.disconnect());
+    const keys = queueKeys(queue, '', false);
+    await transport.publish(queue, decodeKombuEnvelope(PYTHON_ENVELOPE).message);
+    let nacked = false;
+    const stop = new AbortController();
+    await transport.consume(
+      queue,
+      async (d) => {
+        // Nack it once, then stop consuming: it is back in the list with a count of 1.
+        stop.abort();
+        if (!nacked) {
+          nacked = true;
+          await d.nack();
+        }
+      },
+      { prefetch: 1, signal: stop.signal },
+    );
+    await expect.poll(() => nacked).toBe(true);
+    await expect.poll(() => redis.hlen(keys.counts)).toBe(1);
+    expect(await redis.llen(queue)).toBe(1);
+    const [sha] = await redis.zrange(keys.countsAge, '0', '-1');
+    expect(sha).toMatch(/^[0-9a-f]{40}$/);
+
+    // A Python worker pops it (kombu's BRPOP): Conveyor never settles it, the count stays behind.
+    await redis.rpop(queue);
+    // Still young: the next take keeps it.
+    const other = new RedisTransport({ ...REDIS, db: DB, pollIntervalMs: 50 });
+    cleanups.push(() => other.close());
+    await other.publish(queue, decodeKombuEnvelope(PYTHON_ENVELOPE.replace('"(2, 3)"', '"(4, 5)"')).message);
+    const taken: Delivery[] = [];
+    await other.consume(
+      queue,
+      async (d) => {
+        taken.push(d);
+        await d.ack();
+      },
+      { prefetch: 1 },
+    );
+    await expect.poll(() => taken.length).toBe(1);
+    expect(await redis.hlen(keys.counts)).toBe(1);
+
+    // Older than the retention: the next take removes it, and the hash is empty again.
+    await redis.zadd(keys.countsAge, String(Date.now() - REDELIVERY_COUNT_RETENTION_MS - 60_000), sha!);
+    await other.publish(queue, decodeKombuEnvelope(PYTHON_ENVELOPE.replace('"(2, 3)"', '"(6, 7)"')).message);
+    await expect.poll(() => taken.length).toBe(2);
+    expect(await redis.hlen(keys.counts)).toBe(0);
+    expect(await redis.zcard(keys.countsAge)).toBe(0);
   });
 });

@@ -9,7 +9,7 @@ const queue = `long-${Math.random().toString(36).slice(2, 8)}`;
 afterAll(async () => {
   const redis = rawClient(DB);
   const k = queueKeys(queue, '', false);
-  await redis.del(...k.ready, k.inflight, k.payload, k.delayed, k.counts, k.sequence);
+  await redis.del(...k.ready, k.inflight, k.payload, k.delayed, k.counts, k.countsAge, k.sequence);
   redis.disconnect();
 });
 

@@ -40,7 +40,7 @@ export function singleNodeHarness(
         .flatMap((q) => [q, `${q}.dlq`])
         .flatMap((q) => {
           const k = queueKeys(q, prefix, false);
-          return [...k.ready, k.inflight, k.payload, k.delayed, k.counts, k.sequence];
+          return [...k.ready, k.inflight, k.payload, k.delayed, k.counts, k.countsAge, k.sequence];
         });
       if (keys.length > 0) await client.del(...keys);
       client.disconnect();

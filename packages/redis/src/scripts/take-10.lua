@@ -11,9 +11,14 @@
   KEYS[8]    redelivery counts hash: sha1(raw) -> earlier deliveries, kept only for messages that
              came back (nack, restore); empty in the common case, so a first delivery costs nothing
   KEYS[9]    id counter
+  KEYS[10]   redelivery counts age zset: sha1(raw) -> when its count was last written (ms). A
+             message that came back and was then consumed elsewhere (a Python worker) leaves its
+             count behind; entries older than ARGV[4] are pruned here, so the hash empties again
+             and first deliveries go back to costing no SHA-1.
   ARGV[1]    most messages to take
   ARGV[2]    visibility timeout (ms)
-  ARGV[3]    most expired or due messages to move in this call
+  ARGV[3]    most expired or due messages to move in this call (and stale counts to prune)
+  ARGV[4]    how long a redelivery count is kept without being written again (ms)
 
   Output: { nextDelayedDueMs or "-1", receipt, raw, receipt, raw, ... }
   The receipt carries bucket and count, so settling needs no copy of the payload.
@@ -21,6 +26,12 @@
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local limit = tonumber(ARGV[3])
+
+local stale = redis.call('ZRANGEBYSCORE', KEYS[10], '-inf', now - tonumber(ARGV[4]), 'LIMIT', 0, limit)
+if #stale > 0 then
+  redis.call('HDEL', KEYS[8], unpack(stale))
+  redis.call('ZREM', KEYS[10], unpack(stale))
+end
 
 local expired = redis.call('ZRANGEBYSCORE', KEYS[5], '-inf', now, 'LIMIT', 0, limit)
 for _, receipt in ipairs(expired) do
@@ -31,7 +42,9 @@ for _, receipt in ipairs(expired) do
   redis.call('ZREM', KEYS[5], receipt)
   redis.call('HDEL', KEYS[6], id)
   if raw then
-    redis.call('HSET', KEYS[8], redis.sha1hex(raw), string.sub(receipt, s2 + 1))
+    local sha = redis.sha1hex(raw)
+    redis.call('HSET', KEYS[8], sha, string.sub(receipt, s2 + 1))
+    redis.call('ZADD', KEYS[10], now, sha)
     -- RPUSH: the consuming end, so a restored message is next (as kombu restores).
     redis.call('RPUSH', KEYS[tonumber(string.sub(receipt, s1 + 1, s2 - 1))], raw)
   end

@@ -6,6 +6,7 @@
   KEYS[6]    in-flight payload hash (id -> raw)
   KEYS[7]    delayed zset
   KEYS[8]    redelivery counts hash (see take)
+  KEYS[9]    redelivery counts age zset (see take)
   ARGV       triples: operation, receipt, argument
              a = ack            (remove; forget its redelivery count)
              r = reject         (remove, as ack: the caller stored the dead letter first)
@@ -47,10 +48,13 @@ for i = 1, #ARGV, 3 do
       local raw = redis.call('HGET', KEYS[6], id)
       redis.call('HDEL', KEYS[6], id)
       if raw then
+        local sha = redis.sha1hex(raw)
         if op == 'a' or op == 'r' then
-          redis.call('HDEL', KEYS[8], redis.sha1hex(raw))
+          redis.call('HDEL', KEYS[8], sha)
+          redis.call('ZREM', KEYS[9], sha)
         else
-          redis.call('HSET', KEYS[8], redis.sha1hex(raw), count)
+          redis.call('HSET', KEYS[8], sha, count)
+          redis.call('ZADD', KEYS[9], now, sha)
           local bucket = tonumber(string.sub(receipt, s1 + 1, s2 - 1))
           if op == 'n' then
             redis.call('RPUSH', KEYS[bucket], raw)
