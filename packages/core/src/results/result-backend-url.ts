@@ -1,5 +1,5 @@
 import { InvalidOptionError } from '../errors/transport-errors.js';
-import { importBrokerPackage } from '../transport/broker-package.js';
+import { importBrokerPackage, urlScheme } from '../transport/broker-package.js';
 import type { ResultBackend } from './result-backend.js';
 
 /** What a package exports so that a result-backend URL can open its backend. */
@@ -23,7 +23,7 @@ export const RESULT_BACKEND_PACKAGES: Readonly<Record<string, string>> = Object.
  * `redis://host:6379/1`), importing its package only now. `option` names the setting in errors.
  */
 export async function resultBackendFromUrl(url: string, option = 'resultBackend'): Promise<ResultBackend> {
-  const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(url)?.[1]?.toLowerCase();
+  const scheme = urlScheme(url);
   if (scheme === 'memory') {
     const { MemoryResultBackend } = await import('./memory-result-backend.js');
     return new MemoryResultBackend();

@@ -3,6 +3,11 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { TransportNotInstalledError } from '../errors/transport-errors.js';
 
+/** The scheme of a URL, lower-cased (`redis+cluster` for `REDIS+CLUSTER://…`), or undefined. */
+export function urlScheme(url: string): string | undefined {
+  return /^([a-z][a-z0-9+.-]*):/i.exec(url)?.[1]?.toLowerCase();
+}
+
 /**
  * Imports the package of a broker (a transport, or the result backend that lives beside it). Core
  * cannot declare the broker packages as dependencies, and with pnpm's strict layout core's own

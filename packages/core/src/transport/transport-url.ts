@@ -1,5 +1,5 @@
 import { InvalidBrokerUrlError } from '../errors/transport-errors.js';
-import { importBrokerPackage } from './broker-package.js';
+import { importBrokerPackage, urlScheme } from './broker-package.js';
 import type { Transport } from './transport.js';
 
 /**
@@ -24,9 +24,9 @@ export const TRANSPORT_PACKAGES: Readonly<Record<string, string>> = Object.freez
 
 /** Scheme of a broker URL, validated. */
 export function brokerScheme(url: string): string {
-  const match = /^([a-z][a-z0-9+.-]*):/i.exec(url);
-  if (!match) throw new InvalidBrokerUrlError(url, 'expected a URL such as memory://, redis://host:6379');
-  const scheme = match[1]!.toLowerCase();
+  const scheme = urlScheme(url);
+  if (scheme === undefined)
+    throw new InvalidBrokerUrlError(url, 'expected a URL such as memory://, redis://host:6379');
   if (scheme !== 'memory' && !(scheme in TRANSPORT_PACKAGES)) {
     throw new InvalidBrokerUrlError(
       url,
