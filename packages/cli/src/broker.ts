@@ -66,7 +66,7 @@ export async function connect(transport: Transport, url: string): Promise<void> 
   }
 }
 
-/** Closes a transport, ignoring errors (used on the way out of a failed command). */
-export async function closeQuietly(transport: Transport | undefined): Promise<void> {
-  await transport?.close().catch(() => {});
+/** Closes a transport or result backend, ignoring errors (on the way out of a failed command). */
+export async function closeQuietly(resource: { close?(): Promise<void> } | undefined): Promise<void> {
+  await resource?.close?.().catch(() => {});
 }

@@ -151,7 +151,7 @@ export const sendCommand: Command = defineCommand(def, async ({ values, position
     return code;
   } catch (error) {
     await closeQuietly(transport);
-    await results?.close?.().catch(() => {});
+    await closeQuietly(results);
     throw error;
   }
 });

@@ -132,7 +132,7 @@ export const workerCommand: Command = defineCommand(def, async ({ values }, io) 
   } catch (error) {
     signals.dispose();
     await closeQuietly(transport);
-    await results?.close?.().catch(() => {});
+    await closeQuietly(results);
     throw error;
   }
 });
