@@ -1,12 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import {
-  type Delivery,
-  decodeTaskMessage,
-  encodeTaskMessage,
-  MemoryBroker,
-  MemoryTransport,
-  type WireMessage,
-} from '@conveyor/core';
+import { type Delivery, MemoryBroker, MemoryTransport, type WireMessage } from '@conveyor/core';
+import { decodeTaskMessage, encodeTaskMessage } from '@conveyor/core/transport';
 
 /** Nanoseconds per call of `fn`, over `iterations` calls. */
 function nsPerOp(iterations: number, fn: (i: number) => void): number {

@@ -1,4 +1,5 @@
-import { type DeliveryHandler, invokeHandler } from '@conveyor/core';
+import type { DeliveryHandler } from '@conveyor/core';
+import { invokeHandler } from '@conveyor/core/transport';
 import type { Channel, ConsumeMessage } from 'amqplib';
 import { AckCoalescer } from './ack-coalescer.js';
 import { AmqpDelivery } from './amqp-delivery.js';

@@ -1,5 +1,4 @@
 import {
-  checkDelay,
   DEAD_LETTER_REASON_HEADER,
   DEAD_LETTER_SOURCE_HEADER,
   type Delivery,
@@ -10,6 +9,7 @@ import {
   UnsupportedFeatureError,
   type WireMessage,
 } from '@conveyor/core';
+import { checkDelay } from '@conveyor/core/transport';
 import type { ConsumeMessage } from 'amqplib';
 import type { AmqpConsumer } from './amqp-consumer.js';
 import { DELIVERY_COUNT_HEADER } from './wire-mapping.js';

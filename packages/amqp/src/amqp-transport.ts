@@ -6,11 +6,7 @@ import {
   BrokerError,
   type ConsumeOptions,
   ConveyorError,
-  checkPrefetch,
-  checkPriority,
-  checkPublish,
   type DeliveryHandler,
-  defineCapabilities,
   type HealthStatus,
   InvalidOptionError,
   type PublishEntry,
@@ -22,6 +18,7 @@ import {
   TransportClosedError,
   type WireMessage,
 } from '@conveyor/core';
+import { checkPrefetch, checkPriority, checkPublish, defineCapabilities } from '@conveyor/core/transport';
 import amqplib, { type Channel, type ChannelModel, type ConfirmChannel } from 'amqplib';
 import { AmqpConsumer } from './amqp-consumer.js';
 import type { AmqpDelivery } from './amqp-delivery.js';

@@ -1,10 +1,58 @@
 /**
- * @conveyor/core: Celery-compatible task messages, the Transport contract with its capabilities
- * manifest, typed errors, the task runtime (Client, Worker, results) and MemoryTransport.
+ * @conveyor/core, for applications: define tasks, send them (Client), run them (Worker), read
+ * results, open a transport from a URL, and the embedded MemoryTransport. Celery task protocol v2
+ * on the wire, typed errors, zero runtime dependencies.
+ *
+ * Writing a transport for another broker? Import `@conveyor/core/transport`: the contract, the
+ * shared delivery layer, the publish checks, the kombu envelope and the message codec.
  */
 export * from './errors/index.js';
-export * from './memory/index.js';
-export * from './message/index.js';
+export { MEMORY_PRIORITY_LEVELS, MemoryBroker } from './memory/memory-broker.js';
+export { MemoryTransport, type MemoryTransportOptions } from './memory/memory-transport.js';
+export { formatCeleryDate, formatNaiveCeleryDate, parseCeleryDate } from './message/celery-date.js';
+export {
+  type Codec,
+  CodecRegistry,
+  defaultCodecs,
+  jsonCodec,
+  registerCodec,
+} from './message/codec-registry.js';
+export type { JsonValue } from './message/json-value.js';
+export type { TaskEmbed, TaskMessage } from './message/task-message.js';
+export type { WireMessage, WireProperties } from './message/wire-message.js';
 export * from './results/index.js';
 export * from './runtime/index.js';
-export * from './transport/index.js';
+export type {
+  CapabilitiesInput,
+  DelayMode,
+  OrderingScope,
+  RedeliveryTrigger,
+  TransportCapabilities,
+} from './transport/capabilities.js';
+export {
+  DEAD_LETTER_REASON_HEADER,
+  DEAD_LETTER_SOURCE_HEADER,
+  type Delivery,
+  type NackOptions,
+  RAW_CONTENT_TYPE,
+} from './transport/delivery.js';
+export type {
+  ConsumeOptions,
+  DeliveryHandler,
+  HealthStatus,
+  PublishEntry,
+  PublishOptions,
+  QueueDepth,
+  QueueSpec,
+  Transport,
+} from './transport/transport.js';
+export {
+  brokerScheme,
+  registeredSchemes,
+  registerTransport,
+  TRANSPORT_PACKAGES,
+  type TransportFactory,
+  type TransportModule,
+  transportFromUrl,
+  unregisterTransport,
+} from './transport/transport-url.js';

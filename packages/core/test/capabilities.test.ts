@@ -1,12 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import {
-  checkPublish,
-  defineCapabilities,
   InvalidOptionError,
   MessageTooLargeError,
   UnsupportedFeatureError,
   type WireMessage,
 } from '../src/index.js';
+import { checkPublish, defineCapabilities } from '../src/transport-authors.js';
 
 const message = (bytes: number, priority?: number): WireMessage => ({
   headers: {},

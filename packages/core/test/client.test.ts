@@ -2,7 +2,6 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   Client,
   ConveyorError,
-  decodeTaskMessage,
   defineTask,
   MemoryTransport,
   type MemoryTransportOptions,
@@ -11,6 +10,7 @@ import {
   UnsupportedFeatureError,
   type WireMessage,
 } from '../src/index.js';
+import { decodeTaskMessage } from '../src/transport-authors.js';
 import { uniqueBroker } from './helpers.js';
 
 const transports: MemoryTransport[] = [];

@@ -1,12 +1,11 @@
 import { describe, expect, it } from 'vitest';
+import { MalformedMessageError, type WireMessage } from '../src/index.js';
 import {
   decodeKombuEnvelope,
   decodeTaskMessage,
   encodeKombuEnvelope,
   encodeTaskMessage,
-  MalformedMessageError,
-  type WireMessage,
-} from '../src/index.js';
+} from '../src/transport-authors.js';
 
 const ID = '22222222-2222-2222-2222-222222222222';
 const DELIVERY_INFO = { exchange: '', routing_key: 'celery' };

@@ -3,8 +3,6 @@ import {
   DEAD_LETTER_REASON_HEADER,
   DEAD_LETTER_SOURCE_HEADER,
   type Delivery,
-  encodeKombuEnvelope,
-  encodeTaskMessage,
   InvalidOptionError,
   LeaseLostError,
   MalformedMessageError,
@@ -15,6 +13,7 @@ import {
   TransportClosedError,
   UnsupportedFeatureError,
 } from '../src/index.js';
+import { encodeKombuEnvelope, encodeTaskMessage } from '../src/transport-authors.js';
 import { bodyText, collect, deferred, eventually, pause, uniqueBroker, wireMessage } from './helpers.js';
 
 const Q = 'jobs';

@@ -1,14 +1,12 @@
 import { describe, expect, it } from 'vitest';
+import { type JsonValue, MalformedMessageError, type WireMessage } from '../src/index.js';
 import {
   decodeKombuEnvelope,
   decodeTaskMessage,
   encodeTaskMessage,
-  type JsonValue,
-  MalformedMessageError,
   pythonArgsRepr,
   pythonKwargsRepr,
-  type WireMessage,
-} from '../src/index.js';
+} from '../src/transport-authors.js';
 
 const ID = '11111111-1111-1111-1111-111111111111';
 

@@ -5,7 +5,6 @@ import {
   Client,
   DEAD_LETTER_REASON_HEADER,
   type Delivery,
-  decodeTaskMessage,
   defineTask,
   InvalidOptionError,
   MemoryResultBackend,
@@ -24,6 +23,7 @@ import {
   type WorkerEvents,
   type WorkerOptions,
 } from '../src/index.js';
+import { decodeTaskMessage } from '../src/transport-authors.js';
 import { collect, deferred, eventually, pause, uniqueBroker } from './helpers.js';
 
 /** Retries that run at once and exactly: tests wait on events, not on backoff. */

@@ -1,9 +1,5 @@
-import {
-  type DeliveryHandler,
-  decodeKombuEnvelope,
-  invokeHandler,
-  MalformedMessageError,
-} from '@conveyor/core';
+import { type DeliveryHandler, MalformedMessageError } from '@conveyor/core';
+import { decodeKombuEnvelope, invokeHandler } from '@conveyor/core/transport';
 import type { QueueKeys } from './queue-keys.js';
 import { levelOfBucket } from './queue-keys.js';
 import { RedisDelivery } from './redis-delivery.js';

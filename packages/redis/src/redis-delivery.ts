@@ -1,5 +1,4 @@
 import {
-  checkDelay,
   DEAD_LETTER_REASON_HEADER,
   DEAD_LETTER_SOURCE_HEADER,
   type Delivery,
@@ -11,6 +10,7 @@ import {
   UnsupportedFeatureError,
   type WireMessage,
 } from '@conveyor/core';
+import { checkDelay } from '@conveyor/core/transport';
 import type { RedisConsumer } from './redis-consumer.js';
 
 const TRANSPORT = 'redis';

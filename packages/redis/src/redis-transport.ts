@@ -4,12 +4,7 @@ import {
   BrokerError,
   type ConsumeOptions,
   ConveyorError,
-  checkPrefetch,
-  checkPriority,
-  checkPublish,
   type DeliveryHandler,
-  defineCapabilities,
-  encodeKombuEnvelope,
   type HealthStatus,
   InvalidOptionError,
   type PublishEntry,
@@ -21,6 +16,13 @@ import {
   TransportClosedError,
   type WireMessage,
 } from '@conveyor/core';
+import {
+  checkPrefetch,
+  checkPriority,
+  checkPublish,
+  defineCapabilities,
+  encodeKombuEnvelope,
+} from '@conveyor/core/transport';
 import { describeTarget, openConnection, type RedisConnection } from './connection.js';
 import { type RedisTransportOptions, type ResolvedRedisOptions, resolveRedisOptions } from './options.js';
 import { bucketOf, kombuPriorityOf, type QueueKeys, queueKeys, REDIS_PRIORITY_LEVELS } from './queue-keys.js';

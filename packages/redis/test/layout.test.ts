@@ -1,11 +1,5 @@
-import {
-  Client,
-  type Delivery,
-  decodeKombuEnvelope,
-  defineTask,
-  MemoryResultBackend,
-  Worker,
-} from '@conveyor/core';
+import { Client, type Delivery, defineTask, MemoryResultBackend, Worker } from '@conveyor/core';
+import { decodeKombuEnvelope } from '@conveyor/core/transport';
 import { afterEach, describe, expect, it } from 'vitest';
 import { KOMBU_SEPARATOR, queueKeys, REDELIVERY_COUNT_RETENTION_MS, RedisTransport } from '../src/index.js';
 import { REDIS, rawClient } from './redis-harness.js';

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { defineCapabilities } from '@conveyor/core';
+import { defineCapabilities } from '@conveyor/core/transport';
 import { defineCase } from '../case.js';
 
 /** MAN-01: the manifest is complete, well-typed, frozen, and does not change across connect/close. */

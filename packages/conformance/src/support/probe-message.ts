@@ -1,4 +1,5 @@
-import { type Delivery, encodeTaskMessage, type WireMessage } from '@conveyor/core';
+import type { Delivery, WireMessage } from '@conveyor/core';
+import { encodeTaskMessage } from '@conveyor/core/transport';
 
 /** Task name of the messages the suite publishes. */
 export const PROBE_TASK = 'conformance.probe';

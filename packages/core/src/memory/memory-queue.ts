@@ -1,10 +1,6 @@
-import { MalformedMessageError } from '../errors/message-errors.js';
-import { decodeKombuEnvelope } from '../message/kombu-envelope.js';
-import { invokeHandler } from '../transport/invoke-handler.js';
 import { DelayHeap } from './delay-heap.js';
 import { Deque } from './deque.js';
 import type { MemoryConsumer } from './memory-consumer.js';
-import { MemoryDelivery } from './memory-delivery.js';
 import type { StoredMessage } from './stored-message.js';
 
 /** How long a deduplication id is remembered, as on SQS FIFO queues. */
@@ -14,8 +10,8 @@ const DEDUPLICATION_WINDOW_MS = 5 * 60_000;
 export class MemoryQueue {
   readonly name: string;
   deadLetterQueue: string | null;
-  /** Deliveries handed out and not settled yet, in delivery order. */
-  readonly inFlight = new Set<MemoryDelivery>();
+  /** Messages handed out and not settled yet, by every connection. */
+  inFlight = 0;
   readonly consumers: MemoryConsumer[] = [];
 
   readonly #levels: Deque<StoredMessage>[];
@@ -91,17 +87,15 @@ export class MemoryQueue {
     queueMicrotask(this.#dispatch);
   }
 
-  /** Called by a delivery when it is settled or expires. */
-  release(delivery: MemoryDelivery): void {
-    this.inFlight.delete(delivery);
-    delivery.consumer.unsettled -= 1;
+  /** A handed-out message was settled, expired or given back: it is no longer in flight. */
+  release(): void {
+    this.inFlight -= 1;
     this.scheduleDispatch();
   }
 
-  /** Stores a rejected message in the dead-letter queue (as a decodable message). */
-  deadLetter(stored: StoredMessage): void {
-    if (this.deadLetterQueue === null) return;
-    this.#resolveQueue(this.deadLetterQueue).enqueue(stored);
+  /** The queue called `name` on the same broker (dead-letter queues). */
+  sibling(name: string): MemoryQueue {
+    return this.#resolveQueue(name);
   }
 
   readonly #dispatch = (): void => {
@@ -111,20 +105,8 @@ export class MemoryQueue {
       if (!consumer) return;
       const stored = this.#take();
       stored.deliveryCount += 1;
-      let message = stored.message;
-      let malformed: MalformedMessageError | null = null;
-      if (message === null && stored.raw !== null) {
-        try {
-          message = decodeKombuEnvelope(stored.raw).message;
-        } catch (error) {
-          malformed =
-            error instanceof MalformedMessageError ? error : new MalformedMessageError(String(error));
-        }
-      }
-      const delivery = new MemoryDelivery(this, consumer, stored, message, malformed);
-      consumer.unsettled += 1;
-      this.inFlight.add(delivery);
-      invokeHandler(consumer.handler, delivery, () => delivery.settled, consumer.onError);
+      this.inFlight += 1;
+      consumer.hand(stored, this);
     }
   };
 
@@ -134,7 +116,7 @@ export class MemoryQueue {
     for (let i = 0; i < n; i++) {
       const index = (this.#nextConsumer + i) % n;
       const consumer = consumers[index]!;
-      if (consumer.unsettled < consumer.prefetch) {
+      if (consumer.window.held < consumer.window.prefetch) {
         this.#nextConsumer = (index + 1) % n;
         return consumer;
       }

@@ -1,10 +1,17 @@
+import type { DeliveryPort, Settlement } from '../delivery/delivery-port.js';
+import { HeldDeliveries } from '../delivery/held-deliveries.js';
+import { PrefetchWindow } from '../delivery/prefetch-window.js';
+import { TransportDelivery } from '../delivery/transport-delivery.js';
+import { MalformedMessageError } from '../errors/message-errors.js';
 import { InvalidOptionError, TransportClosedError } from '../errors/transport-errors.js';
+import { decodeKombuEnvelope } from '../message/kombu-envelope.js';
 import type { WireMessage } from '../message/wire-message.js';
 import {
   type CapabilitiesInput,
   defineCapabilities,
   type TransportCapabilities,
 } from '../transport/capabilities.js';
+import { invokeHandler } from '../transport/invoke-handler.js';
 import { checkPrefetch, checkPublish } from '../transport/publish-checks.js';
 import type {
   ConsumeOptions,
@@ -17,7 +24,8 @@ import type {
   Transport,
 } from '../transport/transport.js';
 import { MEMORY_PRIORITY_LEVELS, MemoryBroker } from './memory-broker.js';
-import type { MemoryConsumer } from './memory-consumer.js';
+import type { MemoryConsumer, MemoryLease } from './memory-consumer.js';
+import type { MemoryQueue } from './memory-queue.js';
 import type { StoredMessage } from './stored-message.js';
 
 /** Options of MemoryTransport. */
@@ -58,12 +66,16 @@ const DEFAULT_VISIBILITY_TIMEOUT_MS = 30 * 60_000;
 export class MemoryTransport implements Transport {
   readonly name = 'memory';
   readonly capabilities: TransportCapabilities;
+  /** The in-memory "server" this connection talks to. */
   readonly broker: MemoryBroker;
+  /** Unsettled deliveries are handed out again after this long; null for never. */
   readonly visibilityTimeoutMs: number | null;
 
   #connected = false;
   #closed = false;
   readonly #consumers = new Set<{ consumer: MemoryConsumer; queue: string }>();
+  readonly #held = new HeldDeliveries();
+  readonly #port: DeliveryPort<MemoryLease>;
   #sweepTimer: ReturnType<typeof setInterval> | undefined;
   readonly #onHandlerError: (error: unknown) => void;
 
@@ -113,6 +125,7 @@ export class MemoryTransport implements Transport {
     this.#onHandlerError =
       options.onHandlerError ??
       ((error) => console.error('[conveyor] [memory] delivery handler failed:', error));
+    this.#port = memoryPort(this.name, this.capabilities, this.broker);
   }
 
   async connect(): Promise<void> {
@@ -132,11 +145,13 @@ export class MemoryTransport implements Transport {
     clearInterval(this.#sweepTimer);
     for (const { consumer, queue } of this.#consumers) this.broker.queue(queue).removeConsumer(consumer);
     this.#consumers.clear();
-    // Give back every delivery this connection holds, in the order it received them.
-    for (const queue of this.broker.queues.values()) {
-      const mine = [...queue.inFlight].filter((d) => d.consumer.owner === this);
-      for (const delivery of mine) delivery.returnOnClose();
-      for (let i = mine.length - 1; i >= 0; i--) queue.enqueue(mine[i]!.stored, true);
+    // Give back every delivery this connection holds; newest first to the front, so the oldest
+    // is handed out first again.
+    const unsettled = this.#held.closeAll<MemoryLease>();
+    for (let i = unsettled.length - 1; i >= 0; i--) {
+      const lease = unsettled[i]!.receipt;
+      lease.queue.release();
+      lease.queue.enqueue(lease.stored, true);
     }
   }
 
@@ -175,16 +190,10 @@ export class MemoryTransport implements Transport {
     this.#assertOpen('consume');
     checkPrefetch(this.name, options?.prefetch);
     if (options.signal?.aborted) return;
-    const consumer: MemoryConsumer = {
-      handler,
-      prefetch: options.prefetch,
-      owner: this,
-      unsettled: 0,
-      onError: this.#onHandlerError,
-    };
+    const q = this.broker.queue(queue);
+    const consumer = this.#consumer(handler, new PrefetchWindow(options.prefetch));
     const entry = { consumer, queue };
     this.#consumers.add(entry);
-    const q = this.broker.queue(queue);
     q.addConsumer(consumer);
     options.signal?.addEventListener(
       'abort',
@@ -200,7 +209,7 @@ export class MemoryTransport implements Transport {
     this.#assertOpen('queueDepth');
     const q = this.broker.queues.get(queue);
     if (!q) return { ready: 0, inFlight: 0, delayed: 0 };
-    return { ready: q.readyCount, inFlight: q.inFlight.size, delayed: q.delayedCount };
+    return { ready: q.readyCount, inFlight: q.inFlight, delayed: q.delayedCount };
   }
 
   async health(): Promise<HealthStatus> {
@@ -233,11 +242,51 @@ export class MemoryTransport implements Transport {
     else q.enqueue(stored);
   }
 
+  /** A consumer of this connection: wraps each message it is handed and calls the handler. */
+  #consumer(handler: DeliveryHandler, window: PrefetchWindow): MemoryConsumer {
+    const timeout = this.visibilityTimeoutMs;
+    return {
+      window,
+      hand: (stored: StoredMessage, queue: MemoryQueue) => {
+        let message = stored.message;
+        let malformed: MalformedMessageError | null = null;
+        if (message === null && stored.raw !== null) {
+          try {
+            message = decodeKombuEnvelope(stored.raw).message;
+          } catch (error) {
+            malformed =
+              error instanceof MalformedMessageError ? error : new MalformedMessageError(String(error));
+          }
+        }
+        const delivery = new TransportDelivery<MemoryLease>({
+          port: this.#port,
+          held: this.#held,
+          window,
+          receipt: {
+            stored,
+            queue,
+            deadline: timeout === null ? Number.POSITIVE_INFINITY : Date.now() + timeout,
+          },
+          queue: queue.name,
+          message,
+          malformed,
+          raw: stored.raw,
+          // Fixed at hand-out: the stored count grows when the message is handed out again.
+          deliveryCount: stored.deliveryCount,
+          orderingKey: stored.orderingKey,
+        });
+        invokeHandler(handler, delivery, () => !delivery.isOpen, this.#onHandlerError);
+      },
+    };
+  }
+
   #sweepExpired(): void {
     const now = Date.now();
-    for (const queue of this.broker.queues.values()) {
-      for (const delivery of queue.inFlight) {
-        if (delivery.consumer.owner === this && delivery.deadline <= now) delivery.expire();
+    for (const delivery of this.#held as Iterable<TransportDelivery<MemoryLease>>) {
+      const lease = delivery.receipt;
+      if (lease.deadline <= now && delivery.loseLease()) {
+        lease.queue.release();
+        lease.queue.enqueue(lease.stored, true);
       }
     }
   }
@@ -245,6 +294,36 @@ export class MemoryTransport implements Transport {
   #assertOpen(operation: string): void {
     if (this.#closed) throw new TransportClosedError(operation, { transport: this.name });
   }
+}
+
+/** The broker primitives a MemoryTransport delivery needs. */
+function memoryPort(
+  transportName: string,
+  capabilities: TransportCapabilities,
+  broker: MemoryBroker,
+): DeliveryPort<MemoryLease> {
+  return {
+    transportName,
+    capabilities,
+    leaseLostReason: 'its visibility timeout ran out',
+    settle(lease: MemoryLease, settlement: Settlement): boolean {
+      lease.queue.release();
+      if (settlement.kind === 'requeue') {
+        if (settlement.delayMs > 0) lease.queue.delay(lease.stored, Date.now() + settlement.delayMs);
+        else lease.queue.enqueue(lease.stored, true);
+      }
+      return true;
+    },
+    deadLetterQueueOf: (queue) => broker.queue(queue).deadLetterQueue,
+    publishDeadLetter(deadLetterQueue: string, letter: WireMessage): Promise<void> {
+      broker.queue(deadLetterQueue).enqueue({ message: letter, raw: null, priority: 0, deliveryCount: 0 });
+      return Promise.resolve();
+    },
+    extendVisibility(lease: MemoryLease, ms: number): boolean {
+      lease.deadline = Date.now() + ms;
+      return true;
+    },
+  };
 }
 
 /** Intersects the full manifest with a restriction; a restriction can never add a claim. */

@@ -1,4 +1,5 @@
 import { hostname } from 'node:os';
+import { deadLetterMessage } from '../delivery/dead-letter-message.js';
 import { MalformedMessageError } from '../errors/message-errors.js';
 import {
   PermanentTaskError,
@@ -19,12 +20,7 @@ import type { WireMessage } from '../message/wire-message.js';
 import type { ResultBackend } from '../results/result-backend.js';
 import { exceptionInfo, type ResultMeta } from '../results/result-meta.js';
 import type { TaskState } from '../results/task-state.js';
-import {
-  DEAD_LETTER_REASON_HEADER,
-  DEAD_LETTER_SOURCE_HEADER,
-  type Delivery,
-  RAW_CONTENT_TYPE,
-} from '../transport/delivery.js';
+import type { Delivery } from '../transport/delivery.js';
 import type { PublishOptions, Transport } from '../transport/transport.js';
 import { validateArgs } from './client.js';
 import { type RetryPolicy, resolveRetryPolicy, retryDelayMs } from './retry-policy.js';
@@ -458,7 +454,10 @@ export class Worker extends TypedEmitter<WorkerEvents> {
     } else {
       // The broker has no dead-lettering: core keeps the promise itself with a plain queue,
       // publishing the letter before acking so that a crash in between duplicates, never loses.
-      await this.transport.publish(`${delivery.queue}.dlq`, deadLetterOf(delivery, reason));
+      await this.transport.publish(
+        `${delivery.queue}.dlq`,
+        deadLetterMessage({ queue: delivery.queue, reason, message: delivery.message }),
+      );
       await delivery.ack();
     }
     this.emit('rejected', { taskId, name, reason, queue: delivery.queue });
@@ -556,17 +555,6 @@ class ExecutionContext implements TaskContext {
 }
 
 /** The message a dead-letter queue receives: the original with the reason in its headers. */
-function deadLetterOf(delivery: Delivery, reason: string): WireMessage {
-  const extra = { [DEAD_LETTER_REASON_HEADER]: reason, [DEAD_LETTER_SOURCE_HEADER]: delivery.queue };
-  if (delivery.message) return { ...delivery.message, headers: { ...delivery.message.headers, ...extra } };
-  // Without the broker's help the undecodable bytes are not available here; the reason is kept.
-  return {
-    headers: extra,
-    properties: { content_type: RAW_CONTENT_TYPE, content_encoding: 'binary' },
-    body: new Uint8Array(0),
-  };
-}
-
 function describeError(error: unknown): string {
   if (error instanceof Error) return `${error.name}: ${error.message}`;
   return String(error);

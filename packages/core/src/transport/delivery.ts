@@ -8,6 +8,12 @@ export const DEAD_LETTER_SOURCE_HEADER = 'x-conveyor-dead-letter-source';
 /** Content type of a dead-lettered payload that could not be decoded: its raw bytes. */
 export const RAW_CONTENT_TYPE = 'application/octet-stream';
 
+/**
+ * The longest `extendVisibility` accepts: 12 hours, SQS's cap on a message's total visibility.
+ * A longer task must re-extend (the Worker's heartbeat does).
+ */
+export const MAX_VISIBILITY_EXTENSION_MS = 12 * 60 * 60 * 1000;
+
 /** Options of `nack`. */
 export interface NackOptions {
   /** Redeliver after this delay instead of at once. Needs `capabilities.delay.mode !== 'none'`. */
@@ -40,6 +46,13 @@ export interface Delivery {
   nack(options?: NackOptions): Promise<void>;
   /** Moves the message to the queue's dead-letter queue with `reason`. Needs `deadLetter`. */
   reject(reason: string): Promise<void>;
-  /** Pushes the redelivery deadline to `ms` from now. Needs `visibilityExtension`. */
+  /**
+   * Sets the redelivery deadline to `ms` from now (not from the previous deadline: it may shorten
+   * it). Needs `visibilityExtension`, else UnsupportedFeatureError. `ms` must be 1 to
+   * MAX_VISIBILITY_EXTENSION_MS (12 h), else InvalidOptionError naming `ms`. It never settles the
+   * delivery, never changes `deliveryCount`, and is a no-op once the delivery is settled. After the
+   * lease is gone it rejects with LeaseLostError (the message is not held again), after close with
+   * TransportClosedError.
+   */
   extendVisibility(ms: number): Promise<void>;
 }

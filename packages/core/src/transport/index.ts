@@ -10,6 +10,7 @@ export {
   DEAD_LETTER_REASON_HEADER,
   DEAD_LETTER_SOURCE_HEADER,
   type Delivery,
+  MAX_VISIBILITY_EXTENSION_MS,
   type NackOptions,
   RAW_CONTENT_TYPE,
 } from './delivery.js';
@@ -25,4 +26,13 @@ export type {
   QueueSpec,
   Transport,
 } from './transport.js';
-export { brokerScheme, TRANSPORT_PACKAGES, type TransportModule, transportFromUrl } from './transport-url.js';
+export {
+  brokerScheme,
+  registeredSchemes,
+  registerTransport,
+  TRANSPORT_PACKAGES,
+  type TransportFactory,
+  type TransportModule,
+  transportFromUrl,
+  unregisterTransport,
+} from './transport-url.js';

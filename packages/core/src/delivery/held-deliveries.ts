@@ -1,0 +1,59 @@
+import type { TransportDelivery } from './transport-delivery.js';
+
+/**
+ * The deliveries one transport (one "connection") has handed out and not settled, in hand-out
+ * order. Written once for every transport, like kombu's QoS: it keeps each consumer's prefetch
+ * count exact, and at close it marks every unsettled delivery closed (later settles report
+ * TransportClosedError) and returns them, so the transport gives each one back to its queue.
+ */
+export class HeldDeliveries {
+  readonly #open = new Set<TransportDelivery<unknown>>();
+  #closed = false;
+
+  /** Unsettled deliveries of this transport. */
+  get size(): number {
+    return this.#open.size;
+  }
+
+  /** True once closeAll ran. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Called by TransportDelivery when it is handed out (or reopened after a failed settle). */
+  add(delivery: TransportDelivery<unknown>): void {
+    if (this.#closed) {
+      // Handed out after close (a fetch that was on its way): never open, given back by the transport.
+      delivery.markClosed();
+      return;
+    }
+    this.#open.add(delivery);
+    delivery.window.held += 1;
+  }
+
+  /** Called by TransportDelivery when a settle starts or its lease is lost. */
+  release(delivery: TransportDelivery<unknown>): void {
+    if (this.#open.delete(delivery)) delivery.window.released();
+  }
+
+  /** The unsettled deliveries, oldest first. */
+  [Symbol.iterator](): IterableIterator<TransportDelivery<unknown>> {
+    return this.#open.values();
+  }
+
+  /**
+   * For the transport's close: every unsettled delivery becomes `closed` (settling it reports
+   * TransportClosedError) and is returned, oldest first, for the transport to give back. Deliveries
+   * handed out later are closed at once.
+   */
+  closeAll<Receipt = unknown>(): TransportDelivery<Receipt>[] {
+    this.#closed = true;
+    const open = [...this.#open] as TransportDelivery<Receipt>[];
+    this.#open.clear();
+    for (const delivery of open) {
+      delivery.markClosed();
+      delivery.window.held -= 1;
+    }
+    return open;
+  }
+}
