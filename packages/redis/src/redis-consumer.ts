@@ -1,13 +1,16 @@
-import { type DeliveryHandler, MalformedMessageError } from '@conveyor/core';
-import { decodeKombuEnvelope, invokeHandler } from '@conveyor/core/transport';
-import type { QueueKeys } from './queue-keys.js';
+import {
+  type DeliveryHandler,
+  type DeliveryPort,
+  decodeKombuEnvelope,
+  type HeldDeliveries,
+  invokeHandler,
+  MalformedMessageError,
+  PrefetchWindow,
+  TransportDelivery,
+  type WireMessage,
+} from '@conveyor/core/transport';
 import { levelOfBucket } from './queue-keys.js';
-import { RedisDelivery } from './redis-delivery.js';
-import type { RedisTransport } from './redis-transport.js';
-import type { SettleBatcher } from './settle-batcher.js';
 
-/** Most expired or due messages one take moves, so a backlog never makes one call slow. */
-const HOUSEKEEPING_LIMIT = 500;
 /**
  * How long a redelivery count lives without being written again. It outlives any realistic wait
  * of a requeued message; it exists for counts whose message a Python worker consumed (Conveyor
@@ -18,19 +21,34 @@ export const REDELIVERY_COUNT_RETENTION_MS = 7 * 24 * 60 * 60 * 1000;
 const TAKES_IN_FLIGHT = 2;
 
 /**
- * One consumer of one queue. It takes as many messages as its prefetch allows with the atomic
- * `take` script, and takes again when a delivery settles, when a publish wakes it, when the
+ * What a consumer needs from its transport, and nothing more: the atomic take of its queue, the
+ * settle batcher of its queue (to hand back what a stopped consumer took), the delivery port and
+ * the transport's registry of held deliveries.
+ */
+export interface RedisConsumerLink {
+  readonly queue: string;
+  /**
+   * Runs the take script for up to `count` messages: `[next due ms, receipt, raw, receipt, raw, …]`.
+   * A receipt is "<id>|<bucket>|<delivery count>".
+   */
+  take(count: number): Promise<(string | number)[]>;
+  /** Gives taken messages back undelivered (a take that arrived after the consumer stopped). */
+  handBack(receipt: string): Promise<boolean>;
+  readonly port: DeliveryPort<string>;
+  readonly held: HeldDeliveries;
+  readonly pollIntervalMs: number;
+}
+
+/**
+ * One consumer of one queue. It takes as many messages as its prefetch window allows with the
+ * atomic `take` script, and takes again when a delivery settles, when a publish wakes it, when the
  * earliest delayed message is due, and every poll interval (for Python producers and crashed
  * workers' expired deliveries).
  */
 export class RedisConsumer {
-  readonly queue: string;
-  readonly transport: RedisTransport;
-  readonly batcher: SettleBatcher;
-  readonly held = new Set<RedisDelivery>();
-  readonly #keys: QueueKeys;
+  readonly #link: RedisConsumerLink;
+  readonly #window: PrefetchWindow;
   readonly #handler: DeliveryHandler;
-  readonly #prefetch: number;
   readonly #onError: (error: unknown) => void;
   #stopped = false;
   readonly #takes = new Set<Promise<void>>();
@@ -42,25 +60,19 @@ export class RedisConsumer {
   #failures = 0;
 
   constructor(
-    transport: RedisTransport,
-    queue: string,
-    keys: QueueKeys,
-    batcher: SettleBatcher,
+    link: RedisConsumerLink,
     handler: DeliveryHandler,
     prefetch: number,
     onError: (error: unknown) => void,
   ) {
-    this.transport = transport;
-    this.queue = queue;
-    this.#keys = keys;
-    this.batcher = batcher;
+    this.#link = link;
     this.#handler = handler;
-    this.#prefetch = prefetch;
     this.#onError = onError;
+    this.#window = new PrefetchWindow(prefetch, () => this.#released());
   }
 
-  get stopped(): boolean {
-    return this.#stopped;
+  get queue(): string {
+    return this.#link.queue;
   }
 
   /** Asks for a take now (when a publish wakes it, on a timer). */
@@ -76,22 +88,22 @@ export class RedisConsumer {
     clearTimeout(this.#dueTimer);
   }
 
+  /** Resolves when no take is on its way (close waits for it before giving deliveries back). */
+  async idle(): Promise<void> {
+    while (this.#takes.size > 0) await Promise.allSettled([...this.#takes]);
+  }
+
   /**
-   * Called by a delivery when it is settled: frees a prefetch slot. The take that refills it waits
-   * one turn of the event loop, so that the slots freed by a whole batch are refilled by one take.
+   * A delivery was settled: a prefetch slot is free. The take that refills it waits one turn of
+   * the event loop, so that the slots freed by a whole batch are refilled by one take.
    */
-  released(delivery: RedisDelivery): void {
-    if (!this.held.delete(delivery) || this.#refillScheduled) return;
+  #released(): void {
+    if (this.#refillScheduled || this.#stopped) return;
     this.#refillScheduled = true;
     setImmediate(() => {
       this.#refillScheduled = false;
       this.kick();
     });
-  }
-
-  /** Resolves when no take is on its way (close waits for it before giving deliveries back). */
-  async idle(): Promise<void> {
-    while (this.#takes.size > 0) await Promise.allSettled([...this.#takes]);
   }
 
   /**
@@ -101,7 +113,7 @@ export class RedisConsumer {
    */
   #pump(): void {
     while (!this.#stopped && this.#takes.size < TAKES_IN_FLIGHT) {
-      const free = this.#prefetch - this.held.size - this.#reserved;
+      const free = this.#window.free - this.#reserved;
       if (free <= 0) return;
       const take = this.#take(free);
       this.#takes.add(take);
@@ -114,24 +126,12 @@ export class RedisConsumer {
     let reserved = requested;
     let full = false;
     try {
-      const reply = (await this.transport.scripts(
-        'take',
-        [
-          ...this.#keys.ready,
-          this.#keys.inflight,
-          this.#keys.payload,
-          this.#keys.delayed,
-          this.#keys.counts,
-          this.#keys.sequence,
-          this.#keys.countsAge,
-        ],
-        [requested, this.transport.visibilityTimeoutMs, HOUSEKEEPING_LIMIT, REDELIVERY_COUNT_RETENTION_MS],
-      )) as (string | number)[];
+      const reply = await this.#link.take(requested);
       this.#failures = 0;
       if (this.#stopped) {
         // Stopped while the take was on its way: hand these straight back, undelivered.
         for (let i = 1; i < reply.length; i += 2)
-          void this.batcher.push('n', String(reply[i])).catch(this.#onError);
+          void this.#link.handBack(String(reply[i])).catch(this.#onError);
         return;
       }
       this.#scheduleDue(Number(reply[0]));
@@ -155,31 +155,36 @@ export class RedisConsumer {
   /** `receipt` is "<id>|<bucket>|<delivery count>", as the take script writes it. */
   #deliver(receipt: string, raw: string): void {
     const [, bucketText, countText] = receipt.split('|');
-    const bucket = Number(bucketText);
-    const deliveryCount = Number(countText);
-    let delivery: RedisDelivery;
+    let message: WireMessage | null = null;
+    let malformed: MalformedMessageError | null = null;
     try {
-      const { message } = decodeKombuEnvelope(raw);
-      const level = levelOfBucket(bucket);
+      message = decodeKombuEnvelope(raw).message;
+      const level = levelOfBucket(Number(bucketText));
       if (level === undefined) delete message.properties.priority;
       else message.properties.priority = level;
-      delivery = new RedisDelivery(this, receipt, raw, deliveryCount, message, null);
     } catch (error) {
-      const malformed =
-        error instanceof MalformedMessageError ? error : new MalformedMessageError(String(error));
-      delivery = new RedisDelivery(this, receipt, raw, deliveryCount, null, malformed);
+      malformed = error instanceof MalformedMessageError ? error : new MalformedMessageError(String(error));
     }
-    this.held.add(delivery);
-    this.transport.track(delivery);
-    invokeHandler(this.#handler, delivery, () => delivery.state !== 'open', this.#onError);
+    const delivery = new TransportDelivery<string>({
+      port: this.#link.port,
+      held: this.#link.held,
+      window: this.#window,
+      receipt,
+      queue: this.#link.queue,
+      message,
+      malformed,
+      // The envelope exactly as stored, for dead-lettering an undecodable payload.
+      raw: () => Buffer.from(raw, 'utf8'),
+      deliveryCount: Number(countText),
+    });
+    invokeHandler(this.#handler, delivery, () => !delivery.isOpen, this.#onError);
   }
 
   #schedulePoll(): void {
     if (this.#stopped) return;
     clearTimeout(this.#pollTimer);
     // Back off while Redis is unreachable; ioredis reconnects meanwhile.
-    const wait =
-      this.#failures > 0 ? Math.min(2000, 100 * 2 ** this.#failures) : this.transport.pollIntervalMs;
+    const wait = this.#failures > 0 ? Math.min(2000, 100 * 2 ** this.#failures) : this.#link.pollIntervalMs;
     this.#pollTimer = setTimeout(() => this.kick(), wait);
   }
 

@@ -4,8 +4,15 @@ import {
   BrokerError,
   type ConsumeOptions,
   ConveyorError,
+  checkPrefetch,
+  checkPriority,
+  checkPublish,
   type DeliveryHandler,
+  type DeliveryPort,
+  defineCapabilities,
+  encodeKombuEnvelope,
   type HealthStatus,
+  HeldDeliveries,
   InvalidOptionError,
   type PublishEntry,
   type PublishOptions,
@@ -15,21 +22,16 @@ import {
   type TransportCapabilities,
   TransportClosedError,
   type WireMessage,
-} from '@conveyor/core';
-import {
-  checkPrefetch,
-  checkPriority,
-  checkPublish,
-  defineCapabilities,
-  encodeKombuEnvelope,
 } from '@conveyor/core/transport';
 import { describeTarget, openConnection, type RedisConnection } from './connection.js';
 import { type RedisTransportOptions, type ResolvedRedisOptions, resolveRedisOptions } from './options.js';
 import { bucketOf, kombuPriorityOf, type QueueKeys, queueKeys, REDIS_PRIORITY_LEVELS } from './queue-keys.js';
-import { RedisConsumer } from './redis-consumer.js';
-import type { RedisDelivery } from './redis-delivery.js';
+import { REDELIVERY_COUNT_RETENTION_MS, RedisConsumer, type RedisConsumerLink } from './redis-consumer.js';
 import { loadScripts, type ScriptCaller } from './scripts.js';
 import { SettleBatcher } from './settle-batcher.js';
+
+/** Most expired or due messages one take moves, so a backlog never makes one call slow. */
+const HOUSEKEEPING_LIMIT = 500;
 
 /**
  * Conveyor on Redis. Ready messages live in kombu's lists (so Python Celery shares queues);
@@ -39,6 +41,7 @@ import { SettleBatcher } from './settle-batcher.js';
 export class RedisTransport implements Transport {
   readonly name = 'redis';
   readonly capabilities: TransportCapabilities;
+  /** The options in effect, defaults filled in. */
   readonly options: ResolvedRedisOptions;
   #command: RedisConnection | undefined;
   #subscriber: RedisConnection | undefined;
@@ -48,7 +51,7 @@ export class RedisTransport implements Transport {
   readonly #consumers = new Map<string, Set<RedisConsumer>>();
   readonly #batchers = new Map<string, SettleBatcher>();
   readonly #deadLetterQueues = new Map<string, string | null>();
-  readonly #deliveries = new Set<RedisDelivery>();
+  readonly #held = new HeldDeliveries();
   readonly #hashTags: boolean;
 
   constructor(options: RedisTransportOptions | string = {}) {
@@ -65,21 +68,6 @@ export class RedisTransport implements Transport {
       deduplication: false,
       redelivery: { trigger: 'visibility-timeout', visibilityTimeoutMs: this.options.visibilityTimeoutMs },
     });
-  }
-
-  get visibilityTimeoutMs(): number {
-    return this.options.visibilityTimeoutMs;
-  }
-
-  get pollIntervalMs(): number {
-    return this.options.pollIntervalMs;
-  }
-
-  /** Calls a named Lua script on the command connection. */
-  get scripts(): ScriptCaller {
-    if (!this.#scripts)
-      throw new TransportClosedError('script call before connect', { transport: this.name });
-    return this.#scripts;
   }
 
   async connect(): Promise<void> {
@@ -122,14 +110,16 @@ export class RedisTransport implements Transport {
     // Settlements already requested (acks, nacks, hand-backs) must reach Redis before QUIT.
     await Promise.allSettled([...this.#batchers.values()].map((batcher) => batcher.drain()));
     // Give back what this connection holds, newest first, so the oldest is consumed first again.
-    const held = [...this.#deliveries].filter((d) => d.state === 'open').reverse();
-    for (const delivery of held) delivery.state = 'closed';
+    const held = this.#held.closeAll<string>().reverse();
     if (held.length > 0 && this.#scripts) {
       const byQueue = new Map<string, string[]>();
-      for (const d of held) byQueue.set(d.queue, [...(byQueue.get(d.queue) ?? []), 'n', d.receipt, '']);
+      for (const d of held) {
+        let args = byQueue.get(d.queue);
+        if (!args) byQueue.set(d.queue, (args = []));
+        args.push('n', d.receipt, '');
+      }
       await Promise.allSettled([...byQueue].map(([queue, args]) => this.#settleArgs(queue, args)));
     }
-    this.#deliveries.clear();
     await Promise.allSettled([quit(this.#subscriber), quit(this.#command)]);
   }
 
@@ -148,7 +138,7 @@ export class RedisTransport implements Transport {
   }
 
   /** Dead-letter queue of `queue` (`<queue>.dlq` unless declared otherwise), or null for none. */
-  deadLetterQueueOf(queue: string): string | null {
+  #deadLetterQueueOf(queue: string): string | null {
     const declared = this.#deadLetterQueues.get(queue);
     return declared === undefined ? `${queue}.dlq` : declared;
   }
@@ -161,7 +151,7 @@ export class RedisTransport implements Transport {
     this.#assertOpen('publish');
     for (const entry of entries) checkPublish(this.name, this.capabilities, entry.message, entry.options);
     await this.connect();
-    const keys = this.keysOf(queue);
+    const keys = this.#keysOf(queue);
     const ready: string[][] = [[], [], [], []];
     const delayed: (string | number)[] = [];
     for (const { message, options } of entries) {
@@ -182,7 +172,7 @@ export class RedisTransport implements Transport {
     ready.forEach((raws, i) => {
       if (raws.length > 0) writes.push(command.lpush(keys.ready[i]!, ...raws));
     });
-    if (delayed.length > 0) writes.push(this.scripts('delay', [keys.delayed], delayed));
+    if (delayed.length > 0) writes.push(this.#script('delay', [keys.delayed], delayed));
     // Sent right behind the writes on the same connection, so Redis runs it after them: a woken
     // consumer finds the messages. A lost wake-up only costs one poll interval.
     command.publish(keys.wake, '1').catch(() => {});
@@ -198,17 +188,9 @@ export class RedisTransport implements Transport {
     checkPrefetch(this.name, options?.prefetch);
     await this.connect();
     if (options.signal?.aborted) return;
-    const keys = this.keysOf(queue);
+    const keys = this.#keysOf(queue);
     const onError = options.onError ?? (() => {});
-    const consumer = new RedisConsumer(
-      this,
-      queue,
-      keys,
-      this.#batcherOf(queue),
-      handler,
-      options.prefetch,
-      onError,
-    );
+    const consumer = new RedisConsumer(this.#linkOf(queue, keys), handler, options.prefetch, onError);
     let set = this.#consumers.get(queue);
     if (!set) {
       set = new Set();
@@ -230,7 +212,7 @@ export class RedisTransport implements Transport {
   async queueDepth(queue: string): Promise<QueueDepth> {
     this.#assertOpen('queueDepth');
     await this.connect();
-    const keys = this.keysOf(queue);
+    const keys = this.#keysOf(queue);
     const command = this.#command!;
     try {
       const [lengths, inFlight, delayed] = await Promise.all([
@@ -257,16 +239,57 @@ export class RedisTransport implements Transport {
   }
 
   /** Keys of a queue under this transport's prefix and Cluster setting. */
-  keysOf(queue: string): QueueKeys {
+  #keysOf(queue: string): QueueKeys {
     return queueKeys(queue, this.options.keyPrefix, this.#hashTags);
   }
 
-  /** Records a delivery of this connection, to give it back on close. */
-  track(delivery: RedisDelivery): void {
-    this.#deliveries.add(delivery);
-    if (this.#deliveries.size > 4096) {
-      for (const d of this.#deliveries) if (d.state !== 'open') this.#deliveries.delete(d);
-    }
+  /** Calls a named Lua script on the command connection. */
+  #script(...call: Parameters<ScriptCaller>): Promise<unknown> {
+    if (!this.#scripts)
+      throw new TransportClosedError('script call before connect', { transport: this.name });
+    return this.#scripts(...call);
+  }
+
+  /** What a consumer of `queue` may use of this transport (see RedisConsumerLink). */
+  #linkOf(queue: string, keys: QueueKeys): RedisConsumerLink {
+    const batcher = this.#batcherOf(queue);
+    const port: DeliveryPort<string> = {
+      transportName: this.name,
+      capabilities: this.capabilities,
+      leaseLostReason: 'its visibility timeout ran out before',
+      settle(receipt, settlement) {
+        if (settlement.kind === 'ack') return batcher.push('a', receipt);
+        if (settlement.kind === 'dead-lettered') return batcher.push('r', receipt);
+        if (settlement.delayMs > 0) return batcher.push('d', receipt, String(Math.ceil(settlement.delayMs)));
+        return batcher.push('n', receipt);
+      },
+      deadLetterQueueOf: (name) => this.#deadLetterQueueOf(name),
+      publishDeadLetter: (deadLetterQueue, letter) => this.publish(deadLetterQueue, letter),
+      extendVisibility: (receipt, ms) => batcher.push('x', receipt, String(Math.ceil(ms))),
+    };
+    const takeKeys = [
+      ...keys.ready,
+      keys.inflight,
+      keys.payload,
+      keys.delayed,
+      keys.counts,
+      keys.sequence,
+      keys.countsAge,
+    ];
+    return {
+      queue,
+      port,
+      held: this.#held,
+      pollIntervalMs: this.options.pollIntervalMs,
+      take: async (count) =>
+        (await this.#script('take', takeKeys, [
+          count,
+          this.options.visibilityTimeoutMs,
+          HOUSEKEEPING_LIMIT,
+          REDELIVERY_COUNT_RETENTION_MS,
+        ])) as (string | number)[],
+      handBack: (receipt) => batcher.push('n', receipt),
+    };
   }
 
   #batcherOf(queue: string): SettleBatcher {
@@ -279,9 +302,9 @@ export class RedisTransport implements Transport {
   }
 
   async #settleArgs(queue: string, args: string[]): Promise<number[]> {
-    const keys = this.keysOf(queue);
+    const keys = this.#keysOf(queue);
     try {
-      return (await this.scripts(
+      return (await this.#script(
         'settle',
         [...keys.ready, keys.inflight, keys.payload, keys.delayed, keys.counts, keys.countsAge],
         args,
@@ -304,7 +327,7 @@ export class RedisTransport implements Transport {
 
   #wake(channel: string): void {
     for (const [queue, consumers] of this.#consumers) {
-      if (this.keysOf(queue).wake !== channel) continue;
+      if (this.#keysOf(queue).wake !== channel) continue;
       for (const consumer of consumers) consumer.kick();
     }
   }
