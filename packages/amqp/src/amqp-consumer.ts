@@ -1,41 +1,70 @@
-import type { DeliveryHandler } from '@conveyor/core';
-import { invokeHandler } from '@conveyor/core/transport';
+import {
+  type DeliveryHandler,
+  type DeliveryPort,
+  type HeldDeliveries,
+  invokeHandler,
+  PrefetchWindow,
+  TransportDelivery,
+  type WireMessage,
+} from '@conveyor/core/transport';
 import type { Channel, ConsumeMessage } from 'amqplib';
 import { AckCoalescer } from './ack-coalescer.js';
-import { AmqpDelivery } from './amqp-delivery.js';
-import type { AmqpTransport } from './amqp-transport.js';
-import { deliveryCountOf, wireMessageOf } from './wire-mapping.js';
+import { DELIVERY_COUNT_HEADER, deliveryCountOf, wireMessageOf } from './wire-mapping.js';
+
+/** What identifies a delivery to RabbitMQ: its message (delivery tag) on one channel generation. */
+export interface AmqpReceipt {
+  readonly msg: ConsumeMessage;
+  /** Generation of the consumer channel it came on: after a reconnect, old deliveries are void. */
+  readonly generation: number;
+  readonly deliveryCount: number;
+}
+
+/** What a consumer needs from its transport, and nothing more. */
+export interface AmqpConsumerLink {
+  readonly queue: string;
+  readonly transportName: string;
+  readonly capabilities: DeliveryPort<AmqpReceipt>['capabilities'];
+  readonly held: HeldDeliveries;
+  /** Publishes through the transport's confirm channel (delayed copies, dead letters). */
+  publish(queue: string, message: WireMessage, delayMs?: number): Promise<void>;
+  deadLetterQueueOf(queue: string): string | null;
+  /** The broker closed this consumer's channel while the connection lives: open a new one. */
+  restart(consumer: AmqpConsumer): void;
+}
 
 /**
  * One consumer on its own channel, so that its prefetch (basic.qos) is exact and a channel error
  * stays local. After a reconnect the transport starts it again on a new channel; deliveries of the
- * old channel were requeued by the broker and can no longer be settled.
+ * old channel were requeued by the broker and can no longer be settled (LeaseLostError).
  */
 export class AmqpConsumer {
-  readonly queue: string;
-  readonly transport: AmqpTransport;
   /** Increases with every channel; deliveries remember the one they came on. */
   generation = 0;
   stopped = false;
   #channel: Channel | undefined;
   #acks: AckCoalescer | undefined;
   #consumerTag: string | undefined;
+  readonly #link: AmqpConsumerLink;
+  readonly #port: DeliveryPort<AmqpReceipt>;
+  readonly #window: PrefetchWindow;
   readonly #handler: DeliveryHandler;
-  readonly #prefetch: number;
   readonly #onError: (error: unknown) => void;
 
   constructor(
-    transport: AmqpTransport,
-    queue: string,
+    link: AmqpConsumerLink,
     handler: DeliveryHandler,
     prefetch: number,
     onError: (error: unknown) => void,
   ) {
-    this.transport = transport;
-    this.queue = queue;
+    this.#link = link;
     this.#handler = handler;
-    this.#prefetch = prefetch;
+    this.#window = new PrefetchWindow(prefetch);
     this.#onError = onError;
+    this.#port = this.#createPort();
+  }
+
+  get queue(): string {
+    return this.#link.queue;
   }
 
   /** Opens a channel and starts consuming (again after a reconnect). */
@@ -52,11 +81,11 @@ export class AmqpConsumer {
         this.#acks = undefined;
       }
       // A channel the broker closed (consumer_timeout, 406) while the connection lives: reopen it.
-      if (!this.stopped && this.generation === generation) this.transport.restartConsumer(this);
+      if (!this.stopped && this.generation === generation) this.#link.restart(this);
     });
-    await channel.prefetch(this.#prefetch, false);
+    await channel.prefetch(this.#window.prefetch, false);
     const { consumerTag } = await channel.consume(
-      this.queue,
+      this.#link.queue,
       (msg) => {
         if (msg === null) return; // cancelled by the broker (queue deleted)
         acks.delivered(msg);
@@ -85,17 +114,52 @@ export class AmqpConsumer {
     if (channel) await channel.close().catch(() => {});
   }
 
-  settle(msg: ConsumeMessage, how: 'ack' | 'requeue'): void {
-    const acks = this.#acks;
-    if (!acks) return;
-    if (how === 'ack') acks.ack(msg);
-    else acks.requeue(msg);
+  #deliver(msg: ConsumeMessage, generation: number): void {
+    const deliveryCount = deliveryCountOf(msg);
+    const delivery = new TransportDelivery<AmqpReceipt>({
+      port: this.#port,
+      held: this.#link.held,
+      window: this.#window,
+      receipt: { msg, generation, deliveryCount },
+      queue: this.#link.queue,
+      message: wireMessageOf(msg, this.#link.capabilities.priorityLevels > 0),
+      deliveryCount,
+    });
+    invokeHandler(this.#handler, delivery, () => !delivery.isOpen, this.#onError);
   }
 
-  #deliver(msg: ConsumeMessage, generation: number): void {
-    const message = wireMessageOf(msg, this.transport.capabilities.priorityLevels > 0);
-    const delivery = new AmqpDelivery(this, msg, message, deliveryCountOf(msg), generation);
-    this.transport.track(delivery);
-    invokeHandler(this.#handler, delivery, () => delivery.state !== 'open', this.#onError);
+  /** basic.ack / basic.nack(requeue) on the channel the message came on, coalesced per turn. */
+  #settleOnChannel(receipt: AmqpReceipt, how: 'ack' | 'requeue'): boolean {
+    const acks = this.#acks;
+    if (!acks || receipt.generation !== this.generation) return false;
+    if (how === 'ack') acks.ack(receipt.msg);
+    else acks.requeue(receipt.msg);
+    return true;
+  }
+
+  #createPort(): DeliveryPort<AmqpReceipt> {
+    const link = this.#link;
+    return {
+      transportName: link.transportName,
+      capabilities: link.capabilities,
+      leaseLostReason: 'its channel was closed (the broker requeued it)',
+      holds: (receipt) => receipt.generation === this.generation,
+      settle: (receipt, settlement, message) => {
+        if (settlement.kind !== 'requeue') return this.#settleOnChannel(receipt, 'ack');
+        if (settlement.delayMs <= 0) return this.#settleOnChannel(receipt, 'requeue');
+        // A delayed copy goes through the ladder (confirmed) before this one is acked: a crash in
+        // between duplicates, never loses. The copy carries the count so far.
+        const copy = message!;
+        return link
+          .publish(
+            link.queue,
+            { ...copy, headers: { ...copy.headers, [DELIVERY_COUNT_HEADER]: receipt.deliveryCount } },
+            settlement.delayMs,
+          )
+          .then(() => this.#settleOnChannel(receipt, 'ack'));
+      },
+      deadLetterQueueOf: (queue) => link.deadLetterQueueOf(queue),
+      publishDeadLetter: (deadLetterQueue, letter) => link.publish(deadLetterQueue, letter),
+    };
   }
 }

@@ -6,8 +6,13 @@ import {
   BrokerError,
   type ConsumeOptions,
   ConveyorError,
+  checkPrefetch,
+  checkPriority,
+  checkPublish,
   type DeliveryHandler,
+  defineCapabilities,
   type HealthStatus,
+  HeldDeliveries,
   InvalidOptionError,
   type PublishEntry,
   type PublishOptions,
@@ -17,11 +22,9 @@ import {
   type TransportCapabilities,
   TransportClosedError,
   type WireMessage,
-} from '@conveyor/core';
-import { checkPrefetch, checkPriority, checkPublish, defineCapabilities } from '@conveyor/core/transport';
+} from '@conveyor/core/transport';
 import amqplib, { type Channel, type ChannelModel, type ConfirmChannel } from 'amqplib';
-import { AmqpConsumer } from './amqp-consumer.js';
-import type { AmqpDelivery } from './amqp-delivery.js';
+import { AmqpConsumer, type AmqpConsumerLink } from './amqp-consumer.js';
 import { bindToLadder, DELAY_LEVELS, declareDelayLadder, delayRoute } from './delay-ladder.js';
 import {
   type AmqpTransportOptions,
@@ -44,6 +47,7 @@ interface Session {
 export class AmqpTransport implements Transport {
   readonly name = 'amqp';
   readonly capabilities: TransportCapabilities;
+  /** The options in effect, defaults filled in. */
   readonly options: ResolvedAmqpOptions;
   #session: Promise<Session> | undefined;
   #closed = false;
@@ -53,7 +57,7 @@ export class AmqpTransport implements Transport {
   readonly #declared = new Map<string, QueueSpec>();
   readonly #deadLetterQueues = new Map<string, string | null>();
   readonly #consumers = new Set<AmqpConsumer>();
-  readonly #deliveries = new Set<AmqpDelivery>();
+  readonly #held = new HeldDeliveries();
   readonly #sessionListeners = new Set<(error: unknown) => void>();
 
   constructor(options: AmqpTransportOptions | string = {}) {
@@ -80,8 +84,8 @@ export class AmqpTransport implements Transport {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    for (const delivery of this.#deliveries) if (delivery.state === 'open') delivery.state = 'closed';
-    this.#deliveries.clear();
+    // Unsettled deliveries become closed; closing their channels makes the broker requeue them.
+    this.#held.closeAll();
     await Promise.allSettled([...this.#consumers].map((c) => c.close()));
     this.#consumers.clear();
     const session = await this.#session?.catch(() => undefined);
@@ -100,7 +104,7 @@ export class AmqpTransport implements Transport {
   }
 
   /** Dead-letter queue of `queue`, or null. */
-  deadLetterQueueOf(queue: string): string | null {
+  #deadLetterQueueOf(queue: string): string | null {
     const declared = this.#deadLetterQueues.get(queue);
     return declared === undefined ? `${queue}.dlq` : declared;
   }
@@ -130,7 +134,12 @@ export class AmqpTransport implements Transport {
     this.#assertOpen('consume');
     checkPrefetch(this.name, options?.prefetch);
     if (options.signal?.aborted) return;
-    const consumer = new AmqpConsumer(this, queue, handler, options.prefetch, options.onError ?? (() => {}));
+    const consumer = new AmqpConsumer(
+      this.#linkOf(queue),
+      handler,
+      options.prefetch,
+      options.onError ?? (() => {}),
+    );
     const session = await this.#currentSession();
     await consumer.start(await this.#channel(session));
     this.#consumers.add(consumer);
@@ -176,16 +185,22 @@ export class AmqpTransport implements Transport {
     }
   }
 
-  /** Records a delivery, to void it on close. */
-  track(delivery: AmqpDelivery): void {
-    this.#deliveries.add(delivery);
-    if (this.#deliveries.size > 4096) {
-      for (const d of this.#deliveries) if (d.state !== 'open') this.#deliveries.delete(d);
-    }
+  /** What a consumer of `queue` may use of this transport (see AmqpConsumerLink). */
+  #linkOf(queue: string): AmqpConsumerLink {
+    return {
+      queue,
+      transportName: this.name,
+      capabilities: this.capabilities,
+      held: this.#held,
+      publish: (target, message, delayMs) =>
+        this.publish(target, message, delayMs === undefined ? undefined : { delayMs }),
+      deadLetterQueueOf: (name) => this.#deadLetterQueueOf(name),
+      restart: (consumer) => this.#restartConsumer(consumer),
+    };
   }
 
   /** Called when a consumer's channel closed while its connection lives (e.g. consumer_timeout). */
-  restartConsumer(consumer: AmqpConsumer): void {
+  #restartConsumer(consumer: AmqpConsumer): void {
     if (this.#closed || consumer.stopped) return;
     void (async () => {
       try {
