@@ -12,10 +12,13 @@ import {
   MemoryTransport,
   RESULT_BACKEND_PACKAGES,
   redactUrl,
+  registeredSchemes,
+  registerTransport,
   resultBackendFromUrl,
   TRANSPORT_PACKAGES,
   TransportNotInstalledError,
   transportFromUrl,
+  unregisterTransport,
 } from '../src/index.js';
 import { uniqueBroker } from './helpers.js';
 
@@ -147,5 +150,74 @@ describe('resultBackendFromUrl', () => {
       env: { PATH: process.env.PATH ?? '' },
     });
     expect(JSON.parse(stdout)).toEqual({ code: 'TRANSPORT_NOT_INSTALLED', packageName: '@conveyor/redis' });
+  });
+});
+
+describe('registerTransport: a scheme Conveyor does not ship', () => {
+  it('makes transportFromUrl open it, and unregisterTransport removes it', async () => {
+    const opened: string[] = [];
+    const factory = (url: string) => {
+      opened.push(url);
+      return new MemoryTransport({ broker: uniqueBroker() });
+    };
+    expect(() => brokerScheme('acme+queue://h:1')).toThrow(InvalidBrokerUrlError);
+    registerTransport('acme+queue', factory);
+    try {
+      expect(registeredSchemes()).toContain('acme+queue');
+      expect(brokerScheme('ACME+QUEUE://h:1')).toBe('acme+queue');
+      const transport = await transportFromUrl('acme+queue://h:1/x');
+      expect(transport).toBeInstanceOf(MemoryTransport);
+      expect(opened).toEqual(['acme+queue://h:1/x']);
+      registerTransport('acme+queue', factory); // the same factory again is harmless
+      expect(() => registerTransport('acme+queue', () => new MemoryTransport())).toThrow(
+        /already registered/,
+      );
+    } finally {
+      expect(unregisterTransport('acme+queue')).toBe(true);
+    }
+    await expect(transportFromUrl('acme+queue://h:1')).rejects.toThrow(InvalidBrokerUrlError);
+  });
+
+  it('takes precedence over a package Conveyor knows', async () => {
+    const mine = new MemoryTransport({ broker: uniqueBroker() });
+    registerTransport('kafka', () => mine);
+    try {
+      expect(await transportFromUrl('kafka://localhost:9092')).toBe(mine);
+    } finally {
+      unregisterTransport('kafka');
+    }
+  });
+
+  it('refuses a bad scheme, memory, and a factory that is not a function, naming the option', () => {
+    const option = (name: string) => (error: unknown) =>
+      error instanceof InvalidOptionError && error.option === name;
+    expect(() => registerTransport('no spaces', () => new MemoryTransport())).toThrow(
+      expect.objectContaining({ option: 'scheme' }),
+    );
+    let caught: unknown;
+    try {
+      registerTransport('memory', () => new MemoryTransport());
+    } catch (error) {
+      caught = error;
+    }
+    expect(option('scheme')(caught)).toBe(true);
+    try {
+      registerTransport('acme', 'not a function' as unknown as () => MemoryTransport);
+    } catch (error) {
+      caught = error;
+    }
+    expect(option('factory')(caught)).toBe(true);
+  });
+
+  it('is shared through globalThis, so a second copy of core sees the same registrations', async () => {
+    registerTransport('acme+shared', () => new MemoryTransport());
+    try {
+      const registry = (globalThis as Record<symbol, Map<string, unknown>>)[
+        Symbol.for('@conveyor/core:transport-registry')
+      ];
+      expect(registry?.has('acme+shared')).toBe(true);
+    } finally {
+      unregisterTransport('acme+shared');
+    }
   });
 });
