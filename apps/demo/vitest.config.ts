@@ -1,3 +1,3 @@
 import { conveyorVitestConfig } from '@conveyor/vitest-preset';
 
-export default conveyorVitestConfig();
+export default conveyorVitestConfig({ globalSetup: ['./test/global-setup.ts'] });

@@ -14,9 +14,9 @@ import {
   redactUrl,
   TaskFailedError,
   type Transport,
-  transportFromUrl,
   Worker,
 } from '@conveyor/core';
+import { openTransport } from './broker.js';
 import { expectedOutcomes, planWorkload, type SentTask, sendPlan, taskNameOf } from './producer.js';
 import {
   type DemoSummary,
@@ -56,7 +56,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoSummary> {
   if (!Number.isInteger(total) || total < 1)
     throw new ConveyorError('INVALID_OPTION', '--tasks must be an integer >= 1');
 
-  const transport: Transport = await transportFromUrl(broker);
+  const transport: Transport = await openTransport(broker);
   const results = new MemoryResultBackend();
   const worker = new Worker({ transport, tasks: demoTasks, queues: [queue], concurrency, results });
   const client = new Client({ transport, results, defaultQueue: queue });
