@@ -298,7 +298,7 @@ describe('TransportDelivery: the one delivery state machine', () => {
     expect([window.held, window.free, held.size]).toEqual([2, 1, 2]);
     await a.ack();
     expect([window.held, freed]).toEqual([1, 1]);
-    expect(held.closeAll().map((d) => d.receipt)).toEqual(['b']);
+    expect(held.closeAll<TransportDelivery<string>>().map((d) => d.receipt)).toEqual(['b']);
     const late = make('c');
     expect([late.state, held.size, window.held]).toEqual(['closed', 0, 0]);
   });

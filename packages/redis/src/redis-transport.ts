@@ -21,6 +21,7 @@ import {
   type Transport,
   type TransportCapabilities,
   TransportClosedError,
+  type TransportDelivery,
   type WireMessage,
 } from '@conveyor/core/transport';
 import { describeTarget, openConnection, type RedisConnection } from './connection.js';
@@ -110,13 +111,13 @@ export class RedisTransport implements Transport {
     // Settlements already requested (acks, nacks, hand-backs) must reach Redis before QUIT.
     await Promise.allSettled([...this.#batchers.values()].map((batcher) => batcher.drain()));
     // Give back what this connection holds, newest first, so the oldest is consumed first again.
-    const held = this.#held.closeAll<string>().reverse();
+    const held = this.#held.closeAll<TransportDelivery<string>>().reverse();
     if (held.length > 0 && this.#scripts) {
       const byQueue = new Map<string, string[]>();
-      for (const d of held) {
-        let args = byQueue.get(d.queue);
-        if (!args) byQueue.set(d.queue, (args = []));
-        args.push('n', d.receipt, '');
+      for (const delivery of held) {
+        const args = byQueue.get(delivery.queue) ?? [];
+        args.push('n', delivery.receipt, '');
+        byQueue.set(delivery.queue, args);
       }
       await Promise.allSettled([...byQueue].map(([queue, args]) => this.#settleArgs(queue, args)));
     }

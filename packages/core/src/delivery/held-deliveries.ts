@@ -1,4 +1,12 @@
-import type { TransportDelivery } from './transport-delivery.js';
+import type { PrefetchWindow } from './prefetch-window.js';
+
+/** What the registry needs of a delivery (TransportDelivery is one). */
+export interface HeldDelivery {
+  /** The prefetch window of the consumer it was handed to. */
+  readonly window: PrefetchWindow;
+  /** Marks an open delivery closed: its transport closed and gives it back. */
+  markClosed(): void;
+}
 
 /**
  * The deliveries one transport (one "connection") has handed out and not settled, in hand-out
@@ -7,7 +15,7 @@ import type { TransportDelivery } from './transport-delivery.js';
  * TransportClosedError) and returns them, so the transport gives each one back to its queue.
  */
 export class HeldDeliveries {
-  readonly #open = new Set<TransportDelivery<unknown>>();
+  readonly #open = new Set<HeldDelivery>();
   #closed = false;
 
   /** Unsettled deliveries of this transport. */
@@ -21,7 +29,7 @@ export class HeldDeliveries {
   }
 
   /** Called by TransportDelivery when it is handed out (or reopened after a failed settle). */
-  add(delivery: TransportDelivery<unknown>): void {
+  add(delivery: HeldDelivery): void {
     if (this.#closed) {
       // Handed out after close (a fetch that was on its way): never open, given back by the transport.
       delivery.markClosed();
@@ -32,12 +40,12 @@ export class HeldDeliveries {
   }
 
   /** Called by TransportDelivery when a settle starts or its lease is lost. */
-  release(delivery: TransportDelivery<unknown>): void {
+  release(delivery: HeldDelivery): void {
     if (this.#open.delete(delivery)) delivery.window.released();
   }
 
   /** The unsettled deliveries, oldest first. */
-  [Symbol.iterator](): IterableIterator<TransportDelivery<unknown>> {
+  [Symbol.iterator](): IterableIterator<HeldDelivery> {
     return this.#open.values();
   }
 
@@ -46,9 +54,10 @@ export class HeldDeliveries {
    * TransportClosedError) and is returned, oldest first, for the transport to give back. Deliveries
    * handed out later are closed at once.
    */
-  closeAll<Receipt = unknown>(): TransportDelivery<Receipt>[] {
+  closeAll<Delivery extends HeldDelivery = HeldDelivery>(): Delivery[] {
     this.#closed = true;
-    const open = [...this.#open] as TransportDelivery<Receipt>[];
+    // The transport knows what it added (TransportDelivery<its receipt>); the type is its to name.
+    const open = [...this.#open] as Delivery[];
     this.#open.clear();
     for (const delivery of open) {
       delivery.markClosed();

@@ -1,5 +1,5 @@
 export { type DeadLetterSource, deadLetterMessage } from './dead-letter-message.js';
 export type { DeliveryPort, Settlement } from './delivery-port.js';
-export { HeldDeliveries } from './held-deliveries.js';
+export { HeldDeliveries, type HeldDelivery } from './held-deliveries.js';
 export { PrefetchWindow } from './prefetch-window.js';
 export { type DeliveryState, TransportDelivery, type TransportDeliveryInit } from './transport-delivery.js';

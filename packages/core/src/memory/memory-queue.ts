@@ -106,7 +106,7 @@ export class MemoryQueue {
       const stored = this.#take();
       stored.deliveryCount += 1;
       this.inFlight += 1;
-      consumer.hand(stored, this);
+      consumer.hand(stored);
     }
   };
 

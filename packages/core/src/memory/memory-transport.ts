@@ -24,7 +24,7 @@ import type {
   Transport,
 } from '../transport/transport.js';
 import { MEMORY_PRIORITY_LEVELS, MemoryBroker } from './memory-broker.js';
-import type { MemoryConsumer, MemoryLease } from './memory-consumer.js';
+import type { MemoryConsumer } from './memory-consumer.js';
 import type { MemoryQueue } from './memory-queue.js';
 import type { StoredMessage } from './stored-message.js';
 
@@ -57,6 +57,14 @@ const KNOWN_OPTIONS = new Set([
 ]);
 
 const DEFAULT_VISIBILITY_TIMEOUT_MS = 30 * 60_000;
+
+/** What identifies a handed-out message to the in-memory broker. */
+interface MemoryLease {
+  readonly stored: StoredMessage;
+  readonly queue: MemoryQueue;
+  /** Epoch ms after which the visibility sweep hands the message out again. */
+  deadline: number;
+}
 
 /**
  * The reference transport: the whole contract in process memory, with visibility timeouts and
@@ -147,7 +155,7 @@ export class MemoryTransport implements Transport {
     this.#consumers.clear();
     // Give back every delivery this connection holds; newest first to the front, so the oldest
     // is handed out first again.
-    const unsettled = this.#held.closeAll<MemoryLease>();
+    const unsettled = this.#held.closeAll<TransportDelivery<MemoryLease>>();
     for (let i = unsettled.length - 1; i >= 0; i--) {
       const lease = unsettled[i]!.receipt;
       lease.queue.release();
@@ -191,7 +199,7 @@ export class MemoryTransport implements Transport {
     checkPrefetch(this.name, options?.prefetch);
     if (options.signal?.aborted) return;
     const q = this.broker.queue(queue);
-    const consumer = this.#consumer(handler, new PrefetchWindow(options.prefetch));
+    const consumer = this.#consumer(q, handler, new PrefetchWindow(options.prefetch));
     const entry = { consumer, queue };
     this.#consumers.add(entry);
     q.addConsumer(consumer);
@@ -243,11 +251,11 @@ export class MemoryTransport implements Transport {
   }
 
   /** A consumer of this connection: wraps each message it is handed and calls the handler. */
-  #consumer(handler: DeliveryHandler, window: PrefetchWindow): MemoryConsumer {
+  #consumer(queue: MemoryQueue, handler: DeliveryHandler, window: PrefetchWindow): MemoryConsumer {
     const timeout = this.visibilityTimeoutMs;
     return {
       window,
-      hand: (stored: StoredMessage, queue: MemoryQueue) => {
+      hand: (stored: StoredMessage) => {
         let message = stored.message;
         let malformed: MalformedMessageError | null = null;
         if (message === null && stored.raw !== null) {
