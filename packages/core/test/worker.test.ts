@@ -23,7 +23,11 @@ import {
   type WorkerEvents,
   type WorkerOptions,
 } from '../src/index.js';
-import { decodeTaskMessage } from '../src/transport-authors.js';
+import {
+  decodeTaskMessage,
+  MAX_VISIBILITY_EXTENSION_MS,
+  TransportDelivery,
+} from '../src/transport-authors.js';
 import { collect, deferred, eventually, pause, uniqueBroker } from './helpers.js';
 
 /** Retries that run at once and exactly: tests wait on events, not on backoff. */
@@ -1009,5 +1013,41 @@ describe('Client: connection', () => {
     expect(connect).toHaveBeenCalledTimes(2);
     expect((await transport.queueDepth('celery')).ready).toBe(1);
     await transport.close();
+  });
+});
+
+describe('Worker: visibility heartbeat', () => {
+  it('extends a long task by at most the 12-hour cap when the visibility timeout is longer', async () => {
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval', 'Date'] });
+    const extended = vi.spyOn(TransportDelivery.prototype, 'extendVisibility');
+    try {
+      const transport = new MemoryTransport({ broker: uniqueBroker(), visibilityTimeoutMs: 13 * 3_600_000 });
+      const started = deferred();
+      const gate = deferred();
+      const task = defineTask({
+        name: 'long',
+        handler: async () => {
+          started.resolve();
+          await gate.promise;
+        },
+      });
+      const worker = new Worker({ transport, tasks: [task], concurrency: 1 });
+      const errors: unknown[] = [];
+      worker.on('error', ({ error }) => errors.push(error));
+      await worker.start();
+      await new Client({ transport }).send(task, []);
+      await started.promise;
+      // The heartbeat runs every third of the capped timeout: 4 hours.
+      vi.advanceTimersByTime(4 * 3_600_000 + 1);
+      await Promise.resolve();
+      expect(extended.mock.calls).toEqual([[MAX_VISIBILITY_EXTENSION_MS]]);
+      gate.resolve();
+      await worker.stop();
+      await transport.close();
+      expect(errors).toEqual([]);
+    } finally {
+      extended.mockRestore();
+      vi.useRealTimers();
+    }
   });
 });

@@ -20,7 +20,7 @@ import type { WireMessage } from '../message/wire-message.js';
 import type { ResultBackend } from '../results/result-backend.js';
 import { exceptionInfo, type ResultMeta } from '../results/result-meta.js';
 import type { TaskState } from '../results/task-state.js';
-import type { Delivery } from '../transport/delivery.js';
+import { type Delivery, MAX_VISIBILITY_EXTENSION_MS } from '../transport/delivery.js';
 import type { PublishOptions, Transport } from '../transport/transport.js';
 import { validateArgs } from './client.js';
 import { type RetryPolicy, resolveRetryPolicy, retryDelayMs } from './retry-policy.js';
@@ -164,7 +164,7 @@ export class Worker extends TypedEmitter<WorkerEvents> {
     const timeout = redelivery.visibilityTimeoutMs;
     if (visibilityExtension && timeout !== null) {
       // Long tasks keep their message: extend anything that has run for a third of the timeout.
-      const every = Math.max(50, timeout / 3);
+      const every = Math.max(50, Math.min(timeout, MAX_VISIBILITY_EXTENSION_MS) / 3);
       this.#heartbeat = setInterval(() => this.#extendLongRunning(timeout, every), every);
       this.#heartbeat.unref?.();
     }
@@ -506,10 +506,12 @@ export class Worker extends TypedEmitter<WorkerEvents> {
 
   #extendLongRunning(timeoutMs: number, olderThanMs: number): void {
     const now = Date.now();
+    // A visibility timeout above the contract's cap is extended by the cap, every third of it.
+    const extendBy = Math.min(timeoutMs, MAX_VISIBILITY_EXTENSION_MS);
     for (const execution of this.#active) {
       if (now - execution.startedAt >= olderThanMs) {
         execution.delivery
-          .extendVisibility(timeoutMs)
+          .extendVisibility(extendBy)
           .catch((error: unknown) => this.emit('error', { error }));
       }
     }
