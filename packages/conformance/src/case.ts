@@ -1,4 +1,4 @@
-import type { Transport, TransportCapabilities } from '@conveyor/core';
+import type { Transport, TransportCapabilities } from '@conveyor/core/transport';
 import type { FaultProxy } from './fault-proxy.js';
 import type { ConformanceHarness, TransportFactoryOptions } from './harness.js';
 
@@ -14,7 +14,11 @@ export interface CaseContext {
   readonly harness: ConformanceHarness;
   /** Capabilities of the transport under test (read from a transport object). */
   readonly capabilities: TransportCapabilities;
-  /** A fresh queue name, unique to this run and case. */
+  /**
+   * A fresh queue name, unique to this run and case. Take every queue from here, dead-letter
+   * queues included (or use `<queue>.dlq`): `harness.cleanup` is given exactly these names, each
+   * with its `<queue>.dlq`.
+   */
   queue(label?: string): string;
   /** A new connected transport; closed after the case. */
   transport(options?: TransportFactoryOptions): Promise<Transport>;

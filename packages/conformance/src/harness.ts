@@ -1,4 +1,4 @@
-import type { Transport } from '@conveyor/core';
+import type { Transport } from '@conveyor/core/transport';
 
 /** A TCP address, e.g. the broker the fault proxy forwards to. */
 export interface Endpoint {
@@ -45,6 +45,12 @@ export interface ConformanceHarness {
    * 30,000 ms; raise it for slow brokers, lower it only for in-process tests of the suite itself.
    */
   patienceMs?: number;
-  /** Called after each case with the queue names it used, to delete them. */
+  /**
+   * Called after each case to delete what it created. `queues` is every queue name the case used,
+   * dead-letter queues included: each queue comes with its default `<queue>.dlq`, and a
+   * dead-letter queue declared under another name is in the list under that name. A name may
+   * never have been created (a queue that was never declared, or a dead-letter queue nothing was
+   * rejected to): ignore those. A failure here is ignored; it does not fail the case.
+   */
   cleanup?(queues: readonly string[]): Promise<void>;
 }

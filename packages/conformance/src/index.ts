@@ -4,6 +4,15 @@
  * entry point has no test-runner dependency (runConformance, cases, the fault proxy).
  */
 
+export {
+  type CapabilityReport,
+  type CapabilityReportFile,
+  type CapabilityReportOptions,
+  capabilityReport,
+  capabilityReportChanges,
+  checkCapabilityReports,
+  UPDATE_CAPABILITY_REPORTS_ENV,
+} from './capability-report.js';
 export { type CaseContext, type CaseMetric, type ConformanceCase, defineCase } from './case.js';
 export * from './cases/index.js';
 export { ALL_CASES } from './cases/index.js';
@@ -18,9 +27,11 @@ export {
   judgeClaims,
   writeReport,
 } from './report.js';
-export { capabilitiesOf, runCase, skipReasonOf } from './run-case.js';
+export { capabilitiesOf, queuesToCleanUp, runCase, skipReasonOf } from './run-case.js';
 export { buildReport, type RunConformanceOptions, runConformance } from './run-conformance.js';
 export { ConsumerProbe, type SettleMode } from './support/consumer-probe.js';
+export { expectRejection, expectResolves, rejectionProblem } from './support/expect-error.js';
 export { idOf, PROBE_TASK, probeIds, probeMessage } from './support/probe-message.js';
+export { describeError, transportErrorsOf } from './support/reported-errors.js';
 export { sleep, waitUntil } from './support/wait.js';
 export { SUITE_VERSION } from './version.js';

@@ -1,6 +1,6 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import type { TransportCapabilities } from '@conveyor/core';
+import type { TransportCapabilities } from '@conveyor/core/transport';
 import type { CaseMetric } from './case.js';
 
 /** Outcome of one case. */
@@ -8,7 +8,7 @@ export interface CaseResult {
   id: string;
   title: string;
   status: 'passed' | 'failed' | 'skipped';
-  /** Why it was skipped, or the assertion that failed. */
+  /** Why it was skipped, or the assertion that failed (with what the transport reported, if anything). */
   reason?: string;
   durationMs: number;
   metrics: CaseMetric[];
@@ -42,9 +42,10 @@ export function claimsOf(
     {
       capability: 'delivery',
       claimed: 'at-least-once',
-      cases: ['PUB-01', 'ACK-01', 'ACK-02', 'CRS-01', 'CRS-02', 'CLS-01'],
+      cases: ['PUB-01', 'ACK-01', 'ACK-02', 'CNT-01', 'CRS-01', 'CRS-02', 'CLS-01', 'CLS-02'],
     },
     { capability: 'prefetch', claimed: 'exact bound', cases: ['PRE-01'] },
+    { capability: 'queueDepth', claimed: 'ready, inFlight, delayed', cases: ['LIF-02', 'DEP-01'] },
     { capability: 'maxMessageBytes', claimed: String(caps.maxMessageBytes), cases: ['SIZ-01'] },
   ];
   const unclaimed =
@@ -55,7 +56,10 @@ export function claimsOf(
     caps.ordering === 'none' ||
     !caps.deadLetter ||
     !caps.visibilityExtension;
-  if (unclaimed) claims.push({ capability: 'unclaimed features', claimed: 'refused', cases: ['UNS-01'] });
+  if (unclaimed) {
+    const cases = caps.visibilityExtension ? ['UNS-01'] : ['UNS-01', 'EXT-01'];
+    claims.push({ capability: 'unclaimed features', claimed: 'refused', cases });
+  }
   if (caps.delay.mode !== 'none') {
     const max = caps.delay.maxDelayMs === null ? 'unbounded' : `max ${caps.delay.maxDelayMs} ms`;
     claims.push({
@@ -77,11 +81,14 @@ export function claimsOf(
     claims.push({
       capability: 'visibility',
       claimed: `timeout ${caps.redelivery.visibilityTimeoutMs} ms, extension ${caps.visibilityExtension}`,
-      cases: ['CRS-03'],
+      cases: caps.visibilityExtension ? ['CRS-03', 'EXT-01', 'LSE-01'] : ['CRS-03', 'LSE-01'],
     });
   }
   if (caps.deduplication) claims.push({ capability: 'deduplication', claimed: 'true', cases: ['DUP-01'] });
-  claims.push({ capability: 'reconnect', claimed: 'automatic', cases: ['RCN-01', 'RCN-02'] });
+  // Without a visibility timeout, a lease is lost with the connection: LSE-01 cuts it.
+  const reconnectCases =
+    caps.redelivery.visibilityTimeoutMs === null ? ['RCN-01', 'RCN-02', 'LSE-01'] : ['RCN-01', 'RCN-02'];
+  claims.push({ capability: 'reconnect', claimed: 'automatic', cases: reconnectCases });
   return claims;
 }
 

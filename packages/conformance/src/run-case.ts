@@ -1,8 +1,9 @@
-import type { Transport, TransportCapabilities } from '@conveyor/core';
+import type { Transport, TransportCapabilities } from '@conveyor/core/transport';
 import type { CaseContext, CaseMetric, ConformanceCase } from './case.js';
 import { createFaultProxy, type FaultProxy } from './fault-proxy.js';
 import type { ConformanceHarness, TransportFactoryOptions } from './harness.js';
 import type { CaseResult } from './report.js';
+import { summarizeErrors, transportErrorsOf } from './support/reported-errors.js';
 
 const RUN_ID = Math.random().toString(36).slice(2, 8);
 
@@ -36,16 +37,35 @@ export async function runCase(
   const skip = skipReasonOf(testCase, caps, harness);
   if (skip) return { ...base, status: 'skipped', reason: skip, durationMs: 0 };
   const started = performance.now();
-  const { context, dispose } = createCaseContext(testCase, harness, caps, metrics);
+  const { context, reportedErrors, dispose } = createCaseContext(testCase, harness, caps, metrics);
   try {
     await testCase.run(context);
     return { ...base, status: 'passed', durationMs: Math.round(performance.now() - started) };
   } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error);
+    const message = error instanceof Error ? error.message : String(error);
+    // The transport's own account of what went wrong (onError, failed background settles) is
+    // often the real cause: quote it.
+    const reported = reportedErrors();
+    const reason =
+      reported.length > 0 ? `${message}; transport reported: ${summarizeErrors(reported)}` : message;
     return { ...base, status: 'failed', reason, durationMs: Math.round(performance.now() - started) };
   } finally {
     await dispose();
   }
+}
+
+/**
+ * Every queue a case used, for `harness.cleanup`: the names it asked for, each with its default
+ * dead-letter queue `<queue>.dlq` (transports create it on declare). A dead-letter queue a case
+ * declares under another name comes from `ctx.queue()` itself, so it is in the list too.
+ */
+export function queuesToCleanUp(queues: readonly string[]): string[] {
+  const names = new Set<string>();
+  for (const queue of queues) {
+    names.add(queue);
+    names.add(`${queue}.dlq`);
+  }
+  return [...names];
 }
 
 function createCaseContext(
@@ -53,7 +73,7 @@ function createCaseContext(
   harness: ConformanceHarness,
   capabilities: TransportCapabilities,
   metrics: CaseMetric[],
-): { context: CaseContext; dispose: () => Promise<void> } {
+): { context: CaseContext; reportedErrors: () => unknown[]; dispose: () => Promise<void> } {
   const transports: Transport[] = [];
   const proxies: FaultProxy[] = [];
   const queues: string[] = [];
@@ -91,7 +111,8 @@ function createCaseContext(
   const dispose = async (): Promise<void> => {
     await Promise.allSettled(transports.map((t) => t.close()));
     await Promise.allSettled(proxies.map((p) => p.close()));
-    if (harness.cleanup) await harness.cleanup(queues).catch(() => {});
+    if (harness.cleanup) await harness.cleanup(queuesToCleanUp(queues)).catch(() => {});
   };
-  return { context, dispose };
+  const reportedErrors = (): unknown[] => transports.flatMap((t) => [...transportErrorsOf(t)]);
+  return { context, reportedErrors, dispose };
 }

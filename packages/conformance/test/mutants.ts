@@ -1,17 +1,19 @@
-import type {
-  ConsumeOptions,
-  Delivery,
-  DeliveryHandler,
-  HealthStatus,
-  MemoryTransport,
-  NackOptions,
-  PublishEntry,
-  PublishOptions,
-  QueueDepth,
-  QueueSpec,
-  Transport,
-  WireMessage,
-} from '@conveyor/core';
+import type { MemoryTransport } from '@conveyor/core';
+import {
+  type ConsumeOptions,
+  type Delivery,
+  type DeliveryHandler,
+  type HealthStatus,
+  MAX_VISIBILITY_EXTENSION_MS,
+  type NackOptions,
+  type PublishEntry,
+  type PublishOptions,
+  type QueueDepth,
+  type QueueSpec,
+  type Transport,
+  type TransportDelivery,
+  type WireMessage,
+} from '@conveyor/core/transport';
 
 /** Forwards everything to a real MemoryTransport; each mutant overrides one behaviour. */
 class ForwardingTransport implements Transport {
@@ -51,8 +53,11 @@ class ForwardingTransport implements Transport {
   }
 }
 
-/** Overrides some methods of a delivery, keeping the rest. */
-function patch(delivery: Delivery, overrides: Partial<Pick<Delivery, 'ack' | 'nack' | 'reject'>>): Delivery {
+/** Overrides some members of a delivery, keeping the rest. */
+function patch(
+  delivery: Delivery,
+  overrides: Partial<Pick<Delivery, 'ack' | 'nack' | 'reject' | 'extendVisibility' | 'deliveryCount'>>,
+): Delivery {
   return {
     get queue() {
       return delivery.queue;
@@ -64,13 +69,97 @@ function patch(delivery: Delivery, overrides: Partial<Pick<Delivery, 'ack' | 'na
       return delivery.malformed;
     },
     get deliveryCount() {
-      return delivery.deliveryCount;
+      return overrides.deliveryCount ?? delivery.deliveryCount;
     },
     ack: overrides.ack ?? (() => delivery.ack()),
     nack: overrides.nack ?? ((o?: NackOptions) => delivery.nack(o)),
     reject: overrides.reject ?? ((r: string) => delivery.reject(r)),
-    extendVisibility: (ms: number) => delivery.extendVisibility(ms),
+    extendVisibility: overrides.extendVisibility ?? ((ms: number) => delivery.extendVisibility(ms)),
   };
+}
+
+/** Runs a settle, turning a rejection with `code` into a silent success. */
+function swallow(code: string, settle: () => Promise<void>): Promise<void> {
+  return settle().catch((error: unknown) => {
+    if ((error as { code?: unknown }).code === code) return;
+    throw error;
+  });
+}
+
+/** A stale ack (or nack) after the lease ran out resolves silently instead of LeaseLostError. */
+export class LateAckAfterLeaseLossSucceeds extends ForwardingTransport {
+  protected override wrapDelivery(delivery: Delivery): Delivery {
+    return patch(delivery, {
+      ack: () => swallow('LEASE_LOST', () => delivery.ack()),
+      nack: (o?: NackOptions) => swallow('LEASE_LOST', () => delivery.nack(o)),
+    });
+  }
+}
+
+/**
+ * A message nacked with a delay comes back as if new (deliveryCount 1), as a transport that
+ * re-publishes a fresh copy without carrying the count would.
+ */
+export class DelayedNackResetsDeliveryCount extends ForwardingTransport {
+  /** Ids nacked with a delay, shared by every connection of the mutant. */
+  static readonly delayedIds = new Set<string>();
+  protected override wrapDelivery(delivery: Delivery): Delivery {
+    const id = String(delivery.message?.headers.id);
+    const reset = DelayedNackResetsDeliveryCount.delayedIds.has(id);
+    return patch(delivery, {
+      ...(reset ? { deliveryCount: 1 } : {}),
+      nack: (o?: NackOptions) => {
+        if ((o?.delayMs ?? 0) > 0) DelayedNackResetsDeliveryCount.delayedIds.add(id);
+        return delivery.nack(o);
+      },
+    });
+  }
+}
+
+/** queueDepth reports nothing in flight and nothing delayed (ready stays right). */
+export class DepthIgnoresInFlightAndDelayed extends ForwardingTransport {
+  override async queueDepth(queue: string): Promise<QueueDepth> {
+    const depth = await this.inner.queueDepth(queue);
+    return { ready: depth.ready, inFlight: 0, delayed: 0 };
+  }
+}
+
+/** Settling a delivery after its transport closed resolves silently instead of TransportClosedError. */
+export class SettleAfterCloseSucceeds extends ForwardingTransport {
+  protected override wrapDelivery(delivery: Delivery): Delivery {
+    return patch(delivery, {
+      ack: () => swallow('TRANSPORT_CLOSED', () => delivery.ack()),
+      nack: (o?: NackOptions) => swallow('TRANSPORT_CLOSED', () => delivery.nack(o)),
+      reject: (r: string) => swallow('TRANSPORT_CLOSED', () => delivery.reject(r)),
+      extendVisibility: (ms: number) => swallow('TRANSPORT_CLOSED', () => delivery.extendVisibility(ms)),
+    });
+  }
+}
+
+/** extendVisibility accepts any ms: out of range (0, negative, over 12 h, NaN) it resolves doing nothing. */
+export class ExtendVisibilityIgnoresRange extends ForwardingTransport {
+  protected override wrapDelivery(delivery: Delivery): Delivery {
+    return patch(delivery, {
+      extendVisibility: (ms: number) =>
+        ms >= 1 && ms <= MAX_VISIBILITY_EXTENSION_MS ? delivery.extendVisibility(ms) : Promise.resolve(),
+    });
+  }
+}
+
+/**
+ * extendVisibility of an open delivery, with a valid ms, resolves without extending anything: the
+ * message comes back on its old deadline. (Range, close and lease checks still apply.)
+ */
+export class ExtendDoesNothing extends ForwardingTransport {
+  protected override wrapDelivery(delivery: Delivery): Delivery {
+    const open = (): boolean => (delivery as TransportDelivery).state === 'open';
+    return patch(delivery, {
+      extendVisibility: (ms: number) =>
+        open() && ms >= 1 && ms <= MAX_VISIBILITY_EXTENSION_MS
+          ? Promise.resolve()
+          : delivery.extendVisibility(ms),
+    });
+  }
 }
 
 /** nack() acks: the message is gone instead of requeued. */

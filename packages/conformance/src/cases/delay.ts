@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import type { TransportCapabilities } from '@conveyor/core';
+import type { TransportCapabilities } from '@conveyor/core/transport';
 import { defineCase } from '../case.js';
 import { ConsumerProbe } from '../support/consumer-probe.js';
 import { probeIds, probeMessage } from '../support/probe-message.js';

@@ -1,5 +1,6 @@
 import type { ConformanceCase } from '../case.js';
 import { ackRemovesTheMessage, nackRequeueRedelivers, secondSettleIsANoop } from './acknowledgement.js';
+import { everythingAfterCloseRejects } from './after-close.js';
 import {
   abortedConsumerStopsAndReturnsMessages,
   closedConsumerMessagesAreRedelivered,
@@ -9,12 +10,15 @@ import {
 import { malformedPayloadIsDeadLettered, rejectDeadLettersWithReason } from './dead-letter.js';
 import { deduplicationDropsRepeats } from './deduplication.js';
 import { delayedMessagesWaitTheirDelay, nackWithDelayWaits } from './delay.js';
+import { deliveryCountRisesOnEveryRedelivery } from './delivery-count.js';
+import { settleAfterLeaseLossReportsLeaseLost } from './lease.js';
 import { connectAndCloseAreIdempotent, queueDepthCountsReadyMessages } from './lifecycle.js';
 import { manifestIsCompleteAndStable } from './manifest.js';
 import { largestMessagePassesLargerFails } from './message-size.js';
 import { keyOrderIsKept, queueOrderIsKept } from './ordering.js';
 import { prefetchBoundIsNeverExceeded } from './prefetch.js';
 import { higherPriorityIsDeliveredFirst } from './priority.js';
+import { queueDepthCountsInFlightAndDelayed } from './queue-depth.js';
 import {
   batchPublishDeliversEveryEntry,
   everythingPublishedIsConsumed,
@@ -22,12 +26,16 @@ import {
 } from './publish.js';
 import { consumerSurvivesConnectionCut, publishAfterCutIsNotSilentlyLost } from './reconnect.js';
 import { unclaimedFeaturesThrow } from './unsupported.js';
+import { extendVisibilityKeepsItsContract } from './visibility-extension.js';
 
 export * from './acknowledgement.js';
+export * from './after-close.js';
 export * from './consumer-loss.js';
 export * from './dead-letter.js';
 export * from './deduplication.js';
 export * from './delay.js';
+export * from './delivery-count.js';
+export * from './lease.js';
 export * from './lifecycle.js';
 export * from './manifest.js';
 export * from './message-size.js';
@@ -35,24 +43,31 @@ export * from './ordering.js';
 export * from './prefetch.js';
 export * from './priority.js';
 export * from './publish.js';
+export * from './queue-depth.js';
 export * from './reconnect.js';
 export * from './unsupported.js';
+export * from './visibility-extension.js';
 
 /** Every case, in the order the suite runs them. */
 export const ALL_CASES: readonly ConformanceCase[] = Object.freeze([
   manifestIsCompleteAndStable,
   connectAndCloseAreIdempotent,
   queueDepthCountsReadyMessages,
+  queueDepthCountsInFlightAndDelayed,
   everythingPublishedIsConsumed,
   batchPublishDeliversEveryEntry,
   queuesAreIsolated,
   ackRemovesTheMessage,
   nackRequeueRedelivers,
   secondSettleIsANoop,
+  deliveryCountRisesOnEveryRedelivery,
   closedConsumerMessagesAreRedelivered,
   abortedConsumerStopsAndReturnsMessages,
   visibilityTimeoutRedelivers,
+  settleAfterLeaseLossReportsLeaseLost,
+  extendVisibilityKeepsItsContract,
   closeInFlightLosesNothing,
+  everythingAfterCloseRejects,
   rejectDeadLettersWithReason,
   malformedPayloadIsDeadLettered,
   delayedMessagesWaitTheirDelay,

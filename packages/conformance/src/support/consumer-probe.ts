@@ -1,5 +1,6 @@
-import type { Delivery, Transport } from '@conveyor/core';
+import type { Delivery, Transport } from '@conveyor/core/transport';
 import { idOf } from './probe-message.js';
+import { recordTransportError } from './reported-errors.js';
 import { waitUntil } from './wait.js';
 
 /** What the probe does with each delivery. */
@@ -7,7 +8,9 @@ export type SettleMode = 'ack' | 'hold' | ((delivery: Delivery, probe: ConsumerP
 
 /**
  * A consumer that records everything it is handed: ids in order, delivery counts, and how many
- * deliveries it holds unsettled (to check the prefetch bound).
+ * deliveries it holds unsettled (to check the prefetch bound). It passes `onError` to `consume`
+ * and keeps what the transport reports there, so that a failing case can quote the transport's
+ * own words (the case runner adds them to the failure reason).
  */
 export class ConsumerProbe {
   readonly deliveries: Delivery[] = [];
@@ -15,6 +18,8 @@ export class ConsumerProbe {
   readonly acked = new Set<string>();
   /** Settle errors of fire-and-forget acks (e.g. after the connection closed), kept for inspection. */
   readonly errors: unknown[] = [];
+  /** What the transport passed to this consumer's `onError` (trouble it is recovering from). */
+  readonly reported: unknown[] = [];
   outstanding = 0;
   maxOutstanding = 0;
   readonly #controller = new AbortController();
@@ -39,7 +44,14 @@ export class ConsumerProbe {
         if (this.mode === 'ack') this.ackInBackground(delivery);
         else if (typeof this.mode === 'function') this.mode(delivery, this);
       },
-      { prefetch: this.prefetch, signal: this.#controller.signal },
+      {
+        prefetch: this.prefetch,
+        signal: this.#controller.signal,
+        onError: (error: unknown) => {
+          this.reported.push(error);
+          recordTransportError(this.transport, error);
+        },
+      },
     );
     return this;
   }
@@ -51,7 +63,10 @@ export class ConsumerProbe {
 
   /** Acks without awaiting; a failure is recorded in `errors` instead of being unhandled. */
   ackInBackground(delivery: Delivery): void {
-    this.ack(delivery).catch((error: unknown) => this.errors.push(error));
+    this.ack(delivery).catch((error: unknown) => {
+      this.errors.push(error);
+      recordTransportError(this.transport, error);
+    });
   }
 
   async ack(delivery: Delivery): Promise<void> {

@@ -1,5 +1,4 @@
-import type { Delivery, WireMessage } from '@conveyor/core';
-import { encodeTaskMessage } from '@conveyor/core/transport';
+import { type Delivery, encodeTaskMessage, type WireMessage } from '@conveyor/core/transport';
 
 /** Task name of the messages the suite publishes. */
 export const PROBE_TASK = 'conformance.probe';
