@@ -23,10 +23,18 @@ describe('help', () => {
   });
 
   const options: Record<string, string[]> = {
-    worker: ['--broker', '--tasks', '--concurrency', '--queues', '--shutdown-deadline', '--help'],
-    send: ['--broker', '--args', '--kwargs', '--queue', '--countdown', '--priority', '--help'],
-    inspect: ['--broker', '--queue', '--json', '--help'],
-    conformance: ['--broker', '--report', '--only', '--help'],
+    worker: [
+      '--broker',
+      '--tasks',
+      '--concurrency',
+      '--queues',
+      '--shutdown-deadline',
+      '--require',
+      '--help',
+    ],
+    send: ['--broker', '--args', '--kwargs', '--queue', '--countdown', '--priority', '--require', '--help'],
+    inspect: ['--broker', '--queue', '--json', '--require', '--help'],
+    conformance: ['--broker', '--harness', '--report', '--only', '--require', '--help'],
   };
   for (const [command, names] of Object.entries(options)) {
     it(`conveyor ${command} --help and -h exit 0 and name every option`, async () => {

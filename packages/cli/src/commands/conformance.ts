@@ -8,23 +8,44 @@ import type {
   TransportFactoryOptions,
 } from '@conveyor/conformance';
 import { brokerScheme, redactUrl, type Transport, transportFromUrl } from '@conveyor/core';
-import { type CommandDef, listOption } from '../args.js';
-import { BROKER_OPTION_HELP, brokerUrl, closeQuietly, connectTransport } from '../broker.js';
+import { type CommandDef, listOption, usageHint } from '../args.js';
+import {
+  BROKER_ENV,
+  BROKER_OPTION_HELP,
+  brokerUrl,
+  closeQuietly,
+  connect,
+  connectTransport,
+} from '../broker.js';
 import { type Command, defineCommand } from '../command.js';
-import { CliError, debugEnabled } from '../errors.js';
+import { CliError, debugEnabled, UsageError } from '../errors.js';
+import { loadHarness } from '../load-harness.js';
 import { describe, type Io } from '../output.js';
+import { importRequiredModules, REQUIRE_OPTION } from '../required-modules.js';
 
 const def = {
   name: 'conformance',
   summary: 'run the transport conformance suite against a broker',
-  usage: ['conveyor conformance --broker URL [--report FILE] [--only ID,ID]'],
+  usage: [
+    'conveyor conformance --broker URL [--report FILE] [--only ID,ID] [--require MODULE]...',
+    'conveyor conformance --harness MODULE [--broker URL] [--report FILE] [--only ID,ID]',
+  ],
   description:
     'Checks that the transport behind URL keeps the Transport contract and every capability it\n' +
     'claims, against the real broker: each case opens fresh connections from the same URL.\n' +
+    'With --harness, the cases run on the ConformanceHarness the module exports (its default or\n' +
+    '"harness" export, or a function ({ broker }) returning one): the same object a vitest file\n' +
+    'gives describeTransportConformance, with all its hooks (publishRaw, upstream, queueName,\n' +
+    'cleanup, scale, patienceMs).\n' +
     'Prints one line per case on standard error, then the report; exits 1 if a case failed.\n' +
     'Cases use their own queues, but run it against a broker you can afford to load.',
   options: {
     broker: { type: 'string', short: 'b', placeholder: 'URL', description: BROKER_OPTION_HELP },
+    harness: {
+      type: 'string',
+      placeholder: 'MODULE',
+      description: 'run on the conformance harness MODULE exports (a ./path or a package name)',
+    },
     report: {
       type: 'string',
       short: 'r',
@@ -37,10 +58,12 @@ const def = {
       placeholder: 'ID,ID',
       description: 'run only these cases (e.g. PUB-01,DLQ-01); repeat it or give a comma list',
     },
+    require: REQUIRE_OPTION,
   },
   examples: [
     'conveyor conformance --broker memory://',
     'conveyor conformance --broker redis://localhost:6379 --report conformance-report.json',
+    'conveyor conformance --harness ./conformance-harness.mjs --only DLQ-02,RCN-01',
   ],
 } as const satisfies CommandDef;
 
@@ -49,23 +72,17 @@ const PROXYABLE_PORTS: Readonly<Record<string, number>> = { redis: 6379, amqp: 5
 
 /** `conveyor conformance`. */
 export const conformanceCommand: Command = defineCommand(def, async ({ values }, io) => {
-  const url = brokerUrl(def.name, values.broker, io);
+  await importRequiredModules(values.require, io);
   const reportPath = values.report === undefined ? undefined : resolve(io.cwd, values.report);
   const only = listOption(values.only);
-
-  // Fail fast, before loading the suite: bad URL, missing package, unreachable broker.
-  let probe: Transport | undefined;
-  let name: string;
-  let rawPublishing: boolean;
-  try {
-    probe = await connectTransport(url);
-    name = probe.name;
-    rawPublishing = canPublishRaw(probe);
-    await probe.close();
-  } catch (error) {
-    await closeQuietly(probe);
-    throw error;
+  if (values.harness !== undefined && values.harness.trim() === '') {
+    throw new UsageError('--harness must not be empty', usageHint(def.name));
   }
+  // Fail fast, before loading the suite: bad URL or harness, missing package, unreachable broker.
+  const harness =
+    values.harness === undefined
+      ? await urlHarness(brokerUrl(def.name, values.broker, io))
+      : await moduleHarness(values.harness, values.broker, io);
 
   const suite = await loadSuite();
   const unknown = only.filter((id) => !suite.ALL_CASES.some((c) => c.id === id));
@@ -73,7 +90,6 @@ export const conformanceCommand: Command = defineCommand(def, async ({ values },
     const known = suite.ALL_CASES.map((c) => c.id).join(', ');
     throw new CliError('INVALID_OPTION', `--only: unknown case ${unknown.join(', ')}; known cases: ${known}`);
   }
-  const harness = buildHarness(url, name, rawPublishing);
   io.err(`Running conformance suite ${suite.SUITE_VERSION} against ${harness.name}...`);
   const stray = catchStrayErrors(io);
   const report = await suite.runConformance(harness, {
@@ -91,6 +107,43 @@ export const conformanceCommand: Command = defineCommand(def, async ({ values },
   }
   return report.summary.failed > 0 || stray.count > 0 ? 1 : 0;
 });
+
+/** The harness over a broker URL, once a transport from it has connected. */
+async function urlHarness(url: string): Promise<ConformanceHarness> {
+  let probe: Transport | undefined;
+  try {
+    probe = await connectTransport(url);
+    const harness = buildHarness(url, probe.name, canPublishRaw(probe));
+    await probe.close();
+    return harness;
+  } catch (error) {
+    await closeQuietly(probe);
+    throw error;
+  }
+}
+
+/** The harness a `--harness` module exports, once a transport from it has connected. */
+async function moduleHarness(
+  specifier: string,
+  broker: string | undefined,
+  io: Io,
+): Promise<ConformanceHarness> {
+  const url = broker ?? io.env[BROKER_ENV];
+  const harness = await loadHarness(specifier, io.cwd, {
+    broker: url === '' ? undefined : url,
+    brokerGiven: broker !== undefined,
+  });
+  let probe: Transport | undefined;
+  try {
+    probe = await harness.createTransport({});
+    await connect(probe, harness.name);
+    await probe.close();
+    return harness;
+  } catch (error) {
+    await closeQuietly(probe);
+    throw error;
+  }
+}
 
 /**
  * Like a test runner, keeps going when a case leaks an error (a rejected promise nobody awaited,

@@ -2,11 +2,12 @@ import { type HealthStatus, redactUrl, type Transport } from '@conveyor/core';
 import { type CommandDef, listOption } from '../args.js';
 import { BROKER_OPTION_HELP, brokerUrl, closeQuietly, connectTransport } from '../broker.js';
 import { type Command, defineCommand } from '../command.js';
+import { importRequiredModules, REQUIRE_OPTION } from '../required-modules.js';
 
 const def = {
   name: 'inspect',
   summary: 'show queue depths, dead-letter counts and broker health',
-  usage: ['conveyor inspect --broker URL [--queue celery]... [--json]'],
+  usage: ['conveyor inspect --broker URL [--queue celery]... [--json] [--require MODULE]...'],
   description:
     'For each queue prints the messages ready, in flight (delivered, not yet acknowledged) and\n' +
     'delayed, and the depth of its dead-letter queue <queue>.dlq. "-" means the broker cannot\n' +
@@ -21,8 +22,12 @@ const def = {
       description: 'queue to inspect; repeat it or give a comma list (default celery)',
     },
     json: { type: 'boolean', description: 'print JSON instead of a table' },
+    require: REQUIRE_OPTION,
   },
-  examples: ['conveyor inspect --broker redis://localhost:6379 --queue celery,emails'],
+  examples: [
+    'conveyor inspect --broker redis://localhost:6379 --queue celery,emails',
+    'conveyor inspect --require @acme/conveyor-nats --broker nats://localhost:4222',
+  ],
 } as const satisfies CommandDef;
 
 /** Depths of one queue; `null` where the broker cannot tell. */
@@ -36,6 +41,7 @@ export interface QueueReport {
 
 /** `conveyor inspect`. */
 export const inspectCommand: Command = defineCommand(def, async ({ values }, io) => {
+  await importRequiredModules(values.require, io);
   const url = brokerUrl(def.name, values.broker, io);
   const queues = listOption(values.queue);
   if (queues.length === 0) queues.push('celery');

@@ -21,6 +21,7 @@ import {
 } from '../broker.js';
 import { type Command, defineCommand } from '../command.js';
 import { UsageError } from '../errors.js';
+import { importRequiredModules, REQUIRE_OPTION } from '../required-modules.js';
 
 const def = {
   name: 'send',
@@ -28,6 +29,7 @@ const def = {
   usage: [
     "conveyor send TASK --broker URL [--args '[1,2]'] [--kwargs '{}'] [--queue Q] [--countdown MS] [--priority N]",
     'conveyor send TASK --broker URL --results URL --wait [--timeout MS] [...]',
+    'conveyor send TASK --require MODULE --broker URL [...]',
   ],
   description:
     'Publishes one task message (Celery protocol v2, so Python Celery workers run it too) and\n' +
@@ -72,6 +74,7 @@ const def = {
       placeholder: 'MS',
       description: 'with --wait, give up after MS milliseconds (default 30000)',
     },
+    require: REQUIRE_OPTION,
   },
   examples: [
     "conveyor send tasks.add --broker redis://localhost:6379 --args '[2, 3]'",
@@ -82,6 +85,7 @@ const def = {
 
 /** `conveyor send`. */
 export const sendCommand: Command = defineCommand(def, async ({ values, positionals }, io) => {
+  await importRequiredModules(values.require, io);
   const name = positionals[0];
   if (name === undefined || name.trim() === '') {
     throw new UsageError('missing the task name: conveyor send TASK --broker URL', usageHint(def.name));

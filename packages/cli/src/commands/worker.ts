@@ -19,11 +19,15 @@ import {
 import { type Command, defineCommand } from '../command.js';
 import { loadTasks } from '../load-tasks.js';
 import { describe, type Io, preview } from '../output.js';
+import { importRequiredModules, REQUIRE_OPTION } from '../required-modules.js';
 
 const def = {
   name: 'worker',
   summary: 'run a worker for the tasks a module exports',
-  usage: ['conveyor worker --broker URL --tasks FILE [--results URL] [--concurrency N] [--queues a,b]'],
+  usage: [
+    'conveyor worker --broker URL --tasks FILE [--results URL] [--concurrency N] [--queues a,b]',
+    'conveyor worker --require MODULE --broker URL --tasks FILE [...]',
+  ],
   description:
     'Loads FILE (resolved from the current directory), runs every task it exports (made with\n' +
     'defineTask(); a default export may be an array of tasks) and logs one line per event.\n' +
@@ -59,16 +63,19 @@ const def = {
       placeholder: 'MS',
       description: 'on a signal, let running tasks finish for up to MS ms (default 30000)',
     },
+    require: REQUIRE_OPTION,
   },
   examples: [
     'conveyor worker --broker redis://localhost:6379 --tasks ./dist/tasks.js',
     'conveyor worker -b amqp://guest:guest@localhost -t ./tasks.js -c 50 -Q default,emails',
     'conveyor worker -b amqp://localhost -r redis://localhost:6379/1 -t ./tasks.js',
+    'conveyor worker --require @acme/conveyor-nats -b nats://localhost:4222 -t ./tasks.js',
   ],
 } as const satisfies CommandDef;
 
 /** `conveyor worker`. */
 export const workerCommand: Command = defineCommand(def, async ({ values }, io) => {
+  const imported = await importRequiredModules(values.require, io);
   const url = brokerUrl(def.name, values.broker, io);
   const tasksFile = required(def.name, 'tasks', values.tasks);
   const concurrency = integerOption(def.name, 'concurrency', values.concurrency, { min: 1 });
@@ -95,6 +102,7 @@ export const workerCommand: Command = defineCommand(def, async ({ values }, io) 
       `starting worker ${worker.hostname}: ${tasks.length} task${tasks.length === 1 ? '' : 's'} from ${file} ` +
         `(${tasks.map((t) => t.name).join(', ')})`,
     );
+    if (imported.length > 0) log.info(`imported (--require): ${imported.join(', ')}`);
     log.info(`connecting to ${redactUrl(url)} (${transport.name} transport)`);
     log.info(
       storeIn === undefined
@@ -110,17 +118,18 @@ export const workerCommand: Command = defineCommand(def, async ({ values }, io) 
     );
 
     const signal = await signals.next;
+    const forceExit = (again: NodeJS.Signals): void => {
+      log.warn(`received ${again} again: exiting now; unfinished messages go back to the broker`);
+      process.exit(again === 'SIGINT' ? 130 : 143);
+    };
+    // Before the line that invites the second signal: without a listener, it would kill the process.
+    process.once('SIGINT', forceExit);
+    process.once('SIGTERM', forceExit);
     const running = worker.running;
     log.info(
       `received ${signal}: stopping (${running} task${running === 1 ? '' : 's'} running` +
         `${running > 0 ? `, waiting up to ${deadline ?? 30_000} ms` : ''}; send it again to exit at once)`,
     );
-    const forceExit = (again: NodeJS.Signals): void => {
-      log.warn(`received ${again} again: exiting now; unfinished messages go back to the broker`);
-      process.exit(again === 'SIGINT' ? 130 : 143);
-    };
-    process.once('SIGINT', forceExit);
-    process.once('SIGTERM', forceExit);
     const report = await worker.stop();
     log.info(`worker stopped: ${report.finished} finished, ${report.returned} given back to the broker`);
     await transport.close();
