@@ -75,13 +75,22 @@ export function capabilityReportChanges(committed: CapabilityReport, current: Ca
   }
   const statusOf = (report: CapabilityReport, id: string): string | undefined =>
     report.applies.includes(id) ? 'applies' : report.skips[id] !== undefined ? 'skipped' : undefined;
-  const ids = [...new Set([...current.applies, ...Object.keys(current.skips), ...committed.applies, ...Object.keys(committed.skips)])];
+  const ids = [
+    ...new Set([
+      ...current.applies,
+      ...Object.keys(current.skips),
+      ...committed.applies,
+      ...Object.keys(committed.skips),
+    ]),
+  ];
   for (const id of ids) {
     const was = statusOf(committed, id);
     const now = statusOf(current, id);
     if (was === undefined) {
       changes.push(
-        now === 'applies' ? `${id} is a new case and applies` : `${id} is a new case and is skipped: ${current.skips[id]}`,
+        now === 'applies'
+          ? `${id} is a new case and applies`
+          : `${id} is a new case and is skipped: ${current.skips[id]}`,
       );
     } else if (now === undefined) {
       changes.push(`${id} is no longer in the suite (it ${was === 'applies' ? 'applied' : 'was skipped'})`);
@@ -113,7 +122,7 @@ export async function checkCapabilityReports(
 ): Promise<void> {
   const current: Record<string, CapabilityReport> = {};
   for (const harness of harnesses) current[harness.name] = await capabilityReport(harness, options);
-  const update = `to accept the change, run the test again with ${UPDATE_CAPABILITY_REPORTS_ENV}=1 in the environment and commit ${path}`;
+  const rerun = `run the test again with ${UPDATE_CAPABILITY_REPORTS_ENV}=1 in the environment and commit ${path}`;
   if (options.update ?? process.env[UPDATE_CAPABILITY_REPORTS_ENV] === '1') {
     const file: CapabilityReportFile = {
       note: `Pinned claims of this transport. Regenerate with ${UPDATE_CAPABILITY_REPORTS_ENV}=1 (review the diff: a claim that disappears turns conformance cases into skips).`,
@@ -126,7 +135,9 @@ export async function checkCapabilityReports(
   try {
     committed = JSON.parse(await readFile(path, 'utf8')) as CapabilityReportFile;
   } catch (error) {
-    throw new Error(`no readable capability report at ${path} (${(error as Error).message}); ${update}`);
+    throw new Error(
+      `no readable capability report at ${path} (${(error as Error).message}); to write it, ${rerun}`,
+    );
   }
   const problems: string[] = [];
   for (const [name, report] of Object.entries(current)) {
@@ -139,7 +150,7 @@ export async function checkCapabilityReports(
   }
   if (problems.length > 0) {
     throw new Error(
-      `the transport's claims or the conformance cases they select changed:\n  ${problems.join('\n  ')}\n${update}`,
+      `the transport's claims or the conformance cases they select changed:\n  ${problems.join('\n  ')}\nIf that is intended, ${rerun} (review the diff: a claim withdrawn turns cases into skips).`,
     );
   }
 }

@@ -20,7 +20,9 @@ describe('capability report', () => {
     expect(changes).toContain('capabilities.delay.mode: "native" → "none"');
     expect(changes).toContain('DEL-01 applied and is now skipped: capabilities.delay.mode is "none"');
     expect(changes).toContain('DEL-02 applied and is now skipped: capabilities.delay.mode is "none"');
-    expect(changes).toContain('UNS-01 was skipped (the transport claims every optional feature) and now applies');
+    expect(changes).toContain(
+      'UNS-01 was skipped (the transport claims every optional feature) and now applies',
+    );
     expect(capabilityReportChanges(committed, committed)).toEqual([]);
   });
 

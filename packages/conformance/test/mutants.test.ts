@@ -62,11 +62,23 @@ const mutants: [MutantClass, ConformanceCase][] = [
 
 /** What the failure reason must say, so that a reader knows why without reading the case. */
 const REASONS = new Map<MutantClass, RegExp>([
-  [LateAckAfterLeaseLossSucceeds, /ack of a delivery held past its 1000 ms visibility timeout.*LeaseLostError.*but it resolved/],
+  [
+    LateAckAfterLeaseLossSucceeds,
+    /ack of a delivery held past its 1000 ms visibility timeout.*LeaseLostError.*but it resolved/,
+  ],
   [DelayedNackResetsDeliveryCount, /expected deliveryCount > 1 after a nack with delayMs \d+, got 1/],
-  [DepthIgnoresInFlightAndDelayed, /expected ready 1, inFlight 2 .*delayed 3 .*got ready 1, inFlight 0, delayed 0/],
-  [SettleAfterCloseSucceeds, /ack\(\) of a delivery open at close: expected TransportClosedError.*but it resolved/],
-  [ExtendVisibilityIgnoresRange, /extendVisibility\(0\) .*InvalidOptionError \(code 'INVALID_OPTION'\), but it resolved/],
+  [
+    DepthIgnoresInFlightAndDelayed,
+    /expected ready 1, inFlight 2 .*delayed 3 .*got ready 1, inFlight 0, delayed 0/,
+  ],
+  [
+    SettleAfterCloseSucceeds,
+    /ack\(\) of a delivery open at close: expected TransportClosedError.*but it resolved/,
+  ],
+  [
+    ExtendVisibilityIgnoresRange,
+    /extendVisibility\(0\) .*InvalidOptionError \(code 'INVALID_OPTION'\), but it resolved/,
+  ],
   [ExtendDoesNothing, /extended to 8 s on a 1 s timeout, but redelivered after [\d.]+ s/],
 ]);
 

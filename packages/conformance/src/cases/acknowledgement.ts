@@ -32,16 +32,25 @@ export const ackRemovesTheMessage = defineCase({
     assert.equal(
       probe.deliveries.length,
       ids.length,
-      'acked messages were delivered again to the same consumer',
+      `expected ${ids.length} deliveries of ${ids.length} messages each acked once, got ${probe.deliveries.length}: acked messages were delivered again to the same consumer`,
     );
     probe.stop();
     await first.close();
     const second = await ctx.transport();
     const after = await new ConsumerProbe(second, queue, 5, 'hold').start();
     await sleep(QUIET_WINDOW_MS);
-    assert.deepEqual(after.deliveries.map(idOf), [], 'acked messages came back on a new connection');
+    const back = after.deliveries.map(idOf);
+    assert.deepEqual(
+      back,
+      [],
+      `expected no delivery on a new connection after every message was acked, got ${back.length}: ${back.slice(0, 5).join(', ')}`,
+    );
     const depth = await second.queueDepth(queue);
-    assert.equal(depth.ready, 0, 'queue still holds messages after all were acked');
+    assert.equal(
+      depth.ready,
+      0,
+      `expected ready 0 after all ${ids.length} messages were acked, got ${depth.ready}`,
+    );
   },
 });
 
@@ -59,15 +68,18 @@ export const nackRequeueRedelivers = defineCase({
     const probe = await new ConsumerProbe(transport, queue, 1, 'hold').start();
     await probe.waitForCount(1, ctx.patienceMs);
     const firstDelivery = probe.deliveries[0]!;
-    assert.equal(idOf(firstDelivery), id);
-    assert.ok(firstDelivery.deliveryCount >= 1, 'deliveryCount starts at 1');
+    assert.equal(idOf(firstDelivery), id, `expected ${id} on a fresh queue, got ${idOf(firstDelivery)}`);
+    assert.ok(
+      firstDelivery.deliveryCount >= 1,
+      `expected deliveryCount >= 1 on a first delivery, got ${firstDelivery.deliveryCount}`,
+    );
     await probe.nack(firstDelivery);
     await probe.waitForCount(2, ctx.patienceMs);
     const again = probe.deliveries[1]!;
-    assert.equal(idOf(again), id, 'the nacked message is the one redelivered');
+    assert.equal(idOf(again), id, `expected the nacked message ${id} to be redelivered, got ${idOf(again)}`);
     assert.ok(
       again.deliveryCount > firstDelivery.deliveryCount,
-      `deliveryCount did not grow (${firstDelivery.deliveryCount} then ${again.deliveryCount})`,
+      `expected deliveryCount > ${firstDelivery.deliveryCount} after a nack, got ${again.deliveryCount}`,
     );
     await probe.ack(again);
   },
@@ -91,6 +103,10 @@ export const secondSettleIsANoop = defineCase({
     await delivery.ack();
     await delivery.nack();
     await sleep(QUIET_WINDOW_MS);
-    assert.equal(probe.deliveries.length, 1, 'nack after ack requeued an acked message');
+    assert.equal(
+      probe.deliveries.length,
+      1,
+      `expected 1 delivery after ack, ack, nack of the same delivery, got ${probe.deliveries.length}: the nack after the ack requeued an acked message`,
+    );
   },
 });

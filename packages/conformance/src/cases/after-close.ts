@@ -79,7 +79,11 @@ export const everythingAfterCloseRejects = defineCase({
     for (const [i, settle] of settles.entries()) {
       const delivery = probe.deliveries[i]!;
       settledWith.set(idOf(delivery) ?? `delivery ${i}`, settle.name);
-      await check(`${settle.name} of a delivery open at close`, () => settle.call(delivery), settle.alsoAllowed);
+      await check(
+        `${settle.name} of a delivery open at close`,
+        () => settle.call(delivery),
+        settle.alsoAllowed,
+      );
     }
     await check('connect() after close', () => transport.connect());
     await check('declareQueue() after close', () => transport.declareQueue({ name: queue }));
@@ -91,7 +95,8 @@ export const everythingAfterCloseRejects = defineCase({
     await check('queueDepth() after close', () => transport.queueDepth(queue));
     try {
       const health = await transport.health();
-      if (health.ok) problems.push('health() after close: expected ok: false (or TransportClosedError), got ok: true');
+      if (health.ok)
+        problems.push('health() after close: expected ok: false (or TransportClosedError), got ok: true');
     } catch (error) {
       if (!hasCode(error, ['TRANSPORT_CLOSED'])) {
         problems.push(
@@ -102,7 +107,9 @@ export const everythingAfterCloseRejects = defineCase({
     try {
       await transport.close();
     } catch (error) {
-      problems.push(`a second close() must resolve (close is idempotent), but it rejected with ${describeError(error)}`);
+      problems.push(
+        `a second close() must resolve (close is idempotent), but it rejected with ${describeError(error)}`,
+      );
     }
 
     // Nothing settled after close took effect: every message comes back on a new connection.

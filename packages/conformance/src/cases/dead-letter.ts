@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { Client, DEAD_LETTER_REASON_HEADER, defineTask, Worker } from '@conveyor/core';
+import { Client, defineTask, Worker } from '@conveyor/core';
+import { DEAD_LETTER_REASON_HEADER } from '@conveyor/core/transport';
 import { defineCase } from '../case.js';
 import { ConsumerProbe } from '../support/consumer-probe.js';
 import { idOf, PROBE_TASK, probeMessage } from '../support/probe-message.js';
@@ -29,13 +30,18 @@ export const rejectDeadLettersWithReason = defineCase({
     const dead = await new ConsumerProbe(await ctx.transport(), dlq, 1, 'ack').start();
     await dead.waitForIds([id], ctx.patienceMs);
     const letter = dead.deliveries[0]!;
-    assert.equal(letter.message?.headers[DEAD_LETTER_REASON_HEADER], reason, 'the reason is kept');
-    assert.deepEqual(
-      Buffer.from(letter.message!.body),
-      Buffer.from(original.body),
-      'the dead-lettered body is the original',
+    const kept = letter.message?.headers[DEAD_LETTER_REASON_HEADER];
+    assert.equal(
+      kept,
+      reason,
+      `expected header ${DEAD_LETTER_REASON_HEADER} ${JSON.stringify(reason)} on the dead letter, got ${JSON.stringify(kept)}`,
     );
-    assert.equal((await transport.queueDepth(queue)).ready, 0, 'a rejected message must leave its queue');
+    assert.ok(
+      Buffer.from(letter.message!.body).equals(Buffer.from(original.body)),
+      `expected the dead letter's body to be the original ${original.body.byteLength} bytes, got ${letter.message!.body.byteLength} different bytes`,
+    );
+    const left = (await transport.queueDepth(queue)).ready;
+    assert.equal(left, 0, `expected ready 0 on the source queue after reject, got ${left}`);
   },
 });
 
@@ -85,12 +91,29 @@ export const malformedPayloadIsDeadLettered = defineCase({
     } finally {
       await worker.stop({ deadlineMs: 1000 });
     }
-    assert.deepEqual([...ran].sort(), [1, 2, 3], 'valid tasks behind the malformed one ran');
-    assert.equal(reasons.length, 1, 'exactly the malformed message was rejected');
+    const ranSorted = [...ran].sort();
+    assert.deepEqual(
+      ranSorted,
+      [1, 2, 3],
+      `expected the 3 valid tasks behind the malformed message to run once each, ran [${ranSorted.join(', ')}]`,
+    );
+    assert.equal(
+      reasons.length,
+      1,
+      `expected exactly 1 rejection (the malformed message), got ${reasons.length}: ${reasons.join(' | ')}`,
+    );
     const dead = await new ConsumerProbe(await ctx.transport(), dlq, 1, 'ack').start();
     await dead.waitForCount(1, ctx.patienceMs);
     const reason = dead.deliveries[0]!.message?.headers[DEAD_LETTER_REASON_HEADER];
-    assert.match(String(reason), /malformed/i, 'the dead-letter reason says why');
-    assert.equal(idOf(dead.deliveries[0]!), undefined, 'the dead letter is the raw payload, not a task');
+    assert.match(
+      String(reason),
+      /malformed/i,
+      `expected the dead-letter reason to say the payload was malformed, got ${JSON.stringify(reason)}`,
+    );
+    assert.equal(
+      idOf(dead.deliveries[0]!),
+      undefined,
+      `expected the dead letter to be the raw payload, not a task, got task id ${idOf(dead.deliveries[0]!)}`,
+    );
   },
 });

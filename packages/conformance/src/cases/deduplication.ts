@@ -21,6 +21,9 @@ export const deduplicationDropsRepeats = defineCase({
     const probe = await new ConsumerProbe(transport, queue, 5, 'ack').start();
     await probe.waitForIds([`${queue}-a`, `${queue}-c`], ctx.patienceMs);
     await sleep(QUIET_WINDOW_MS);
-    assert.ok(!probe.seen.has(`${queue}-b`), 'the duplicate was delivered');
+    assert.ok(
+      !probe.seen.has(`${queue}-b`),
+      `expected the second publish with deduplicationId "same" to be dropped, but it was delivered (${probe.deliveries.length} deliveries of 3 publishes, 2 distinct ids)`,
+    );
   },
 });

@@ -49,15 +49,16 @@ export const delayedMessagesWaitTheirDelay = defineCase({
     ctx.metric('delay-lateness', waited - delayMs, 'ms');
     assert.ok(
       waited >= delayMs - EARLY_SLACK_MS,
-      `delivered after ${waited} ms, before its ${delayMs} ms delay`,
+      `expected delivery no earlier than the ${delayMs} ms delay, got it after ${waited} ms`,
     );
     assert.ok(
       waited <= delayMs + grossLateness(caps),
-      `delivered ${waited - delayMs} ms late: more than ${grossLateness(caps)} ms is a gross violation`,
+      `expected delivery within ${grossLateness(caps)} ms of the ${delayMs} ms delay, got it ${waited - delayMs} ms late`,
     );
+    const behind = arrivals.get(immediate)! - arrivals.get(delayed)!;
     assert.ok(
-      arrivals.get(immediate)! <= arrivals.get(delayed)!,
-      'the undelayed message waited for the delayed one',
+      behind <= 0,
+      `expected the undelayed message before the delayed one, it arrived ${behind} ms after it`,
     );
   },
 });
@@ -85,9 +86,12 @@ export const nackWithDelayWaits = defineCase({
     ctx.metric('nack-delay-lateness', waited - delayMs, 'ms');
     assert.ok(
       waited >= delayMs - EARLY_SLACK_MS,
-      `redelivered after ${waited} ms, before its ${delayMs} ms delay`,
+      `expected redelivery no earlier than the nack's ${delayMs} ms delay, got it after ${waited} ms`,
     );
-    assert.ok(waited <= delayMs + grossLateness(caps), `redelivered ${waited - delayMs} ms late`);
+    assert.ok(
+      waited <= delayMs + grossLateness(caps),
+      `expected redelivery within ${grossLateness(caps)} ms of the nack's ${delayMs} ms delay, got it ${waited - delayMs} ms late`,
+    );
     await probe.ack(probe.deliveries[1]!);
   },
 });

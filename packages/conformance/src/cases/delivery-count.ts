@@ -1,8 +1,8 @@
 import type { CaseContext } from '../case.js';
 import { defineCase } from '../case.js';
 import { ConsumerProbe } from '../support/consumer-probe.js';
-import { describeError } from '../support/reported-errors.js';
 import { idOf, probeMessage } from '../support/probe-message.js';
+import { describeError } from '../support/reported-errors.js';
 
 /** Short enough to keep the case quick, long enough for any broker to hand the message out first. */
 const VISIBILITY_TIMEOUT_MS = 1000;
@@ -73,7 +73,8 @@ export const deliveryCountRisesOnEveryRedelivery = defineCase({
     );
     const problems = outcomes.flatMap((outcome, i) => {
       const kind = kinds[i]!;
-      if (outcome.status === 'rejected') return [`redelivery after ${kind.name}: ${describeError(outcome.reason)}`];
+      if (outcome.status === 'rejected')
+        return [`redelivery after ${kind.name}: ${describeError(outcome.reason)}`];
       const { before, after } = outcome.value;
       if (before < 1) return [`expected deliveryCount >= 1 on a first delivery, got ${before}`];
       if (after > before) return [];

@@ -18,12 +18,12 @@ import { largestMessagePassesLargerFails } from './message-size.js';
 import { keyOrderIsKept, queueOrderIsKept } from './ordering.js';
 import { prefetchBoundIsNeverExceeded } from './prefetch.js';
 import { higherPriorityIsDeliveredFirst } from './priority.js';
-import { queueDepthCountsInFlightAndDelayed } from './queue-depth.js';
 import {
   batchPublishDeliversEveryEntry,
   everythingPublishedIsConsumed,
   queuesAreIsolated,
 } from './publish.js';
+import { queueDepthCountsInFlightAndDelayed } from './queue-depth.js';
 import { consumerSurvivesConnectionCut, publishAfterCutIsNotSilentlyLost } from './reconnect.js';
 import { unclaimedFeaturesThrow } from './unsupported.js';
 import { extendVisibilityKeepsItsContract } from './visibility-extension.js';

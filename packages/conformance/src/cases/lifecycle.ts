@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
-import { ConveyorError } from '@conveyor/core';
 import { defineCase } from '../case.js';
+import { expectRejection } from '../support/expect-error.js';
 import { probeMessage } from '../support/probe-message.js';
+import { sleep } from '../support/wait.js';
 
 /** LIF-01: connect and close are idempotent; every operation after close fails with TRANSPORT_CLOSED. */
 export const connectAndCloseAreIdempotent = defineCase({
@@ -16,23 +17,33 @@ export const connectAndCloseAreIdempotent = defineCase({
     await transport.declareQueue({ name: queue });
     await transport.declareQueue({ name: queue });
     const health = await transport.health();
-    assert.equal(health.ok, true, `health check failed: ${health.detail ?? ''}`);
-    assert.ok(health.latencyMs >= 0);
+    assert.equal(
+      health.ok,
+      true,
+      `expected health ok on a connected transport, got ok: false (${health.detail ?? 'no detail'})`,
+    );
+    assert.ok(health.latencyMs >= 0, `expected health latencyMs >= 0, got ${health.latencyMs}`);
     await transport.close();
     await transport.close();
-    const closedCode = (error: unknown): boolean =>
-      error instanceof ConveyorError && error.code === 'TRANSPORT_CLOSED';
-    await assert.rejects(
+    const patience = ctx.patienceMs;
+    await expectRejection(
       () => transport.publish(queue, probeMessage('after-close')),
-      closedCode,
+      'TRANSPORT_CLOSED',
       'publish after close',
+      patience,
     );
-    await assert.rejects(
+    await expectRejection(
       () => transport.consume(queue, () => {}, { prefetch: 1 }),
-      closedCode,
+      'TRANSPORT_CLOSED',
       'consume after close',
+      patience,
     );
-    await assert.rejects(() => transport.queueDepth(queue), closedCode, 'queueDepth after close');
+    await expectRejection(
+      () => transport.queueDepth(queue),
+      'TRANSPORT_CLOSED',
+      'queueDepth after close',
+      patience,
+    );
   },
 });
 
@@ -46,15 +57,15 @@ export const queueDepthCountsReadyMessages = defineCase({
     const queue = ctx.queue();
     await transport.declareQueue({ name: queue });
     const before = await transport.queueDepth(queue);
-    assert.equal(before.ready, 0, 'a fresh queue is empty');
+    assert.equal(before.ready, 0, `expected ready 0 on a fresh queue, got ${before.ready}`);
     for (let i = 0; i < 7; i++) await transport.publish(queue, probeMessage(`${queue}-${i}`, i));
     const deadline = Date.now() + 10_000;
     let depth = await transport.queueDepth(queue);
     // Some brokers report depth approximately and late (SQS); wait for it to settle.
     while (depth.ready !== 7 && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 100));
+      await sleep(100);
       depth = await transport.queueDepth(queue);
     }
-    assert.equal(depth.ready, 7, 'ready count after 7 publishes');
+    assert.equal(depth.ready, 7, `expected ready 7 after 7 publishes (nobody consuming), got ${depth.ready}`);
   },
 });

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
-import { ConveyorError, type WireMessage } from '@conveyor/core';
+import type { WireMessage } from '@conveyor/core/transport';
 import { defineCase } from '../case.js';
 import { ConsumerProbe } from '../support/consumer-probe.js';
+import { expectRejection } from '../support/expect-error.js';
 
 function binaryBody(size: number): Uint8Array {
   const body = new Uint8Array(size);
@@ -30,19 +31,32 @@ export const largestMessagePassesLargerFails = defineCase({
     const limit = transport.capabilities.maxMessageBytes;
     const queue = ctx.queue();
     await transport.declareQueue({ name: queue });
-    await assert.rejects(
+    await expectRejection(
       () => transport.publish(queue, rawMessage(`${queue}-big`, binaryBody(limit + 1))),
-      (error: unknown) => error instanceof ConveyorError && error.code === 'MESSAGE_TOO_LARGE',
-      'a body over the limit must be refused',
+      'MESSAGE_TOO_LARGE',
+      `publish of a ${limit + 1}-byte body (maxMessageBytes ${limit})`,
+      ctx.patienceMs,
     );
     const body = binaryBody(limit);
     await transport.publish(queue, rawMessage(`${queue}-max`, body));
     const probe = await new ConsumerProbe(transport, queue, 1, 'ack').start();
     await probe.waitForCount(1, ctx.patienceMs);
     const got = probe.deliveries[0]!.message;
-    assert.ok(got, 'the largest message must decode');
-    assert.equal(got.headers.id, `${queue}-max`, 'the oversized message must not have been stored');
-    assert.equal(got.body.byteLength, limit, 'size changed in transit');
-    assert.ok(Buffer.from(got.body).equals(Buffer.from(body)), 'bytes changed in transit');
+    assert.ok(
+      got,
+      `expected the ${limit}-byte message to decode, got malformed: ${probe.deliveries[0]!.malformed?.message}`,
+    );
+    assert.equal(
+      got.headers.id,
+      `${queue}-max`,
+      `expected only the ${limit}-byte message on the queue, got ${String(got.headers.id)}: the refused one was stored`,
+    );
+    assert.equal(
+      got.body.byteLength,
+      limit,
+      `expected a ${limit}-byte body, got ${got.body.byteLength} bytes`,
+    );
+    const at = got.body.findIndex((byte, i) => byte !== body[i]);
+    assert.equal(at, -1, `expected the body byte for byte, first difference at byte ${at}`);
   },
 });

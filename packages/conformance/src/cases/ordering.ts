@@ -18,7 +18,13 @@ export const queueOrderIsKept = defineCase({
     for (let i = 0; i < ids.length; i++) await transport.publish(queue, probeMessage(ids[i]!, i));
     const probe = await new ConsumerProbe(transport, queue, 1, 'ack').start();
     await probe.waitForIds(ids, ctx.patienceMs);
-    assert.deepEqual(probe.deliveries.map(idOf), ids, 'delivery order differs from publish order');
+    const got = probe.deliveries.map(idOf);
+    const at = got.findIndex((id, i) => id !== ids[i]);
+    assert.deepEqual(
+      got,
+      ids,
+      `expected the ${ids.length} messages in publish order, first difference at position ${at}: expected ${ids[at]}, got ${got[at]}`,
+    );
   },
 });
 
@@ -49,7 +55,7 @@ export const keyOrderIsKept = defineCase({
       assert.deepEqual(
         seqs,
         Array.from({ length: perKey }, (_, i) => i),
-        `order broken for key ${key}`,
+        `expected the ${perKey} messages of key ${key} in publish order 0..${perKey - 1}, got ${seqs.join(',')}`,
       );
     }
   },

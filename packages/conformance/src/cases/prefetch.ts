@@ -31,7 +31,7 @@ export const prefetchBoundIsNeverExceeded = defineCase({
     assert.equal(
       probe.outstanding,
       prefetch,
-      `held ${probe.outstanding} unsettled with prefetch ${prefetch}`,
+      `expected a consumer that settles nothing to hold exactly its prefetch ${prefetch} of 60 messages, it held ${probe.outstanding}`,
     );
     holding = false;
     for (const delivery of probe.unsettled()) probe.ackInBackground(delivery);

@@ -26,6 +26,10 @@ export const higherPriorityIsDeliveredFirst = defineCase({
     await probe.waitForIds(ids, ctx.patienceMs);
     const levelsSeen = probe.deliveries.map((d) => Number(idOf(d)!.split('-p')[1]!.split('-')[0]));
     const sorted = [...levelsSeen].sort((a, b) => b - a);
-    assert.deepEqual(levelsSeen, sorted, `delivered in level order ${levelsSeen.join(',')}`);
+    assert.deepEqual(
+      levelsSeen,
+      sorted,
+      `expected delivery in priority order ${sorted.join(', ')} (published ${order.join(', ')}), got ${levelsSeen.join(', ')}`,
+    );
   },
 });

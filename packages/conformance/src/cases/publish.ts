@@ -53,7 +53,11 @@ export const everythingPublishedIsConsumed = defineCase({
     const deliveries = consumers.reduce((n, c) => n + c.deliveries.length, 0);
     ctx.metric('throughput', Math.round(total / (elapsed / 1000)), 'msg/s');
     ctx.metric('duplicates', deliveries - total, 'deliveries');
-    for (const c of consumers) assert.ok(c.deliveries.length > 0, 'every competing consumer got work');
+    const shares = consumers.map((c) => c.deliveries.length);
+    assert.ok(
+      shares.every((n) => n > 0),
+      `expected each of the 3 competing consumers to get work, they got ${shares.join(', ')} deliveries`,
+    );
   },
 });
 
@@ -74,9 +78,22 @@ export const batchPublishDeliversEveryEntry = defineCase({
     const probe = await new ConsumerProbe(transport, queue, 10, 'ack').start();
     await probe.waitForIds(ids, ctx.patienceMs);
     const first = probe.deliveries[0]!;
-    assert.ok(first.message, 'a published message decodes');
-    assert.equal(first.message.properties.content_type, 'application/json', 'content type survives');
-    assert.equal(first.message.headers.task, 'conformance.probe', 'headers survive');
+    assert.ok(
+      first.message,
+      `expected a batch-published message to decode, got malformed: ${first.malformed?.message}`,
+    );
+    const contentType = first.message.properties.content_type;
+    assert.equal(
+      contentType,
+      'application/json',
+      `expected content_type "application/json" to survive publishBatch, got ${JSON.stringify(contentType)}`,
+    );
+    const task = first.message.headers.task;
+    assert.equal(
+      task,
+      'conformance.probe',
+      `expected header task "conformance.probe" to survive publishBatch, got ${JSON.stringify(task)}`,
+    );
   },
 });
 
@@ -99,7 +116,9 @@ export const queuesAreIsolated = defineCase({
     const probeB = await new ConsumerProbe(await ctx.transport(), b, 10, 'ack').start();
     await probeA.waitForIds(idsA, ctx.patienceMs);
     await probeB.waitForIds(idsB, ctx.patienceMs);
-    for (const id of probeA.seen) assert.ok(id.startsWith(a), `queue ${a} delivered ${id}`);
-    for (const id of probeB.seen) assert.ok(id.startsWith(b), `queue ${b} delivered ${id}`);
+    for (const id of probeA.seen)
+      assert.ok(id.startsWith(a), `queue ${a} delivered ${id}, published to another queue`);
+    for (const id of probeB.seen)
+      assert.ok(id.startsWith(b), `queue ${b} delivered ${id}, published to another queue`);
   },
 });

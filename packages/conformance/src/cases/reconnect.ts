@@ -4,7 +4,7 @@ import { ConsumerProbe } from '../support/consumer-probe.js';
 import { probeIds, probeMessage } from '../support/probe-message.js';
 import { waitUntil } from '../support/wait.js';
 
-const NO_UPSTREAM = 'harness.upstream is not set (no TCP endpoint to cut, e.g. an in-process transport)';
+const NO_UPSTREAM = 'harness.upstream is not set: no TCP endpoint for the fault proxy to cut';
 
 /**
  * RCN-01: after every connection of a consumer is cut (RST), the transport reconnects by itself
@@ -35,7 +35,11 @@ export const consumerSurvivesConnectionCut = defineCase({
       () => 'a new connection through the proxy',
     );
     const health = await consumerTransport.health();
-    assert.equal(health.ok, true, 'health after reconnect');
+    assert.equal(
+      health.ok,
+      true,
+      `expected health ok after reconnecting, got ok: false (${health.detail ?? 'no detail'})`,
+    );
     ctx.metric('connections-cut', proxy.stats().cut, 'connections');
   },
 });
@@ -65,6 +69,9 @@ export const publishAfterCutIsNotSilentlyLost = defineCase({
     const consumer = await new ConsumerProbe(await ctx.transport(), queue, 20, 'ack').start();
     await consumer.waitForIds(confirmed, ctx.patienceMs);
     ctx.metric('publishes-confirmed', confirmed.length, 'of 40');
-    assert.ok(confirmed.length >= 20, 'publishes before the cut must succeed');
+    assert.ok(
+      confirmed.length >= 20,
+      `expected the 20 publishes before the cut to succeed, only ${confirmed.length} of 40 publishes succeeded in all`,
+    );
   },
 });

@@ -1,11 +1,8 @@
-import assert from 'node:assert/strict';
-import { ConveyorError, type Transport, type TransportCapabilities } from '@conveyor/core';
+import type { Transport, TransportCapabilities } from '@conveyor/core/transport';
 import { defineCase } from '../case.js';
 import { ConsumerProbe } from '../support/consumer-probe.js';
+import { expectRejection } from '../support/expect-error.js';
 import { probeMessage } from '../support/probe-message.js';
-
-const isUnsupported = (error: unknown): boolean =>
-  error instanceof ConveyorError && error.code === 'UNSUPPORTED_FEATURE';
 
 type Probe = {
   feature: string;
@@ -62,10 +59,11 @@ export const unclaimedFeaturesThrow = defineCase({
     await transport.declareQueue({ name: queue });
     for (const probe of PUBLISH_PROBES) {
       if (!probe.unclaimed(caps)) continue;
-      await assert.rejects(
+      await expectRejection(
         () => probe.use(transport, queue),
-        isUnsupported,
-        `${probe.feature} must be refused`,
+        'UNSUPPORTED_FEATURE',
+        `publish with ${probe.feature}, which the capabilities do not claim`,
+        ctx.patienceMs,
       );
     }
     if (caps.deadLetter && caps.visibilityExtension) return;
@@ -74,14 +72,20 @@ export const unclaimedFeaturesThrow = defineCase({
     await holder.waitForCount(1, ctx.patienceMs);
     const delivery = holder.deliveries[0]!;
     if (!caps.visibilityExtension) {
-      await assert.rejects(
+      await expectRejection(
         () => delivery.extendVisibility(60_000),
-        isUnsupported,
-        'extendVisibility must be refused',
+        'UNSUPPORTED_FEATURE',
+        'extendVisibility(60000) where visibilityExtension is not claimed',
+        ctx.patienceMs,
       );
     }
     if (!caps.deadLetter) {
-      await assert.rejects(() => delivery.reject('nowhere to go'), isUnsupported, 'reject must be refused');
+      await expectRejection(
+        () => delivery.reject('nowhere to go'),
+        'UNSUPPORTED_FEATURE',
+        'reject() where deadLetter is not claimed',
+        ctx.patienceMs,
+      );
     }
     await delivery.ack();
   },

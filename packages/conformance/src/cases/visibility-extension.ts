@@ -119,7 +119,10 @@ async function extensionKeepsTheContract(ctx: CaseContext): Promise<void> {
   // After settle: a no-op.
   const settled = first(id.settled);
   await probe.ack(settled);
-  await expectResolves(() => settled.extendVisibility(5000), 'extendVisibility(5000) after ack (must be a no-op)');
+  await expectResolves(
+    () => settled.extendVisibility(5000),
+    'extendVisibility(5000) after ack (must be a no-op)',
+  );
 
   // After the lease ran out: LeaseLostError.
   const lapsed = first(id.lapsed);

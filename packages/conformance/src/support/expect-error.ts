@@ -43,7 +43,8 @@ export async function rejectionProblem(
   });
   try {
     const outcome = await Promise.race([Promise.resolve().then(action), hung]);
-    if (outcome === 'hung') return `${what}: expected ${expected}, but it had not settled after ${patienceMs} ms`;
+    if (outcome === 'hung')
+      return `${what}: expected ${expected}, but it had not settled after ${patienceMs} ms`;
     return `${what}: expected ${expected}, but it resolved`;
   } catch (error) {
     if (hasCode(error, codes)) return undefined;
@@ -60,7 +61,12 @@ export async function expectRejection(
   what: string,
   patienceMs: number,
 ): Promise<void> {
-  const problem = await rejectionProblem(action, typeof codes === 'string' ? [codes] : codes, what, patienceMs);
+  const problem = await rejectionProblem(
+    action,
+    typeof codes === 'string' ? [codes] : codes,
+    what,
+    patienceMs,
+  );
   if (problem) throw new Error(problem);
 }
 
