@@ -1,5 +1,6 @@
 import type { MemoryTransport } from '@conveyor/core';
 import {
+  BrokerConnectionError,
   type ConsumeOptions,
   type Delivery,
   type DeliveryHandler,
@@ -223,5 +224,16 @@ export class DropsMessagesOnClose extends ForwardingTransport {
     await Promise.allSettled([...this.#held].map((d) => d.ack()));
     this.#held.clear();
     return super.close();
+  }
+}
+
+/**
+ * Loses nacked messages, and tells its consumers about connection trouble through `onError` the
+ * way a real transport does when it reconnects: the failure reason must quote it.
+ */
+export class ComplainsAndLosesNacks extends LosesNackedMessages {
+  override consume(queue: string, handler: DeliveryHandler, options: ConsumeOptions): Promise<void> {
+    options.onError?.(new BrokerConnectionError('connection to 127.0.0.1:5672 reset, reconnecting'));
+    return super.consume(queue, handler, options);
   }
 }
