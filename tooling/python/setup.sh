@@ -3,7 +3,7 @@
 # exact pins of tooling/python/requirements.txt into it. Prints the venv's python path as the last
 # line of stdout; everything else goes to stderr.
 #
-#   bash tooling/python/setup.sh            # -> /work/main/.conveyor/python-venv/bin/python
+#   bash tooling/python/setup.sh            # -> <repo>/.conveyor/python-venv/bin/python
 #
 # Env:
 #   CONVEYOR_PYTHON       interpreter used to create the venv (default: python3; needs >= 3.9)

@@ -5,7 +5,8 @@
  * `HeldDeliveries`, `PrefetchWindow`, `deadLetterMessage`), the publish checks, the kombu envelope
  * and the Celery message codec, the typed errors, and `registerTransport` to serve a URL scheme.
  *
- * The rules are in `docs/transport-contract.md`, shipped inside this package.
+ * The rules are in `dist/transport-contract.md` of this package (`docs/transport-contract.md` in the
+ * repository).
  */
 export * from './delivery/index.js';
 export * from './errors/index.js';

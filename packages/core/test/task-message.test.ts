@@ -10,7 +10,7 @@ import {
 
 const ID = '11111111-1111-1111-1111-111111111111';
 
-/** Header names, in order, of the `add.apply_async((2, 3))` example in celery-wire.md §1.5. */
+/** Header names, in order, of the `add.apply_async((2, 3))` example in docs/celery-wire.md §1.5. */
 const CELERY_HEADER_KEYS = [
   'lang',
   'task',
@@ -30,7 +30,7 @@ const CELERY_HEADER_KEYS = [
   'ignore_result',
 ];
 
-/** Verbatim Redis list element pushed by Python Celery 5.2.6 for `add.delay(2, 3)` (machine-notes.md). */
+/** Verbatim Redis list element pushed by Python Celery 5.2.6 for `add.delay(2, 3)` (docs/celery-wire.md §9.1). */
 const PYTHON_ENVELOPE =
   '{"body": "W1syLCAzXSwge30sIHsiY2FsbGJhY2tzIjogbnVsbCwgImVycmJhY2tzIjogbnVsbCwgImNoYWluIjogbnVsbCwgImNob3JkIjogbnVsbH1d", "content-encoding": "utf-8", "content-type": "application/json", "headers": {"lang": "py", "task": "app.add", "id": "d447abe7-5595-4c51-ab20-9a0a74f4ec3d", "shadow": null, "eta": null, "expires": null, "group": null, "group_index": null, "retries": 0, "timelimit": [null, null], "root_id": "d447abe7-5595-4c51-ab20-9a0a74f4ec3d", "parent_id": null, "argsrepr": "(2, 3)", "kwargsrepr": "{}", "origin": "gen7629@vm", "ignore_result": false}, "properties": {"correlation_id": "d447abe7-5595-4c51-ab20-9a0a74f4ec3d", "reply_to": "8c1b8c90-bdb4-3ee3-b90f-b5e959859e18", "delivery_mode": 2, "delivery_info": {"exchange": "", "routing_key": "celery"}, "priority": 0, "body_encoding": "base64", "delivery_tag": "eff7ae77-a5c0-4f69-8f81-ebb865a99b74"}}';
 

@@ -3,8 +3,9 @@ import { importBrokerPackage, urlScheme } from './broker-package.js';
 import type { Transport } from './transport.js';
 
 /**
- * What a transport package exports so that a broker URL can open it. Each of
- * `@conveyor/redis`, `@conveyor/amqp`, `@conveyor/sqs`, `@conveyor/kafka` has this export.
+ * What a broker package Conveyor knows (TRANSPORT_PACKAGES) exports so that a broker URL can open
+ * it: `@conveyor/redis` and `@conveyor/amqp` today; `@conveyor/sqs` and `@conveyor/kafka` are
+ * planned. A third-party transport calls registerTransport instead.
  */
 export interface TransportModule {
   createTransportFromUrl(url: string): Transport;
