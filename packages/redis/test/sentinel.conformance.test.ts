@@ -65,5 +65,19 @@ describeTransportConformance(
         ...(visibilityTimeoutMs !== undefined ? { visibilityTimeoutMs } : {}),
       }),
   },
-  { only: ['MAN-01', 'LIF-01', 'PUB-01', 'ACK-02', 'CRS-01', 'CLS-01', 'DEL-01', 'PRI-01'] },
+  {
+    only: [
+      'MAN-01',
+      'LIF-01',
+      'PUB-01',
+      'ACK-02',
+      'CNT-01',
+      'CRS-01',
+      'LSE-01',
+      'CLS-01',
+      'CLS-02',
+      'DEL-01',
+      'PRI-01',
+    ],
+  },
 );
