@@ -119,7 +119,7 @@ export class StreamConsumer {
     return entriesOfRead(reply);
   }
 
-  /** Takes over entries pending longer than the visibility timeout; returns how many it handed out. */
+  /** Takes over entries pending longer than the visibility timeout; returns how many it claimed. */
   async #claimExpired(count: number): Promise<number> {
     const { reader, group, consumer, stream, visibilityTimeoutMs } = this.#init;
     // ioredis has no typed binary XAUTOCLAIM; raw payloads must stay bytes.
