@@ -21,7 +21,7 @@ case "$command" in
     # starts what is not running, returns once each answered a client round trip (tooling/brokers).
     bash tooling/brokers/brokers.sh up all
     # Stale result files would be counted by the summary: remove them, turbo restores cached ones.
-    find packages apps tooling -type d -name test-results -prune -exec rm -rf {} + 2>/dev/null || true
+    find packages apps tooling examples -type d -name test-results -prune -exec rm -rf {} + 2>/dev/null || true
     status=0
     pnpm exec turbo run test --concurrency=1 --continue "$@" || status=$?
     node tooling/scripts/summarize-tests.mjs || status=$?
