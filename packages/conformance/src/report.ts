@@ -45,7 +45,11 @@ export function claimsOf(
       cases: ['PUB-01', 'ACK-01', 'ACK-02', 'CNT-01', 'CRS-01', 'CRS-02', 'CLS-01', 'CLS-02'],
     },
     { capability: 'prefetch', claimed: 'exact bound', cases: ['PRE-01'] },
-    { capability: 'queueDepth', claimed: 'ready, inFlight, delayed', cases: ['LIF-02', 'DEP-01'] },
+    {
+      capability: 'queueDepth',
+      claimed: 'ready; inFlight and delayed where reported (undefined is not judged)',
+      cases: ['LIF-02', 'DEP-01'],
+    },
     { capability: 'maxMessageBytes', claimed: String(caps.maxMessageBytes), cases: ['SIZ-01'] },
   ];
   const unclaimed =
