@@ -5,6 +5,7 @@ import {
   BrokerError,
   type ConsumeOptions,
   ConveyorError,
+  checkHealth,
   checkPrefetch,
   checkPublish,
   type DeliveryHandler,
@@ -231,16 +232,11 @@ export class RedisStreamsTransport implements Transport {
     return { ready: length - inFlight, inFlight, delayed: 0 };
   }
 
-  async health(): Promise<HealthStatus> {
-    if (this.#closed) return { ok: false, latencyMs: 0, detail: 'transport is closed' };
-    const started = performance.now();
-    try {
+  health(): Promise<HealthStatus> {
+    return checkHealth(this.#closed, async () => {
       await this.connect();
       await this.#command!.ping();
-      return { ok: true, latencyMs: performance.now() - started };
-    } catch (error) {
-      return { ok: false, latencyMs: performance.now() - started, detail: messageOf(error) };
-    }
+    });
   }
 
   async #open(): Promise<void> {

@@ -6,6 +6,7 @@ import {
   BrokerError,
   type ConsumeOptions,
   ConveyorError,
+  checkHealth,
   checkPrefetch,
   checkPriority,
   checkPublish,
@@ -171,18 +172,13 @@ export class AmqpTransport implements Transport {
     }
   }
 
-  async health(): Promise<HealthStatus> {
-    if (this.#closed) return { ok: false, latencyMs: 0, detail: 'transport is closed' };
-    const started = performance.now();
-    try {
+  health(): Promise<HealthStatus> {
+    return checkHealth(this.#closed, async () => {
       const session = await this.#currentSession();
       const channel = await this.#channel(session);
       await channel.checkExchange('amq.direct');
       await channel.close();
-      return { ok: true, latencyMs: performance.now() - started };
-    } catch (error) {
-      return { ok: false, latencyMs: performance.now() - started, detail: (error as Error).message };
-    }
+    });
   }
 
   /** What a consumer of `queue` may use of this transport (see AmqpConsumerLink). */

@@ -9,6 +9,7 @@ const IMPLEMENTOR_ONLY = [
   'PrefetchWindow',
   'TransportDelivery',
   'checkDelay',
+  'checkHealth',
   'checkPrefetch',
   'checkPriority',
   'checkPublish',

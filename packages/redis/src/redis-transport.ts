@@ -4,6 +4,7 @@ import {
   BrokerError,
   type ConsumeOptions,
   ConveyorError,
+  checkHealth,
   checkPrefetch,
   checkPriority,
   checkPublish,
@@ -227,16 +228,11 @@ export class RedisTransport implements Transport {
     }
   }
 
-  async health(): Promise<HealthStatus> {
-    if (this.#closed) return { ok: false, latencyMs: 0, detail: 'transport is closed' };
-    const started = performance.now();
-    try {
+  health(): Promise<HealthStatus> {
+    return checkHealth(this.#closed, async () => {
       await this.connect();
       await this.#command!.ping();
-      return { ok: true, latencyMs: performance.now() - started };
-    } catch (error) {
-      return { ok: false, latencyMs: performance.now() - started, detail: messageOf(error) };
-    }
+    });
   }
 
   /** Keys of a queue under this transport's prefix and Cluster setting. */

@@ -11,6 +11,7 @@ import {
   defineCapabilities,
   type TransportCapabilities,
 } from '../transport/capabilities.js';
+import { checkHealth } from '../transport/health-check.js';
 import { invokeHandler } from '../transport/invoke-handler.js';
 import { checkPrefetch, checkPublish } from '../transport/publish-checks.js';
 import type {
@@ -220,9 +221,9 @@ export class MemoryTransport implements Transport {
     return { ready: q.readyCount, inFlight: q.inFlight, delayed: q.delayedCount };
   }
 
-  async health(): Promise<HealthStatus> {
-    if (this.#closed) return { ok: false, latencyMs: 0, detail: 'transport is closed' };
-    return { ok: true, latencyMs: 0 };
+  health(): Promise<HealthStatus> {
+    // Nothing to reach: the broker is this process.
+    return checkHealth(this.#closed, () => Promise.resolve());
   }
 
   #store(

@@ -14,6 +14,7 @@ export {
   type NackOptions,
   RAW_CONTENT_TYPE,
 } from './delivery.js';
+export { checkHealth } from './health-check.js';
 export { invokeHandler } from './invoke-handler.js';
 export { checkDelay, checkPrefetch, checkPriority, checkPublish } from './publish-checks.js';
 export type {
