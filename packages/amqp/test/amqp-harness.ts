@@ -30,7 +30,8 @@ export function rabbitHarness(name: string, extra: AmqpTransportOptions = {}): C
       const connection = await amqplib.connect(RABBIT_URL);
       const channel = await connection.createChannel();
       channel.on('error', () => {});
-      for (const queue of queues.flatMap((q) => [q, `${q}.dlq`])) {
+      // The suite passes every queue a case used, dead-letter queues included.
+      for (const queue of queues) {
         await channel.deleteQueue(queue).catch(() => {});
         await channel.deleteExchange(queue).catch(() => {});
       }

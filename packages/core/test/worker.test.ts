@@ -11,6 +11,7 @@ import {
   MemoryTransport,
   type MemoryTransportOptions,
   PermanentTaskError,
+  RAW_CONTENT_TYPE,
   type ResultMeta,
   SoftTimeLimitExceededError,
   type Task,
@@ -477,6 +478,20 @@ describe('Worker: messages it cannot run', () => {
     expect(new TextDecoder().decode(dead[0]!.message?.body)).toBe('{{{ garbage');
     const rejected = h.events.find((e) => e.type === 'rejected')?.payload as WorkerEvents['rejected'];
     expect(rejected).toMatchObject({ taskId: undefined, name: undefined, queue: 'celery' });
+  });
+
+  it('on a transport without dead-lettering, core stores the undecodable bytes unchanged in <queue>.dlq', async () => {
+    const h = await startWorker([add], { transportOptions: { restrictCapabilities: { deadLetter: false } } });
+    expect(h.transport.capabilities.deadLetter).toBe(false);
+    const dead = await deadLetters(h.transport);
+    const garbage = Uint8Array.from([0xff, 0x00, 0x7b, 0x80, 0xfe]);
+    await h.transport.publishRaw('celery', garbage);
+    const handle = await h.client.send(add, [1, 1]);
+    await expect(handle.get({ timeout: 10_000 })).resolves.toBe(2);
+    await eventually(() => expect(dead).toHaveLength(1));
+    expect(dead[0]!.message?.properties.content_type).toBe(RAW_CONTENT_TYPE);
+    expect([...(dead[0]!.message?.body ?? [])]).toEqual([...garbage]);
+    expect(reasonOf(dead[0]!)).toMatch(/malformed message/);
   });
 
   it('dead-letters a decodable message that is not a Celery task, with the reason', async () => {

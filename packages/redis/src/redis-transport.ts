@@ -253,7 +253,7 @@ export class RedisTransport implements Transport {
     const port: DeliveryPort<string> = {
       transportName: this.name,
       capabilities: this.capabilities,
-      leaseLostReason: 'its visibility timeout ran out before',
+      leaseLostReason: 'its visibility timeout ran out',
       settle(receipt, settlement) {
         if (settlement.kind === 'ack') return batcher.push('a', receipt);
         if (settlement.kind === 'dead-lettered') return batcher.push('r', receipt);

@@ -36,12 +36,11 @@ export function singleNodeHarness(
     },
     async cleanup(queues) {
       const client = rawClient(db);
-      const keys = queues
-        .flatMap((q) => [q, `${q}.dlq`])
-        .flatMap((q) => {
-          const k = queueKeys(q, prefix, false);
-          return [...k.ready, k.inflight, k.payload, k.delayed, k.counts, k.countsAge, k.sequence];
-        });
+      // The suite passes every queue a case used, dead-letter queues included.
+      const keys = queues.flatMap((q) => {
+        const k = queueKeys(q, prefix, false);
+        return [...k.ready, k.inflight, k.payload, k.delayed, k.counts, k.countsAge, k.sequence];
+      });
       if (keys.length > 0) await client.del(...keys);
       client.disconnect();
     },

@@ -54,10 +54,10 @@ export class HeldDeliveries {
    * TransportClosedError) and is returned, oldest first, for the transport to give back. Deliveries
    * handed out later are closed at once.
    */
-  closeAll<Delivery extends HeldDelivery = HeldDelivery>(): Delivery[] {
+  closeAll<D extends HeldDelivery = HeldDelivery>(): D[] {
     this.#closed = true;
     // The transport knows what it added (TransportDelivery<its receipt>); the type is its to name.
-    const open = [...this.#open] as Delivery[];
+    const open = [...this.#open] as D[];
     this.#open.clear();
     for (const delivery of open) {
       delivery.markClosed();

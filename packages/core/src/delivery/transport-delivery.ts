@@ -34,13 +34,16 @@ export interface TransportDeliveryInit<Receipt> {
   window: PrefetchWindow;
   /** Whatever identifies the message to the broker (a receipt handle, a delivery tag, an offset). */
   receipt: Receipt;
+  /** The queue it was consumed from. */
   queue: string;
   /** The decoded message, or null when the payload could not be decoded (then `malformed` says why). */
   message: WireMessage | null;
   malformed?: MalformedMessageError | null;
   /** The payload as the broker held it, for dead-lettering an undecodable one unchanged. */
   raw?: Uint8Array | (() => Uint8Array) | null;
+  /** 1 on first delivery, more after each redelivery (see Delivery.deliveryCount). */
   deliveryCount: number;
+  /** The ordering key it was published with, where the broker keeps one. */
   orderingKey?: string | undefined;
 }
 
@@ -92,6 +95,10 @@ export class TransportDelivery<Receipt = unknown> implements Delivery {
     return this.#state === 'open';
   }
 
+  rawPayload(): Uint8Array | null {
+    return typeof this.#raw === 'function' ? this.#raw() : this.#raw;
+  }
+
   ack(): Promise<void> {
     return this.#settle('ack', ACK);
   }
@@ -132,7 +139,7 @@ export class TransportDelivery<Receipt = unknown> implements Delivery {
       queue: this.queue,
       reason,
       message: this.message,
-      raw: typeof this.#raw === 'function' ? this.#raw() : this.#raw,
+      raw: this.message ? null : this.rawPayload(),
     });
     // The letter is stored before the original leaves: a crash in between duplicates, never loses.
     return port.publishDeadLetter(deadLetterQueue, letter).then(

@@ -9,6 +9,7 @@ export function pythonArgsRepr(args: readonly unknown[]): string {
   return truncate(args.length === 1 ? `(${inner},)` : `(${inner})`);
 }
 
+/** The `kwargsrepr` of a task: a Python-like dict repr, cut to 1024 characters as Celery does. */
 export function pythonKwargsRepr(kwargs: Record<string, unknown>): string {
   return truncate(pythonRepr(kwargs));
 }

@@ -17,6 +17,7 @@ export interface RetryPolicy {
   jitter: 'equal' | 'full' | 'none';
 }
 
+/** The policy of a task that sets none: 3 retries (Celery's max_retries), 1 s doubling to 10 min, equal jitter. */
 export const DEFAULT_RETRY_POLICY: Readonly<RetryPolicy> = Object.freeze({
   maxRetries: 3,
   initialDelayMs: 1000,

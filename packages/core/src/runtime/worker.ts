@@ -16,7 +16,6 @@ import { type CodecRegistry, defaultCodecs } from '../message/codec-registry.js'
 import { decodeTaskMessage } from '../message/decode-task.js';
 import { encodeTaskMessage } from '../message/encode-task.js';
 import type { TaskMessage } from '../message/task-message.js';
-import type { WireMessage } from '../message/wire-message.js';
 import type { ResultBackend } from '../results/result-backend.js';
 import { exceptionInfo, type ResultMeta } from '../results/result-meta.js';
 import type { TaskState } from '../results/task-state.js';
@@ -456,7 +455,12 @@ export class Worker extends TypedEmitter<WorkerEvents> {
       // publishing the letter before acking so that a crash in between duplicates, never loses.
       await this.transport.publish(
         `${delivery.queue}.dlq`,
-        deadLetterMessage({ queue: delivery.queue, reason, message: delivery.message }),
+        deadLetterMessage({
+          queue: delivery.queue,
+          reason,
+          message: delivery.message,
+          raw: delivery.message ? null : (delivery.rawPayload?.() ?? null),
+        }),
       );
       await delivery.ack();
     }

@@ -34,6 +34,12 @@ export interface Delivery {
   /** Why the payload could not be decoded; then `reject` it (core does) to dead-letter it. */
   readonly malformed: MalformedMessageError | null;
   /**
+   * The payload exactly as the broker held it, where the transport kept it (every transport built
+   * on TransportDelivery does). Core uses it to dead-letter an undecodable payload unchanged on a
+   * transport that has no dead-lettering of its own.
+   */
+  rawPayload?(): Uint8Array | null;
+  /**
    * 1 on first delivery; each redelivery (nack, lost consumer, visibility timeout) adds one. A lower
    * bound where the broker only flags redeliveries (RabbitMQ classic queues: 1, then 2).
    */
