@@ -30,6 +30,7 @@ import {
   LosesNackedMessages,
   RedeliversAckedMessages,
   SettleAfterCloseSucceeds,
+  TimeoutRedeliveryKeepsCount,
 } from './mutants.js';
 
 type MutantClass = new (inner: MemoryTransport) => Transport;
@@ -54,6 +55,7 @@ const mutants: [MutantClass, ConformanceCase][] = [
   [DropsMessagesOnClose, closeInFlightLosesNothing],
   [LateAckAfterLeaseLossSucceeds, settleAfterLeaseLossReportsLeaseLost],
   [DelayedNackResetsDeliveryCount, deliveryCountRisesOnEveryRedelivery],
+  [TimeoutRedeliveryKeepsCount, deliveryCountRisesOnEveryRedelivery],
   [DepthIgnoresInFlightAndDelayed, queueDepthCountsInFlightAndDelayed],
   [SettleAfterCloseSucceeds, everythingAfterCloseRejects],
   [ExtendVisibilityIgnoresRange, extendVisibilityKeepsItsContract],
@@ -67,6 +69,7 @@ const REASONS = new Map<MutantClass, RegExp>([
     /ack of a delivery held past its 1000 ms visibility timeout.*LeaseLostError.*but it resolved/,
   ],
   [DelayedNackResetsDeliveryCount, /expected deliveryCount > 1 after a nack with delayMs \d+, got 1/],
+  [TimeoutRedeliveryKeepsCount, /expected deliveryCount > 1 after a 1000 ms visibility timeout, got 1/],
   [
     DepthIgnoresInFlightAndDelayed,
     /expected ready 1, inFlight 2 .*delayed 3 .*got ready 1, inFlight 0, delayed 0/,

@@ -117,6 +117,45 @@ export class DelayedNackResetsDeliveryCount extends ForwardingTransport {
   }
 }
 
+/**
+ * A message handed out again after its visibility timeout keeps the count of its previous
+ * delivery, as a transport that counts only nacks and closes would (the broken copy the issue
+ * describes). Nacks and a closed connection still raise it.
+ */
+export class TimeoutRedeliveryKeepsCount extends ForwardingTransport {
+  /** The count each id was last handed out with, shared by every connection of the mutant. */
+  static readonly lastCount = new Map<string, number>();
+  /** Ids whose next delivery follows a nack or a close, which this mutant counts honestly. */
+  static readonly explained = new Set<string>();
+  readonly #held = new Set<string>();
+  protected override wrapDelivery(delivery: Delivery): Delivery {
+    const { lastCount, explained } = TimeoutRedeliveryKeepsCount;
+    const id = String(delivery.message?.headers.id);
+    const previous = lastCount.get(id);
+    const count = previous !== undefined && !explained.has(id) ? previous : delivery.deliveryCount;
+    lastCount.set(id, count);
+    explained.delete(id);
+    this.#held.add(id);
+    return patch(delivery, {
+      deliveryCount: count,
+      ack: () => {
+        this.#held.delete(id);
+        return delivery.ack();
+      },
+      nack: (o?: NackOptions) => {
+        this.#held.delete(id);
+        explained.add(id);
+        return delivery.nack(o);
+      },
+    });
+  }
+  override close(): Promise<void> {
+    for (const id of this.#held) TimeoutRedeliveryKeepsCount.explained.add(id);
+    this.#held.clear();
+    return super.close();
+  }
+}
+
 /** queueDepth reports nothing in flight and nothing delayed (ready stays right). */
 export class DepthIgnoresInFlightAndDelayed extends ForwardingTransport {
   override async queueDepth(queue: string): Promise<QueueDepth> {
