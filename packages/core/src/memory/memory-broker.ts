@@ -27,7 +27,7 @@ export class MemoryBroker {
   queue(name: string): MemoryQueue {
     let queue = this.queues.get(name);
     if (!queue) {
-      queue = new MemoryQueue(name, MEMORY_PRIORITY_LEVELS, (other) => this.queue(other));
+      queue = new MemoryQueue(name, MEMORY_PRIORITY_LEVELS);
       this.queues.set(name, queue);
     }
     return queue;

@@ -24,13 +24,11 @@ export class MemoryQueue {
   #dispatchScheduled = false;
   #nextConsumer = 0;
   readonly #dedupe = new Map<string, number>();
-  readonly #resolveQueue: (name: string) => MemoryQueue;
 
-  constructor(name: string, levels: number, resolveQueue: (name: string) => MemoryQueue) {
+  constructor(name: string, levels: number) {
     this.name = name;
     this.deadLetterQueue = `${name}.dlq`;
     this.#levels = Array.from({ length: Math.max(1, levels) }, () => new Deque<StoredMessage>());
-    this.#resolveQueue = resolveQueue;
   }
 
   get readyCount(): number {
@@ -93,9 +91,10 @@ export class MemoryQueue {
     this.scheduleDispatch();
   }
 
-  /** The queue called `name` on the same broker (dead-letter queues). */
-  sibling(name: string): MemoryQueue {
-    return this.#resolveQueue(name);
+  /** A handed-out message comes back unsettled (expired, nacked, its connection closed): first in line. */
+  giveBack(stored: StoredMessage): void {
+    this.release();
+    this.enqueue(stored, true);
   }
 
   readonly #dispatch = (): void => {

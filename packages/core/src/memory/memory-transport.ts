@@ -159,8 +159,7 @@ export class MemoryTransport implements Transport {
     const unsettled = this.#held.closeAll<TransportDelivery<MemoryLease>>();
     for (let i = unsettled.length - 1; i >= 0; i--) {
       const lease = unsettled[i]!.receipt;
-      lease.queue.release();
-      lease.queue.enqueue(lease.stored, true);
+      lease.queue.giveBack(lease.stored);
     }
   }
 
@@ -293,10 +292,7 @@ export class MemoryTransport implements Transport {
     const now = Date.now();
     for (const delivery of this.#held as Iterable<TransportDelivery<MemoryLease>>) {
       const lease = delivery.receipt;
-      if (lease.deadline <= now && delivery.loseLease()) {
-        lease.queue.release();
-        lease.queue.enqueue(lease.stored, true);
-      }
+      if (lease.deadline <= now && delivery.loseLease()) lease.queue.giveBack(lease.stored);
     }
   }
 
@@ -316,11 +312,12 @@ function memoryPort(
     capabilities,
     leaseLostReason: 'its visibility timeout ran out',
     settle(lease: MemoryLease, settlement: Settlement): boolean {
-      lease.queue.release();
-      if (settlement.kind === 'requeue') {
-        if (settlement.delayMs > 0) lease.queue.delay(lease.stored, Date.now() + settlement.delayMs);
-        else lease.queue.enqueue(lease.stored, true);
+      if (settlement.kind === 'requeue' && settlement.delayMs === 0) {
+        lease.queue.giveBack(lease.stored);
+        return true;
       }
+      lease.queue.release();
+      if (settlement.kind === 'requeue') lease.queue.delay(lease.stored, Date.now() + settlement.delayMs);
       return true;
     },
     deadLetterQueueOf: (queue) => broker.queue(queue).deadLetterQueue,
