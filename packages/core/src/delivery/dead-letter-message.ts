@@ -14,8 +14,11 @@ export interface DeadLetterSource {
   reason: string;
   /** The decoded message, or null when its payload could not be decoded. */
   message: WireMessage | null;
-  /** The payload exactly as the broker held it, used when `message` is null. */
-  raw?: Uint8Array | null | undefined;
+  /**
+   * The payload exactly as the broker held it, used only when `message` is null; a function is
+   * called only then (reading it may copy the payload).
+   */
+  raw?: Uint8Array | null | (() => Uint8Array | null) | undefined;
 }
 
 /**
@@ -35,6 +38,6 @@ export function deadLetterMessage(source: DeadLetterSource): WireMessage {
   return {
     headers: extra,
     properties: { content_type: RAW_CONTENT_TYPE, content_encoding: 'binary' },
-    body: source.raw ?? new Uint8Array(0),
+    body: (typeof source.raw === 'function' ? source.raw() : source.raw) ?? new Uint8Array(0),
   };
 }

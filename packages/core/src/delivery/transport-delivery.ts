@@ -139,7 +139,7 @@ export class TransportDelivery<Receipt = unknown> implements Delivery {
       queue: this.queue,
       reason,
       message: this.message,
-      raw: this.message ? null : this.rawPayload(),
+      raw: () => this.rawPayload(),
     });
     // The letter is stored before the original leaves: a crash in between duplicates, never loses.
     return port.publishDeadLetter(deadLetterQueue, letter).then(

@@ -459,7 +459,7 @@ export class Worker extends TypedEmitter<WorkerEvents> {
           queue: delivery.queue,
           reason,
           message: delivery.message,
-          raw: delivery.message ? null : (delivery.rawPayload?.() ?? null),
+          raw: () => delivery.rawPayload?.() ?? null,
         }),
       );
       await delivery.ack();
