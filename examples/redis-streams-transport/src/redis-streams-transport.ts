@@ -15,8 +15,8 @@ import {
   encodeKombuEnvelope,
   type HealthStatus,
   HeldDeliveries,
+  handToHandler,
   InvalidOptionError,
-  invokeHandler,
   MalformedMessageError,
   PrefetchWindow,
   type PublishEntry,
@@ -336,7 +336,7 @@ export class RedisStreamsTransport implements Transport {
       deliveryCount,
     });
     this.#deliveries.set(key, delivery);
-    invokeHandler(handler, delivery, () => !delivery.isOpen, this.options.onHandlerError);
+    handToHandler(handler, delivery, this.options.onHandlerError);
   }
 
   /** XADDs messages to a queue's stream, several in one MULTI. */

@@ -2,7 +2,7 @@ import {
   type DeliveryHandler,
   type DeliveryPort,
   type HeldDeliveries,
-  invokeHandler,
+  handToHandler,
   PrefetchWindow,
   TransportDelivery,
   type WireMessage,
@@ -125,7 +125,7 @@ export class AmqpConsumer {
       message: wireMessageOf(msg, this.#link.capabilities.priorityLevels > 0),
       deliveryCount,
     });
-    invokeHandler(this.#handler, delivery, () => !delivery.isOpen, this.#onError);
+    handToHandler(this.#handler, delivery, this.#onError);
   }
 
   /** basic.ack / basic.nack(requeue) on the channel the message came on, coalesced per turn. */

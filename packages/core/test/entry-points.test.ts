@@ -14,6 +14,7 @@ const IMPLEMENTOR_ONLY = [
   'checkPriority',
   'checkPublish',
   'deadLetterMessage',
+  'handToHandler',
   'decodeKombuEnvelope',
   'decodeTaskMessage',
   'defineCapabilities',

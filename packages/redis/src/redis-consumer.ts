@@ -3,7 +3,7 @@ import {
   type DeliveryPort,
   decodeKombuEnvelope,
   type HeldDeliveries,
-  invokeHandler,
+  handToHandler,
   MalformedMessageError,
   PrefetchWindow,
   TransportDelivery,
@@ -177,7 +177,7 @@ export class RedisConsumer {
       raw: () => Buffer.from(raw, 'utf8'),
       deliveryCount: Number(countText),
     });
-    invokeHandler(this.#handler, delivery, () => !delivery.isOpen, this.#onError);
+    handToHandler(this.#handler, delivery, this.#onError);
   }
 
   #schedulePoll(): void {

@@ -1,5 +1,6 @@
 export { type DeadLetterSource, deadLetterMessage } from './dead-letter-message.js';
 export type { DeliveryPort, Settlement } from './delivery-port.js';
+export { handToHandler } from './hand-to-handler.js';
 export { HeldDeliveries, type HeldDelivery } from './held-deliveries.js';
 export { PrefetchWindow } from './prefetch-window.js';
 export { type DeliveryState, TransportDelivery, type TransportDeliveryInit } from './transport-delivery.js';

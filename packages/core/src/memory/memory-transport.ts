@@ -1,4 +1,5 @@
 import type { DeliveryPort, Settlement } from '../delivery/delivery-port.js';
+import { handToHandler } from '../delivery/hand-to-handler.js';
 import { HeldDeliveries } from '../delivery/held-deliveries.js';
 import { PrefetchWindow } from '../delivery/prefetch-window.js';
 import { TransportDelivery } from '../delivery/transport-delivery.js';
@@ -12,7 +13,6 @@ import {
   type TransportCapabilities,
 } from '../transport/capabilities.js';
 import { checkHealth } from '../transport/health-check.js';
-import { invokeHandler } from '../transport/invoke-handler.js';
 import { checkPrefetch, checkPublish } from '../transport/publish-checks.js';
 import type {
   ConsumeOptions,
@@ -283,7 +283,7 @@ export class MemoryTransport implements Transport {
           deliveryCount: stored.deliveryCount,
           orderingKey: stored.orderingKey,
         });
-        invokeHandler(handler, delivery, () => !delivery.isOpen, this.#onHandlerError);
+        handToHandler(handler, delivery, this.#onHandlerError);
       },
     };
   }
