@@ -9,14 +9,13 @@ import {
 } from '@conveyor/core/transport';
 import type { Channel, ConsumeMessage } from 'amqplib';
 import { AckCoalescer } from './ack-coalescer.js';
-import { DELIVERY_COUNT_HEADER, deliveryCountOf, wireMessageOf } from './wire-mapping.js';
+import { deliveryCountOf, wireMessageOf } from './wire-mapping.js';
 
 /** What identifies a delivery to RabbitMQ: its message (delivery tag) on one channel generation. */
 export interface AmqpReceipt {
   readonly msg: ConsumeMessage;
   /** Generation of the consumer channel it came on: after a reconnect, old deliveries are void. */
   readonly generation: number;
-  readonly deliveryCount: number;
 }
 
 /** What a consumer needs from its transport, and nothing more. */
@@ -115,15 +114,14 @@ export class AmqpConsumer {
   }
 
   #deliver(msg: ConsumeMessage, generation: number): void {
-    const deliveryCount = deliveryCountOf(msg);
     const delivery = new TransportDelivery<AmqpReceipt>({
       port: this.#port,
       held: this.#link.held,
       window: this.#window,
-      receipt: { msg, generation, deliveryCount },
+      receipt: { msg, generation },
       queue: this.#link.queue,
       message: wireMessageOf(msg, this.#link.capabilities.priorityLevels > 0),
-      deliveryCount,
+      deliveryCount: deliveryCountOf(msg),
     });
     handToHandler(this.#handler, delivery, this.#onError);
   }
@@ -148,14 +146,9 @@ export class AmqpConsumer {
         if (settlement.kind !== 'requeue') return this.#settleOnChannel(receipt, 'ack');
         if (settlement.delayMs <= 0) return this.#settleOnChannel(receipt, 'requeue');
         // A delayed copy goes through the ladder (confirmed) before this one is acked: a crash in
-        // between duplicates, never loses. The copy carries the count so far.
-        const copy = message!;
+        // between duplicates, never loses. The copy comes stamped with the count so far.
         return link
-          .publish(
-            link.queue,
-            { ...copy, headers: { ...copy.headers, [DELIVERY_COUNT_HEADER]: receipt.deliveryCount } },
-            settlement.delayMs,
-          )
+          .publish(link.queue, message!, settlement.delayMs)
           .then(() => this.#settleOnChannel(receipt, 'ack'));
       },
       deadLetterQueueOf: (queue) => link.deadLetterQueueOf(queue),

@@ -1,9 +1,6 @@
 import type { JsonValue, WireMessage } from '@conveyor/core';
 import type { ConsumeMessage, Options } from 'amqplib';
 
-/** Header that carries deliveries made before a copy was re-published (delayed nack). */
-export const DELIVERY_COUNT_HEADER = 'x-conveyor-delivery-count';
-
 /**
  * Header values as amqplib must write them for py-amqp: every integer as a signed 32-bit `I`
  * (amqplib would pick `b` or `s`, which py-amqp reads as unsigned or as a string: 300 becomes ',')
@@ -54,7 +51,6 @@ export function publishOptionsOf(
 export function wireMessageOf(msg: ConsumeMessage, withPriorities: boolean): WireMessage {
   const props = msg.properties;
   const headers = { ...(props.headers ?? {}) } as Record<string, JsonValue>;
-  delete headers[DELIVERY_COUNT_HEADER];
   delete headers['x-delivery-count'];
   const message: WireMessage = {
     headers,
@@ -72,14 +68,12 @@ export function wireMessageOf(msg: ConsumeMessage, withPriorities: boolean): Wir
 }
 
 /**
- * Delivery count of a received message: quorum queues count in `x-delivery-count`; classic queues
- * only flag redeliveries, so a redelivery counts as 2 (a lower bound). A copy re-published by a
- * delayed nack carries the deliveries before it.
+ * The broker's delivery count of a received message: quorum queues count in `x-delivery-count`;
+ * classic queues only flag redeliveries, so a redelivery counts as 2 (a lower bound). What a copy
+ * re-published by a delayed nack carries is added by TransportDelivery.
  */
 export function deliveryCountOf(msg: ConsumeMessage): number {
-  const headers = msg.properties.headers ?? {};
-  const carried = Number(headers[DELIVERY_COUNT_HEADER] ?? 0) || 0;
-  const quorum = headers['x-delivery-count'];
-  if (typeof quorum === 'number') return carried + quorum + 1;
-  return carried + (msg.fields.redelivered ? 2 : 1);
+  const quorum = msg.properties.headers?.['x-delivery-count'];
+  if (typeof quorum === 'number') return quorum + 1;
+  return msg.fields.redelivered ? 2 : 1;
 }

@@ -4,6 +4,7 @@ import * as transportAuthors from '../src/transport-authors.js';
 
 // What each audience imports: applications get the runtime, implementors the contract's insides.
 const IMPLEMENTOR_ONLY = [
+  'CARRIED_DELIVERY_COUNT_HEADER',
   'HeldDeliveries',
   'MAX_VISIBILITY_EXTENSION_MS',
   'PrefetchWindow',
@@ -23,6 +24,7 @@ const IMPLEMENTOR_ONLY = [
   'invokeHandler',
   'pythonArgsRepr',
   'pythonKwargsRepr',
+  'withCarriedCount',
 ];
 
 const APPLICATION_ONLY = [

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  CARRIED_DELIVERY_COUNT_HEADER,
   ConveyorError,
   DEAD_LETTER_REASON_HEADER,
   DEAD_LETTER_SOURCE_HEADER,
@@ -301,5 +302,55 @@ describe('TransportDelivery: the one delivery state machine', () => {
     expect(held.closeAll<TransportDelivery<string>>().map((d) => d.receipt)).toEqual(['b']);
     const late = make('c');
     expect([late.state, held.size, window.held]).toEqual(['closed', 0, 0]);
+  });
+});
+
+describe('TransportDelivery: counts carried by a re-published copy, and the receive-side size limit', () => {
+  it('adds the carried count to the broker count and hides the header from the message', () => {
+    const { port } = recordingPort();
+    const copy: WireMessage = {
+      ...message,
+      headers: { ...message.headers, [CARRIED_DELIVERY_COUNT_HEADER]: 4 },
+    };
+    const { delivery } = open(port, { message: copy });
+    expect(delivery.deliveryCount).toBe(5);
+    expect(delivery.message?.headers).toEqual({ id: 'm1', task: 't' });
+  });
+
+  it('ignores a carried count that is not a positive integer', () => {
+    const { port } = recordingPort();
+    for (const bad of [-3, 1.5, 'x', null]) {
+      const copy: WireMessage = {
+        ...message,
+        headers: { ...message.headers, [CARRIED_DELIVERY_COUNT_HEADER]: bad },
+      };
+      expect(open(port, { message: copy }).delivery.deliveryCount).toBe(1);
+    }
+  });
+
+  it('hands a requeue the message stamped with the count so far, and an ack the plain message', async () => {
+    const seen: { kind: string; message: WireMessage | null }[] = [];
+    const { port } = recordingPort({
+      settle(_receipt, settlement, sent) {
+        seen.push({ kind: settlement.kind, message: sent });
+        return true;
+      },
+    });
+    const copy: WireMessage = {
+      ...message,
+      headers: { ...message.headers, [CARRIED_DELIVERY_COUNT_HEADER]: 2 },
+    };
+    await open(port, { message: copy }).delivery.nack({ delayMs: 10 });
+    await open(port, { message: copy }).delivery.ack();
+    expect(seen[0]?.message?.headers[CARRIED_DELIVERY_COUNT_HEADER]).toBe(3);
+    expect(seen[1]?.message?.headers[CARRIED_DELIVERY_COUNT_HEADER]).toBeUndefined();
+  });
+
+  it('marks a body above capabilities.maxMessageBytes as malformed, naming both sizes', () => {
+    const { port } = recordingPort();
+    const big: WireMessage = { ...message, body: new Uint8Array(capabilities.maxMessageBytes + 1) };
+    const { delivery } = open(port, { message: big });
+    expect(delivery.malformed?.reason).toMatch(/1025 bytes is above this transport's limit of 1024 bytes/);
+    expect(open(port).delivery.malformed).toBeNull();
   });
 });

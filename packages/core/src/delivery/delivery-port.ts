@@ -34,6 +34,8 @@ export interface DeliveryPort<Receipt> {
    * Applies a settlement on the broker. Returns (or resolves) true when applied, false when the
    * broker no longer held the message for this consumer (the delivery then reports LeaseLostError).
    * Throwing leaves the delivery unsettled: it may be settled again, or is given back on close.
+   * For a `requeue`, `message` already carries the count so far (CARRIED_DELIVERY_COUNT_HEADER):
+   * a transport that gives the message back by re-publishing a copy publishes it as it is.
    */
   settle(receipt: Receipt, settlement: Settlement, message: WireMessage | null): boolean | Promise<boolean>;
   /** The dead-letter queue of `queue`, or null when it was declared without one. */

@@ -3,4 +3,9 @@ export type { DeliveryPort, Settlement } from './delivery-port.js';
 export { handToHandler } from './hand-to-handler.js';
 export { HeldDeliveries, type HeldDelivery } from './held-deliveries.js';
 export { PrefetchWindow } from './prefetch-window.js';
-export { type DeliveryState, TransportDelivery, type TransportDeliveryInit } from './transport-delivery.js';
+export {
+  type DeliveryState,
+  TransportDelivery,
+  type TransportDeliveryInit,
+  withCarriedCount,
+} from './transport-delivery.js';

@@ -1,12 +1,17 @@
 import { LeaseLostError } from '../errors/delivery-errors.js';
-import type { MalformedMessageError } from '../errors/message-errors.js';
+import { MalformedMessageError } from '../errors/message-errors.js';
 import {
   InvalidOptionError,
   TransportClosedError,
   UnsupportedFeatureError,
 } from '../errors/transport-errors.js';
 import type { WireMessage } from '../message/wire-message.js';
-import { type Delivery, MAX_VISIBILITY_EXTENSION_MS, type NackOptions } from '../transport/delivery.js';
+import {
+  CARRIED_DELIVERY_COUNT_HEADER,
+  type Delivery,
+  MAX_VISIBILITY_EXTENSION_MS,
+  type NackOptions,
+} from '../transport/delivery.js';
 import { checkDelay } from '../transport/publish-checks.js';
 import { deadLetterMessage } from './dead-letter-message.js';
 import type { DeliveryPort, Settlement } from './delivery-port.js';
@@ -41,7 +46,11 @@ export interface TransportDeliveryInit<Receipt> {
   malformed?: MalformedMessageError | null;
   /** The payload as the broker held it, for dead-lettering an undecodable one unchanged. */
   raw?: Uint8Array | (() => Uint8Array) | null;
-  /** 1 on first delivery, more after each redelivery (see Delivery.deliveryCount). */
+  /**
+   * The broker's count: 1 on first delivery, more after each redelivery (see
+   * Delivery.deliveryCount). The delivery adds what a re-published copy carries in
+   * CARRIED_DELIVERY_COUNT_HEADER.
+   */
   deliveryCount: number;
   /** The ordering key it was published with, where the broker keeps one. */
   orderingKey?: string | undefined;
@@ -77,10 +86,14 @@ export class TransportDelivery<Receipt = unknown> implements Delivery {
     this.window = init.window;
     this.receipt = init.receipt;
     this.queue = init.queue;
-    this.message = init.message;
-    this.malformed = init.malformed ?? null;
+    const carried = carriedDeliveries(init.message);
+    this.message =
+      init.message && CARRIED_DELIVERY_COUNT_HEADER in init.message.headers
+        ? withoutCarriedCount(init.message)
+        : init.message;
+    this.malformed = init.malformed ?? oversize(init.message, init.port) ?? null;
     this.#raw = init.raw ?? null;
-    this.deliveryCount = init.deliveryCount;
+    this.deliveryCount = init.deliveryCount + carried;
     this.orderingKey = init.orderingKey;
     init.held.add(this);
   }
@@ -218,8 +231,14 @@ export class TransportDelivery<Receipt = unknown> implements Delivery {
 
   #apply(operation: string, settlement: Settlement): Promise<void> {
     let applied: boolean | Promise<boolean>;
+    // A transport that gives a message back by re-publishing a copy (a delayed nack on AMQP) gets
+    // the copy ready-stamped with the count so far, so no transport writes the header itself.
+    const message =
+      settlement.kind === 'requeue' && this.message
+        ? withCarriedCount(this.message, this.deliveryCount)
+        : this.message;
     try {
-      applied = this.#port.settle(this.receipt, settlement, this.message);
+      applied = this.#port.settle(this.receipt, settlement, message);
     } catch (error) {
       this.#reopen();
       return Promise.reject(error);
@@ -282,6 +301,41 @@ export class TransportDelivery<Receipt = unknown> implements Delivery {
   #leaseLost(operation: string): LeaseLostError {
     return new LeaseLostError(operation, this.#port.leaseLostReason, { transport: this.#port.transportName });
   }
+}
+
+/** Deliveries a re-published copy says it had before it (0 when it is not such a copy). */
+function carriedDeliveries(message: WireMessage | null): number {
+  const value = message?.headers[CARRIED_DELIVERY_COUNT_HEADER];
+  const count = typeof value === 'string' ? Number(value) : value;
+  return typeof count === 'number' && Number.isInteger(count) && count > 0 ? count : 0;
+}
+
+function withoutCarriedCount(message: WireMessage): WireMessage {
+  const { [CARRIED_DELIVERY_COUNT_HEADER]: _carried, ...headers } = message.headers;
+  return { ...message, headers };
+}
+
+/**
+ * `message` as a copy that keeps the count: re-delivered, it reports `deliveryCount` + its own
+ * broker count. Core's Worker and transports that re-publish to give a message back use it.
+ */
+export function withCarriedCount(message: WireMessage, deliveryCount: number): WireMessage {
+  return { ...message, headers: { ...message.headers, [CARRIED_DELIVERY_COUNT_HEADER]: deliveryCount } };
+}
+
+/**
+ * A payload above the transport's own limit (another producer ignored it) is refused like any
+ * other malformed message: it is dead-lettered rather than handed to a task.
+ */
+function oversize<Receipt>(
+  message: WireMessage | null,
+  port: DeliveryPort<Receipt>,
+): MalformedMessageError | null {
+  const limit = port.capabilities.maxMessageBytes;
+  if (!message || message.body.byteLength <= limit) return null;
+  return new MalformedMessageError(
+    `body of ${message.body.byteLength} bytes is above this transport's limit of ${limit} bytes (capabilities.maxMessageBytes)`,
+  );
 }
 
 const ACK: Settlement = Object.freeze({ kind: 'ack' });

@@ -5,6 +5,13 @@ import type { WireMessage } from '../message/wire-message.js';
 export const DEAD_LETTER_REASON_HEADER = 'x-conveyor-dead-letter-reason';
 /** Header that names the queue a dead-lettered message came from. */
 export const DEAD_LETTER_SOURCE_HEADER = 'x-conveyor-dead-letter-source';
+/**
+ * Header on a copy of a message that Conveyor re-published in place of a delivery it gave back (a
+ * delayed nack, a message set aside while a suspect runs alone): how many deliveries the message had
+ * before this copy. TransportDelivery adds it to the broker's count and removes it from the message,
+ * so `deliveryCount` survives the copy and a handler never sees the header.
+ */
+export const CARRIED_DELIVERY_COUNT_HEADER = 'x-conveyor-delivery-count';
 /** Content type of a dead-lettered payload that could not be decoded: its raw bytes. */
 export const RAW_CONTENT_TYPE = 'application/octet-stream';
 

@@ -7,6 +7,7 @@ export {
   type TransportCapabilities,
 } from './capabilities.js';
 export {
+  CARRIED_DELIVERY_COUNT_HEADER,
   DEAD_LETTER_REASON_HEADER,
   DEAD_LETTER_SOURCE_HEADER,
   type Delivery,
