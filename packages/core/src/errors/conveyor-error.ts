@@ -21,6 +21,7 @@ export type ConveyorErrorCode =
   | 'SOFT_TIME_LIMIT_EXCEEDED'
   | 'RESULT_TIMEOUT'
   | 'PERMANENT_FAILURE'
+  | 'DELIVERY_LIMIT_EXCEEDED'
   | 'CODEC_NOT_REGISTERED';
 
 /** Options shared by every Conveyor error. */

@@ -2,6 +2,7 @@ export { ConveyorError, type ConveyorErrorCode, type ConveyorErrorOptions } from
 export { BatchPublishError, LeaseLostError } from './delivery-errors.js';
 export { CodecNotRegisteredError, MalformedMessageError, MessageTooLargeError } from './message-errors.js';
 export {
+  DeliveryLimitExceededError,
   type ExceptionInfo,
   PermanentTaskError,
   ResultTimeoutError,

@@ -47,6 +47,24 @@ export class PermanentTaskError extends ConveyorError {
   }
 }
 
+/**
+ * A message was delivered more than its delivery limit allows without being settled (its handler
+ * kept killing the worker, or kept being given back): the worker dead-letters it instead of running
+ * it again. `deliveries` counts the earlier, unsettled deliveries.
+ */
+export class DeliveryLimitExceededError extends ConveyorError {
+  readonly deliveries: number;
+  readonly limit: number;
+  constructor(deliveries: number, limit: number) {
+    super(
+      'DELIVERY_LIMIT_EXCEEDED',
+      `delivered ${deliveries} times without being settled (maxDeliveries is ${limit})`,
+    );
+    this.deliveries = deliveries;
+    this.limit = limit;
+  }
+}
+
 /** The task ran and failed for good; `exception` is what the result backend stored. */
 export class TaskFailedError extends ConveyorError {
   readonly taskId: string;

@@ -23,6 +23,12 @@ export interface TaskOptions {
   ignoreResult?: boolean;
   /** Default priority level. */
   priority?: number;
+  /**
+   * Deliveries a message of this task may have without being settled (the handler killed its
+   * worker, the lease ran out) before the worker dead-letters it. Default: the worker's
+   * `maxDeliveries`.
+   */
+  maxDeliveries?: number;
 }
 
 /**
@@ -88,6 +94,9 @@ export function defineTask(
       );
     }
   }
+  if (definition.maxDeliveries !== undefined) {
+    checkMaxDeliveries(definition.maxDeliveries, 'maxDeliveries', `task "${definition.name}": `);
+  }
   return Object.freeze({ ...definition, schema: definition.schema }) as Task;
 }
 
@@ -100,4 +109,10 @@ export function isTask(value: unknown): value is Task {
     typeof (value as Task).handler === 'function' &&
     'schema' in value
   );
+}
+
+/** A delivery limit is a whole number of deliveries, at least 1, or Infinity for none. */
+export function checkMaxDeliveries(value: number, option: string, context = ''): void {
+  if (value === Number.POSITIVE_INFINITY || (Number.isInteger(value) && value >= 1)) return;
+  throw new InvalidOptionError(option, `${context}must be an integer >= 1 or Infinity, got ${String(value)}`);
 }

@@ -1,7 +1,10 @@
 import { hostname } from 'node:os';
 import { deadLetterMessage } from '../delivery/dead-letter-message.js';
+import { withCarriedCount } from '../delivery/transport-delivery.js';
+import { ConveyorError } from '../errors/conveyor-error.js';
 import { MalformedMessageError } from '../errors/message-errors.js';
 import {
+  DeliveryLimitExceededError,
   PermanentTaskError,
   SoftTimeLimitExceededError,
   TaskRevokedError,
@@ -23,7 +26,7 @@ import { type Delivery, MAX_VISIBILITY_EXTENSION_MS } from '../transport/deliver
 import type { PublishOptions, Transport } from '../transport/transport.js';
 import { validateArgs } from './client.js';
 import { type RetryPolicy, resolveRetryPolicy, retryDelayMs } from './retry-policy.js';
-import type { Task } from './task.js';
+import { checkMaxDeliveries, type Task } from './task.js';
 import type { TaskContext } from './task-context.js';
 import { TypedEmitter } from './typed-emitter.js';
 import type { ShutdownReport, WorkerEvents } from './worker-events.js';
@@ -47,6 +50,12 @@ export interface WorkerOptions {
   hostname?: string;
   /** Store STARTED when a task starts (Celery's task_track_started). Default false. */
   trackStarted?: boolean;
+  /**
+   * Deliveries a message may have without being settled (its handler killed the worker, its lease
+   * ran out) before it is dead-lettered with the reason "delivered N times without being settled"
+   * instead of run again. A task's own `maxDeliveries` wins. Default 10; `Infinity` for no limit.
+   */
+  maxDeliveries?: number;
   codecs?: CodecRegistry;
 }
 
@@ -60,6 +69,7 @@ const KNOWN_WORKER_OPTIONS = new Set([
   'shutdownDeadlineMs',
   'hostname',
   'trackStarted',
+  'maxDeliveries',
   'codecs',
 ]);
 
@@ -85,6 +95,7 @@ export class Worker extends TypedEmitter<WorkerEvents> {
   readonly queues: readonly string[];
   readonly hostname: string;
   readonly #tasks = new Map<string, { task: Task; retry: RetryPolicy }>();
+  readonly #maxDeliveries: number;
   readonly #results: ResultBackend | undefined;
   readonly #codecs: CodecRegistry;
   readonly #shutdownDeadlineMs: number;
@@ -95,6 +106,12 @@ export class Worker extends TypedEmitter<WorkerEvents> {
   #consumers: AbortController | undefined;
   #heartbeat: ReturnType<typeof setInterval> | undefined;
   #drained: (() => void) | undefined;
+  /** Resolves the wait of a suspect for the worker to become idle (see #runAlone). */
+  #idle: (() => void) | undefined;
+  /** A redelivered message waiting to run alone, or running alone; others are set aside meanwhile. */
+  #suspect: Delivery | undefined;
+  /** Set-asides on their way: a suspect starts only once they are done. */
+  readonly #settingAside = new Set<Promise<void>>();
 
   constructor(options: WorkerOptions) {
     super();
@@ -113,6 +130,9 @@ export class Worker extends TypedEmitter<WorkerEvents> {
     if (!Array.isArray(options.tasks) || options.tasks.length === 0) {
       throw new InvalidOptionError('tasks', 'at least one task (from defineTask) is required');
     }
+    const maxDeliveries = options.maxDeliveries ?? DEFAULT_MAX_DELIVERIES;
+    checkMaxDeliveries(maxDeliveries, 'maxDeliveries');
+    this.#maxDeliveries = maxDeliveries;
     const defaultRetry = resolveRetryPolicy(options.retry);
     for (const task of options.tasks) {
       if (this.#tasks.has(task.name))
@@ -145,14 +165,8 @@ export class Worker extends TypedEmitter<WorkerEvents> {
     this.#consumers = new AbortController();
     try {
       await this.transport.connect();
-      for (const queue of this.queues) {
-        await this.transport.declareQueue({ name: queue });
-        await this.transport.consume(queue, this.#onDelivery, {
-          prefetch: this.concurrency,
-          signal: this.#consumers.signal,
-          onError: (error) => this.emit('error', { error }),
-        });
-      }
+      for (const queue of this.queues) await this.transport.declareQueue({ name: queue });
+      await this.#consumeAll(this.#consumers.signal);
     } catch (error) {
       // Leave the worker startable again; stop whatever consumers did start.
       this.#consumers.abort();
@@ -169,6 +183,20 @@ export class Worker extends TypedEmitter<WorkerEvents> {
     }
   }
 
+  #consumeAll(signal: AbortSignal): Promise<void> {
+    return this.queues.reduce<Promise<void>>(
+      (previous, queue) =>
+        previous.then(() =>
+          this.transport.consume(queue, this.#onDelivery, {
+            prefetch: this.concurrency,
+            signal,
+            onError: (error) => this.emit('error', { error }),
+          }),
+        ),
+      Promise.resolve(),
+    );
+  }
+
   /**
    * Stops taking messages, gives back those prefetched but not started, lets running tasks finish
    * until the deadline, then aborts the rest and gives their messages back. Nothing is lost.
@@ -182,6 +210,13 @@ export class Worker extends TypedEmitter<WorkerEvents> {
     for (let d = this.#waiting.shift(); d !== undefined; d = this.#waiting.shift()) {
       returned += 1;
       await this.#giveBack(d);
+    }
+    const suspect = this.#suspect;
+    if (suspect !== undefined && !this.#isActive(suspect)) {
+      // Still waiting for its turn to run alone.
+      this.#suspect = undefined;
+      returned += 1;
+      await this.#giveBack(suspect);
     }
     const runningAtStop = this.#active.size;
     if (runningAtStop > 0) {
@@ -211,6 +246,16 @@ export class Worker extends TypedEmitter<WorkerEvents> {
       void this.#giveBack(delivery);
       return;
     }
+    const decodable = delivery.message !== null && delivery.malformed === null;
+    if (this.#suspect !== undefined && decodable) {
+      // Arrived before the pause took effect: it must not be held while the suspect runs.
+      void this.#setAside(delivery);
+      return;
+    }
+    if (delivery.deliveryCount > 1 && decodable) {
+      void this.#runAlone(delivery);
+      return;
+    }
     if (this.#active.size >= this.concurrency) {
       // Several queues share one concurrency bound; the broker's prefetch is per queue.
       this.#waiting.push(delivery);
@@ -225,15 +270,102 @@ export class Worker extends TypedEmitter<WorkerEvents> {
     try {
       await this.#handle(execution);
     } catch (error) {
+      // Something failed that the outcome paths did not absorb (a retry hop, a dead letter or a
+      // settle the broker refused): give the message back after a pause rather than hold it forever
+      // or spin; its delivery count rises, so the delivery limit ends a loop.
       this.emit('error', { error });
+      if (!execution.abandoned) await this.#giveBack(delivery, this.#hop(UNHANDLED_FAILURE_BACKOFF_MS));
     } finally {
       this.#active.delete(execution);
-      if (this.#state === 'running') {
+      if (this.#state === 'running' && this.#suspect === undefined) {
         const next = this.#waiting.shift();
         if (next !== undefined) void this.#process(next);
-      } else if (this.#active.size === 0) {
-        this.#drained?.();
       }
+      if (this.#active.size === 0) {
+        this.#idle?.();
+        if (this.#state !== 'running') this.#drained?.();
+      }
+    }
+  }
+
+  #isActive(delivery: Delivery): boolean {
+    for (const execution of this.#active) if (execution.delivery === delivery) return true;
+    return false;
+  }
+
+  /**
+   * A redelivered message may be the one that killed the last worker that held it (a poison
+   * message). It runs alone: consumption pauses, whatever this worker holds but has not started is
+   * set aside (re-published with its count, not charged), running tasks finish, then it runs with
+   * nothing else held. If it kills this worker too, only its own count rises, so healthy messages
+   * prefetched beside it never reach the delivery limit on its account.
+   */
+  async #runAlone(suspect: Delivery): Promise<void> {
+    if (this.#suspect !== undefined) return this.#setAside(suspect);
+    this.#suspect = suspect;
+    this.#consumers?.abort();
+    const held: Delivery[] = [];
+    for (let d = this.#waiting.shift(); d !== undefined; d = this.#waiting.shift()) held.push(d);
+    await Promise.all(held.map((d) => this.#setAside(d)));
+    if (this.#active.size > 0) {
+      await new Promise<void>((resolve) => {
+        this.#idle = resolve;
+      });
+      this.#idle = undefined;
+    }
+    // Deliveries that were on their way when consumption paused are set aside too; wait for them.
+    while (this.#settingAside.size > 0) await Promise.all([...this.#settingAside]);
+    if (this.#suspect !== suspect || this.#state !== 'running') return; // stop() gave it back
+    try {
+      await this.#process(suspect);
+    } finally {
+      this.#suspect = undefined;
+    }
+    await this.#resume();
+  }
+
+  /** Consumes again after a suspect ran alone; keeps trying while the broker refuses. */
+  async #resume(): Promise<void> {
+    for (let attempt = 0; this.#state === 'running' && this.#suspect === undefined; attempt += 1) {
+      const consumers = new AbortController();
+      this.#consumers = consumers;
+      try {
+        await this.#consumeAll(consumers.signal);
+        return;
+      } catch (error) {
+        consumers.abort();
+        this.emit('error', { error });
+        await new Promise((resolve) => setTimeout(resolve, Math.min(5_000, 100 * 2 ** attempt)));
+      }
+    }
+  }
+
+  /**
+   * Takes a delivery out of this worker's hands without charging it a delivery: a copy carrying
+   * its count so far goes back to the queue before this one is acked (a crash in between
+   * duplicates, never loses). If the copy cannot be published it is given back instead.
+   */
+  #setAside(delivery: Delivery): Promise<void> {
+    const pending = this.#republishAside(delivery).finally(() => this.#settingAside.delete(pending));
+    this.#settingAside.add(pending);
+    return pending;
+  }
+
+  async #republishAside(delivery: Delivery): Promise<void> {
+    const message = delivery.message!;
+    const options: PublishOptions = {};
+    if (message.properties.priority !== undefined) options.priority = message.properties.priority;
+    if (delivery.orderingKey !== undefined) options.orderingKey = delivery.orderingKey;
+    try {
+      await this.transport.publish(
+        delivery.queue,
+        withCarriedCount(message, delivery.deliveryCount - 1),
+        options,
+      );
+      await delivery.ack();
+    } catch (error) {
+      this.emit('error', { error });
+      await this.#giveBack(delivery);
     }
   }
 
@@ -260,6 +392,13 @@ export class Worker extends TypedEmitter<WorkerEvents> {
         retries: message.retries,
         queue: delivery.queue,
       });
+    }
+    const limit = entry?.task.maxDeliveries ?? this.#maxDeliveries;
+    if (delivery.deliveryCount > limit) {
+      const error = new DeliveryLimitExceededError(delivery.deliveryCount - 1, limit);
+      await this.#store(message, delivery.queue, 'FAILURE', exceptionInfo(error));
+      this.emit('failed', { taskId: message.id, name: message.task, error, retries: message.retries });
+      return this.#reject(delivery, error.message, message.id, message.task);
     }
     if (!entry) {
       const error = new UnknownTaskError(message.task);
@@ -384,10 +523,7 @@ export class Worker extends TypedEmitter<WorkerEvents> {
           this.#hop(delayMs),
         );
       } catch (publishError) {
-        // The retry could not be stored: give the original back rather than lose it.
-        this.emit('error', { error: publishError, taskId: message.id });
-        await delivery.nack();
-        return;
+        return this.#onRetryNotPublished(delivery, message, retry, error, publishError, delayMs);
       }
       await this.#store(message, delivery.queue, 'RETRY', exceptionInfo(error));
       await delivery.ack();
@@ -398,6 +534,37 @@ export class Worker extends TypedEmitter<WorkerEvents> {
     this.emit('failed', { taskId: message.id, name: message.task, error, retries: message.retries });
     const why = permanent ? 'permanent failure' : `gave up after ${message.retries} retries`;
     await this.#reject(delivery, `${why}: ${describeError(error)}`, message.id, message.task);
+  }
+
+  /**
+   * The retry could not be stored. It still counts as an attempt: each delivery of this copy is
+   * one, so the original goes back after the retry's backoff and, once the attempts are spent or
+   * the broker refuses the retry for good (too large, say), it is dead-lettered with both errors.
+   */
+  async #onRetryNotPublished(
+    delivery: Delivery,
+    message: TaskMessage,
+    retry: RetryPolicy,
+    error: unknown,
+    publishError: unknown,
+    delayMs: number,
+  ): Promise<void> {
+    this.emit('error', { error: publishError, taskId: message.id });
+    const attempts = message.retries + delivery.deliveryCount;
+    const hopeless = publishError instanceof ConveyorError && !publishError.retryable;
+    if (!hopeless && attempts <= retry.maxRetries) {
+      await delivery.nack(delayMs > 0 && this.#hop(delayMs) > 0 ? { delayMs: this.#hop(delayMs) } : {});
+      return;
+    }
+    await this.#store(message, delivery.queue, 'FAILURE', exceptionInfo(error), errorTraceback(error));
+    this.emit('failed', { taskId: message.id, name: message.task, error, retries: message.retries });
+    const why = hopeless ? 'the broker refused it' : `gave up after ${attempts} attempts`;
+    await this.#reject(
+      delivery,
+      `retry could not be published (${why}): ${describeError(publishError)}; task error: ${describeError(error)}`,
+      message.id,
+      message.task,
+    );
   }
 
   /**
@@ -467,9 +634,9 @@ export class Worker extends TypedEmitter<WorkerEvents> {
     this.emit('rejected', { taskId, name, reason, queue: delivery.queue });
   }
 
-  async #giveBack(delivery: Delivery): Promise<void> {
+  async #giveBack(delivery: Delivery, delayMs = 0): Promise<void> {
     try {
-      await delivery.nack();
+      await delivery.nack(delayMs > 0 ? { delayMs } : {});
     } catch (error) {
       // A closed connection already gave it back.
       this.emit('error', { error });
@@ -521,6 +688,11 @@ export class Worker extends TypedEmitter<WorkerEvents> {
     }
   }
 }
+
+/** Deliveries without a settle before a message is dead-lettered, when neither worker nor task says. */
+const DEFAULT_MAX_DELIVERIES = 10;
+/** How long a message waits before it is handed out again after an unexpected failure. */
+const UNHANDLED_FAILURE_BACKOFF_MS = 1_000;
 
 /** The context a handler gets; its AbortController is made only if the handler reads `signal`. */
 class ExecutionContext implements TaskContext {
