@@ -63,6 +63,12 @@ const def = {
       placeholder: 'MS',
       description: 'on a signal, let running tasks finish for up to MS ms (default 30000)',
     },
+    'max-deliveries': {
+      type: 'string',
+      placeholder: 'N',
+      description:
+        'dead-letter a message delivered N times without being settled (a poison message that kills its worker); default 10',
+    },
     require: REQUIRE_OPTION,
   },
   examples: [
@@ -80,6 +86,7 @@ export const workerCommand: Command = defineCommand(def, async ({ values }, io) 
   const tasksFile = required(def.name, 'tasks', values.tasks);
   const concurrency = integerOption(def.name, 'concurrency', values.concurrency, { min: 1 });
   const deadline = integerOption(def.name, 'shutdown-deadline', values['shutdown-deadline'], { min: 0 });
+  const maxDeliveries = integerOption(def.name, 'max-deliveries', values['max-deliveries'], { min: 1 });
   const queues = listOption(values.queues);
   const storeIn = resultsUrl(values.results, io);
 
@@ -97,6 +104,7 @@ export const workerCommand: Command = defineCommand(def, async ({ values }, io) 
     if (concurrency !== undefined) options.concurrency = concurrency;
     if (queues.length > 0) options.queues = queues;
     if (deadline !== undefined) options.shutdownDeadlineMs = deadline;
+    if (maxDeliveries !== undefined) options.maxDeliveries = maxDeliveries;
     const worker = new Worker(options);
     log.info(
       `starting worker ${worker.hostname}: ${tasks.length} task${tasks.length === 1 ? '' : 's'} from ${file} ` +

@@ -1,0 +1,127 @@
+import { randomUUID } from 'node:crypto';
+import { mkdirSync, mkdtempSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Client, DEAD_LETTER_REASON_HEADER, type Transport, transportFromUrl } from '@conveyor/core';
+import { afterAll, describe, expect, it } from 'vitest';
+import { FIXTURES, startBin } from './helpers.js';
+
+/**
+ * The crash loop of issue 10, with real processes on real brokers: a task whose handler kills its
+ * worker process, beside healthy tasks, under a supervisor that restarts the worker every time it
+ * dies. The poison message must end in the dead-letter queue after --max-deliveries, every healthy
+ * task must run, none may be dead-lettered, and the restarts must stop.
+ */
+const BROKERS = [
+  // Redis gives a dead worker's messages back when their visibility timeout runs out.
+  { name: 'redis', url: 'redis://127.0.0.1:6379/7?visibilityTimeoutMs=1500' },
+  // RabbitMQ classic queues requeue them as soon as the connection drops.
+  { name: 'rabbitmq (classic queue)', url: 'amqp://guest:guest@127.0.0.1:5672' },
+] as const;
+
+/** A user's project folder with both broker packages installed (links to the workspace's). */
+function appWithBrokers(): string {
+  const app = mkdtempSync(join(tmpdir(), 'conveyor-poison-app-'));
+  mkdirSync(join(app, 'node_modules', '@conveyor'), { recursive: true });
+  for (const name of ['redis', 'amqp']) {
+    const target = fileURLToPath(new URL(`../../${name}`, import.meta.url));
+    symlinkSync(target, join(app, 'node_modules', '@conveyor', name), 'dir');
+  }
+  return app;
+}
+
+const MAX_DELIVERIES = 3;
+const HEALTHY = 12;
+const transports: Transport[] = [];
+afterAll(async () => {
+  for (const transport of transports) await transport.close().catch(() => {});
+});
+
+describe.each(BROKERS)('a poison message on $name', ({ url }) => {
+  it('is dead-lettered after --max-deliveries; its healthy neighbours all run and none is dead-lettered', async () => {
+    const queue = `poison-${randomUUID()}`;
+    const transport = await transportFromUrl(url);
+    transports.push(transport);
+    await transport.connect();
+    await transport.declareQueue({ name: queue });
+    const client = new Client({ transport, defaultQueue: queue });
+    const poisonId = (await client.send('fixture.poison', [], { queue })).id;
+    const healthyIds = new Set<string>();
+    for (let n = 0; n < HEALTHY; n += 1)
+      healthyIds.add((await client.send('fixture.healthy', [n], { queue })).id);
+
+    const succeeded = new Set<string>();
+    let restarts = 0;
+    let settled = false;
+    const app = appWithBrokers();
+    for (; restarts < 10 && !settled; restarts += 1) {
+      const worker = startBin(
+        [
+          'worker',
+          '--broker',
+          url,
+          '--tasks',
+          join(FIXTURES, 'poison-tasks.mjs'),
+          '--queues',
+          queue,
+          '--concurrency',
+          '4',
+          '--max-deliveries',
+          String(MAX_DELIVERIES),
+        ],
+        { cwd: app },
+      );
+      // Until it dies, or until the queue holds nothing more (then stop it like a supervisor would).
+      const poll = setInterval(async () => {
+        const depth = await transport.queueDepth(queue).catch(() => undefined);
+        if (depth && depth.ready === 0 && (depth.inFlight ?? 0) === 0 && (depth.delayed ?? 0) === 0) {
+          settled = true;
+          worker.child.kill('SIGTERM');
+        }
+      }, 250);
+      const result = await worker.exited;
+      console.log(
+        'RUN',
+        restarts,
+        result.code,
+        result.signal,
+        result.stdout
+          .split('\n')
+          .filter((l) => !l.includes('succeeded'))
+          .slice(-8)
+          .join('\n'),
+        result.stderr.slice(-500),
+      );
+      clearInterval(poll);
+      for (const match of result.stdout.matchAll(/task fixture\.healthy\[([^\]]+)\] succeeded/g)) {
+        succeeded.add(match[1]!);
+      }
+    }
+
+    const dead: { id: unknown; reason: unknown }[] = [];
+    const drained = new AbortController();
+    await transport.consume(
+      `${queue}.dlq`,
+      async (delivery) => {
+        dead.push({
+          id: delivery.message?.headers.id,
+          reason: delivery.message?.headers[DEAD_LETTER_REASON_HEADER],
+        });
+        await delivery.ack();
+      },
+      { prefetch: 10, signal: drained.signal },
+    );
+    await expect.poll(() => dead.length, { timeout: 10_000 }).toBeGreaterThan(0);
+    drained.abort();
+    expect(dead).toEqual([
+      {
+        id: poisonId,
+        reason: `delivered ${MAX_DELIVERIES} times without being settled (maxDeliveries is ${MAX_DELIVERIES})`,
+      },
+    ]);
+    expect(succeeded).toEqual(healthyIds);
+    // One crash per delivery of the poison message, then a worker that drains the rest.
+    expect(restarts).toBe(MAX_DELIVERIES + 1);
+  }, 120_000);
+});
