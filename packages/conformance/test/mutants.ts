@@ -118,6 +118,17 @@ export class DelayedNackResetsDeliveryCount extends ForwardingTransport {
 }
 
 /**
+ * A copy that carries its delivery count (x-conveyor-delivery-count) is counted as new, as a
+ * transport with its own Delivery that reads only the broker's count would: the Worker's delivery
+ * limit would then never end a crash loop of messages it set aside.
+ */
+export class IgnoresCarriedCount extends ForwardingTransport {
+  protected override wrapDelivery(delivery: Delivery): Delivery {
+    return patch(delivery, { deliveryCount: 1 });
+  }
+}
+
+/**
  * A message handed out again after its visibility timeout keeps the count of its previous
  * delivery, as a transport that counts only nacks and closes would (the broken copy the issue
  * describes). Nacks and a closed connection still raise it.

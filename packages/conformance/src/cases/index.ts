@@ -10,7 +10,7 @@ import {
 import { malformedPayloadIsDeadLettered, rejectDeadLettersWithReason } from './dead-letter.js';
 import { deduplicationDropsRepeats } from './deduplication.js';
 import { delayedMessagesWaitTheirDelay, nackWithDelayWaits } from './delay.js';
-import { deliveryCountRisesOnEveryRedelivery } from './delivery-count.js';
+import { carriedDeliveryCountIsKept, deliveryCountRisesOnEveryRedelivery } from './delivery-count.js';
 import { settleAfterLeaseLossReportsLeaseLost } from './lease.js';
 import { connectAndCloseAreIdempotent, queueDepthCountsReadyMessages } from './lifecycle.js';
 import { manifestIsCompleteAndStable } from './manifest.js';
@@ -61,6 +61,7 @@ export const ALL_CASES: readonly ConformanceCase[] = Object.freeze([
   nackRequeueRedelivers,
   secondSettleIsANoop,
   deliveryCountRisesOnEveryRedelivery,
+  carriedDeliveryCountIsKept,
   closedConsumerMessagesAreRedelivered,
   abortedConsumerStopsAndReturnsMessages,
   visibilityTimeoutRedelivers,
