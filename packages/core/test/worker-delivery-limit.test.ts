@@ -86,6 +86,26 @@ describe('Worker: a bounded number of deliveries', () => {
     expect(new DeliveryLimitExceededError(4, 3).code).toBe('DELIVERY_LIMIT_EXCEEDED');
   });
 
+  it('gives back a message it never started without charging it a delivery (a deploy is not a crash)', async () => {
+    const broker = uniqueBroker();
+    const transport = await transportOn(broker);
+    const blocked = defineTask({ name: 'blocked', queue: 'qa', handler: () => new Promise(() => {}) });
+    const waiting = defineTask({ name: 'waiting', queue: 'qb', handler: () => 'never started' });
+    const worker = new Worker({ transport, tasks: [blocked, waiting], concurrency: 1 });
+    await worker.start();
+    const client = new Client({ transport });
+    await client.send(blocked, []);
+    await client.send(waiting, []);
+    await eventually(() => expect(worker.running).toBe(1));
+    expect(await worker.stop({ deadlineMs: 0 })).toEqual({ finished: 0, returned: 2 });
+
+    const observer = await transportOn(broker);
+    const [a, b] = [await collect(observer, 'qa'), await collect(observer, 'qb')];
+    await eventually(() => expect(a.length + b.length).toBe(2));
+    expect(a[0]!.deliveryCount).toBe(2); // it ran and was cut short: that delivery counts
+    expect(b[0]!.deliveryCount).toBe(1); // it only waited in this worker's hands
+  });
+
   /**
    * The crash loop of the issue, in one process: the poison task "kills its worker" (the test
    * drops that worker's connection the moment the poison handler starts, so everything the worker

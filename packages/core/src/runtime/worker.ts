@@ -198,8 +198,9 @@ export class Worker extends TypedEmitter<WorkerEvents> {
   }
 
   /**
-   * Stops taking messages, gives back those prefetched but not started, lets running tasks finish
-   * until the deadline, then aborts the rest and gives their messages back. Nothing is lost.
+   * Stops taking messages, gives back those prefetched but not started (set aside with their count,
+   * so a deploy does not charge them a delivery), lets running tasks finish until the deadline, then
+   * aborts the rest and gives their messages back. Nothing is lost.
    */
   async stop(options: { deadlineMs?: number } = {}): Promise<ShutdownReport> {
     if (this.#state !== 'running') return { finished: 0, returned: 0 };
@@ -207,22 +208,24 @@ export class Worker extends TypedEmitter<WorkerEvents> {
     this.#consumers?.abort();
     clearInterval(this.#heartbeat);
     let returned = 0;
-    for (let d = this.#waiting.shift(); d !== undefined; d = this.#waiting.shift()) {
-      returned += 1;
-      await this.#giveBack(d);
-    }
+    const unstarted: Delivery[] = [];
+    for (let d = this.#waiting.shift(); d !== undefined; d = this.#waiting.shift()) unstarted.push(d);
     const suspect = this.#suspect;
     if (suspect !== undefined && !this.#isActive(suspect)) {
       // Still waiting for its turn to run alone.
       this.#suspect = undefined;
-      returned += 1;
-      await this.#giveBack(suspect);
+      unstarted.push(suspect);
     }
+    returned += unstarted.length;
     const runningAtStop = this.#active.size;
-    if (runningAtStop > 0) {
-      const drained = new Promise<void>((resolve) => {
-        this.#drained = resolve;
-      });
+    const drained =
+      runningAtStop > 0
+        ? new Promise<void>((resolve) => {
+            this.#drained = resolve;
+          })
+        : undefined;
+    await Promise.all(unstarted.map((d) => this.#returnUnstarted(d)));
+    if (drained !== undefined && this.#active.size > 0) {
       let timer: ReturnType<typeof setTimeout> | undefined;
       const deadline = new Promise<void>((resolve) => {
         timer = setTimeout(resolve, options.deadlineMs ?? this.#shutdownDeadlineMs);
@@ -243,7 +246,7 @@ export class Worker extends TypedEmitter<WorkerEvents> {
 
   readonly #onDelivery = (delivery: Delivery): void => {
     if (this.#state !== 'running') {
-      void this.#giveBack(delivery);
+      void this.#returnUnstarted(delivery);
       return;
     }
     const decodable = delivery.message !== null && delivery.malformed === null;
@@ -632,6 +635,12 @@ export class Worker extends TypedEmitter<WorkerEvents> {
       await delivery.ack();
     }
     this.emit('rejected', { taskId, name, reason, queue: delivery.queue });
+  }
+
+  /** A delivery this worker never started goes back without being charged a delivery. */
+  #returnUnstarted(delivery: Delivery): Promise<void> {
+    if (delivery.message !== null && delivery.malformed === null) return this.#setAside(delivery);
+    return this.#giveBack(delivery);
   }
 
   async #giveBack(delivery: Delivery, delayMs = 0): Promise<void> {
