@@ -316,6 +316,54 @@ describe('decodeTaskMessage', () => {
     expect(error).not.toBeInstanceOf(TypeError);
   });
 
+  it.each<[string, JsonValue, RegExp]>([
+    ['a number', 42, /header "task" has the wrong type: number, expected a string/],
+    ['an object', { name: 'tasks.add' }, /header "task" has the wrong type: object, expected a string/],
+    ['an array', ['tasks.add'], /header "task" has the wrong type: array, expected a string/],
+    ['a boolean', true, /header "task" has the wrong type: boolean, expected a string/],
+  ])('says a task header that is %s has the wrong type, not that it is missing', (_case, task, reason) => {
+    const error = decodeError(withHeaders({ task }));
+    expect(error.reason).toMatch(reason);
+    expect(error.reason).not.toMatch(/missing/);
+  });
+
+  it('says a missing or null task header is missing, and an id of the wrong type names its type', () => {
+    expect(decodeError(withHeaders({ task: undefined })).reason).toMatch(/header "task" is missing/);
+    expect(decodeError(withHeaders({ task: null })).reason).toMatch(/header "task" is missing/);
+    expect(decodeError(withHeaders({ id: 7 })).reason).toMatch(
+      /header "id" has the wrong type: number, expected a string/,
+    );
+  });
+
+  it.each(['gzip', 'deflate', 'br', 'utf-16', 'base64'])(
+    'refuses a body with content_encoding %s, naming the encoding',
+    (encoding) => {
+      const wire = validWire();
+      const error = decodeError({ ...wire, properties: { ...wire.properties, content_encoding: encoding } });
+      expect(error.code).toBe('MALFORMED_MESSAGE');
+      expect(error.reason).toContain(`content encoding "${encoding}" is not supported`);
+    },
+  );
+
+  it.each(['utf-8', 'UTF-8', 'utf8', 'binary', 'identity', ''])(
+    'accepts content_encoding %j, as kombu and Celery send it',
+    (encoding) => {
+      const wire = validWire();
+      const decoded = decodeTaskMessage({
+        ...wire,
+        properties: { ...wire.properties, content_encoding: encoding },
+      });
+      expect(decoded.args).toEqual([2, 3]);
+    },
+  );
+
+  it('accepts a message whose properties carry no content_encoding (kombu reads it as utf-8)', () => {
+    const wire = validWire();
+    const { content_encoding: _absent, ...properties } = wire.properties;
+    const decoded = decodeTaskMessage({ ...wire, properties: properties as WireMessage['properties'] });
+    expect(decoded.args).toEqual([2, 3]);
+  });
+
   it('keeps the JSON parse error as the cause', () => {
     const error = decodeError(withBody('{not json'));
     expect(error.cause).toBeInstanceOf(SyntaxError);

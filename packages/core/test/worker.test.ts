@@ -26,6 +26,7 @@ import {
 } from '../src/index.js';
 import {
   decodeTaskMessage,
+  encodeTaskMessage,
   MAX_VISIBILITY_EXTENSION_MS,
   TransportDelivery,
 } from '../src/transport-authors.js';
@@ -514,6 +515,44 @@ describe('Worker: messages it cannot run', () => {
       expect.stringMatching(/header "task" is missing/),
       expect.stringMatching(/body must be/),
     ]);
+  });
+
+  it('dead-letters a task sent with content_encoding gzip, naming the encoding, and runs nothing', async () => {
+    let calls = 0;
+    const counted = defineTask({ name: 'tasks.counted', handler: () => (calls += 1) });
+    const h = await startWorker([counted, add]);
+    const dead = await deadLetters(h.transport);
+    const wire = encodeTaskMessage({ id: 'gzipped', task: 'tasks.counted', args: [] });
+    await h.transport.publish('celery', {
+      ...wire,
+      properties: { ...wire.properties, content_encoding: 'gzip' },
+    });
+    const handle = await h.client.send(add, [1, 2]);
+    await expect(handle.get({ timeout: 10_000 })).resolves.toBe(3);
+    await eventually(() => expect(dead).toHaveLength(1));
+    expect(reasonOf(dead[0]!)).toMatch(/content encoding "gzip" is not supported/);
+    expect(dead[0]!.message?.headers.id).toBe('gzipped');
+    expect(dead[0]!.message?.properties.content_encoding).toBe('gzip');
+    expect(calls).toBe(0);
+    expect(await h.transport.queueDepth('celery')).toMatchObject({ ready: 0, inFlight: 0 });
+  });
+
+  it('dead-letters a task header of the wrong type with a reason naming the type, not "missing"', async () => {
+    const h = await startWorker([add]);
+    const dead = await deadLetters(h.transport);
+    for (const task of [42, { name: 'tasks.add' }]) {
+      await h.transport.publish('celery', {
+        headers: { id: `task-is-${typeof task}`, task },
+        properties: { content_type: 'application/json', content_encoding: 'utf-8' },
+        body: new TextEncoder().encode('[[1, 2], {}, null]'),
+      });
+    }
+    await eventually(() => expect(dead).toHaveLength(2));
+    expect(dead.map(reasonOf)).toEqual([
+      expect.stringMatching(/header "task" has the wrong type: number/),
+      expect.stringMatching(/header "task" has the wrong type: object/),
+    ]);
+    expect(dead.map(reasonOf).join()).not.toMatch(/missing/);
   });
 
   it('dead-letters a task name it does not know and stores NotRegistered', async () => {

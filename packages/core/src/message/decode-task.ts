@@ -32,17 +32,14 @@ const CELERY_HEADERS = new Set([
 export function decodeTaskMessage(wire: WireMessage, codecs: CodecRegistry = defaultCodecs): TaskMessage {
   const h = wire.headers;
   if (typeof h !== 'object' || h === null) throw new MalformedMessageError('headers missing');
-  const task = h.task;
-  if (typeof task !== 'string' || task === '') {
-    throw new MalformedMessageError('header "task" is missing: not a Celery protocol v2 message');
-  }
-  const id = h.id;
-  if (typeof id !== 'string' || id === '') throw new MalformedMessageError('header "id" is missing');
+  const task = requiredString(h.task, 'task', ': not a Celery protocol v2 message');
+  const id = requiredString(h.id, 'id', '');
   const props = wire.properties ?? ({} as WireMessage['properties']);
   const contentType = props.content_type || 'application/json';
   if (h.compression != null) {
     throw new MalformedMessageError(`compressed bodies (${String(h.compression)}) are not accepted`);
   }
+  checkContentEncoding(props.content_encoding);
   const body = codecs.decode(contentType, wire.body);
   if (!Array.isArray(body) || body.length < 2 || body.length > 3) {
     throw new MalformedMessageError('body must be a 3-element array [args, kwargs, embed]');
@@ -91,6 +88,46 @@ export function decodeTaskMessage(wire: WireMessage, codecs: CodecRegistry = def
     priority: props.priority,
     contentType,
   };
+}
+
+/**
+ * The content encodings kombu writes for a body it did not transform: `utf-8` for text
+ * serializers, `binary` for raw bytes (absent counts as utf-8), and the HTTP `identity`. Anything
+ * else (gzip, another charset) means bytes our codecs would misread, so it is refused rather than
+ * decoded as if it were plain.
+ */
+const PLAIN_ENCODINGS = new Set(['', 'utf-8', 'utf8', 'binary', 'identity']);
+
+function checkContentEncoding(encoding: unknown): void {
+  if (encoding === undefined || encoding === null) return;
+  if (typeof encoding !== 'string') {
+    throw new MalformedMessageError(
+      `content encoding has the wrong type: ${typeName(encoding as JsonValue)}, expected a string`,
+    );
+  }
+  if (!PLAIN_ENCODINGS.has(encoding.toLowerCase())) {
+    throw new MalformedMessageError(
+      `content encoding "${encoding}" is not supported (accepted: utf-8, binary, identity)`,
+    );
+  }
+}
+
+/** A header that must be a non-empty string; "missing" only when it is absent, null or empty. */
+function requiredString(value: JsonValue | undefined, name: string, missingHint: string): string {
+  if (value === undefined || value === null || value === '') {
+    throw new MalformedMessageError(`header "${name}" is missing${missingHint}`);
+  }
+  if (typeof value !== 'string') {
+    throw new MalformedMessageError(
+      `header "${name}" has the wrong type: ${typeName(value)}, expected a string`,
+    );
+  }
+  return value;
+}
+
+function typeName(value: JsonValue): string {
+  if (value === null) return 'null';
+  return Array.isArray(value) ? 'array' : typeof value;
 }
 
 function optionalString(value: JsonValue | undefined, name: string): string | null {
