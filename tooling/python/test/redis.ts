@@ -33,6 +33,34 @@ export async function ensureRedis(): Promise<RedisCheck> {
   return { ok: false, reason: notes.join('; ') };
 }
 
+/**
+ * True when `CI` is set to anything but an empty string, `0` or `false` (the usual CI services set
+ * `CI=true`).
+ */
+export function isCi(env: NodeJS.ProcessEnv = process.env): boolean {
+  const ci = env.CI?.trim().toLowerCase();
+  return ci !== undefined && ci !== '' && ci !== '0' && ci !== 'false';
+}
+
+/**
+ * ensureRedis() for a test file that cannot run without Redis. Without one, the file is skipped with
+ * a warning on a developer's machine, but throws under CI: there a silent skip would hide a broken
+ * set-up (a test file whose top level throws is reported as failed).
+ */
+export async function redisOrSkip(what: string, env: NodeJS.ProcessEnv = process.env): Promise<RedisCheck> {
+  const redis = await ensureRedis();
+  if (!redis.ok) skipOrFailInCi(what, redis.reason, env);
+  return redis;
+}
+
+/** Warns that `what` is skipped because of `reason`, or throws when `CI` is set (see redisOrSkip). */
+export function skipOrFailInCi(what: string, reason: string, env: NodeJS.ProcessEnv = process.env): void {
+  if (isCi(env)) {
+    throw new Error(`${what} cannot run: ${reason} (CI is set, so this fails instead of being skipped)`);
+  }
+  console.warn(`SKIPPED ${what}: ${reason}`);
+}
+
 function ping(host: string, port: number): Promise<true | string> {
   return new Promise((resolve) => {
     const socket = connect({ host, port });
