@@ -6,6 +6,12 @@
  * Writing a transport for another broker? Import `@conveyor/core/transport`: the contract, the
  * shared delivery layer, the publish checks, the kombu envelope and the message codec.
  */
+
+export {
+  DEAD_LETTER_CONTENT_ENCODING_HEADER,
+  DEAD_LETTER_CONTENT_TYPE_HEADER,
+  DEAD_LETTER_TRUNCATED_HEADER,
+} from './delivery/dead-letter-message.js';
 export * from './errors/index.js';
 export { MEMORY_PRIORITY_LEVELS, MemoryBroker } from './memory/memory-broker.js';
 export { MemoryTransport, type MemoryTransportOptions } from './memory/memory-transport.js';

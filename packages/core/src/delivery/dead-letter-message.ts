@@ -6,6 +6,16 @@ import {
   RAW_CONTENT_TYPE,
 } from '../transport/delivery.js';
 
+/**
+ * Header on a dead letter whose payload was cut to fit the transport's limit: the byte length of
+ * the payload before the cut (the body holds its first bytes).
+ */
+export const DEAD_LETTER_TRUNCATED_HEADER = 'x-conveyor-dead-letter-truncated';
+/** Header on a truncated dead letter: the payload's own `content_type` (the letter says octet-stream). */
+export const DEAD_LETTER_CONTENT_TYPE_HEADER = 'x-conveyor-dead-letter-content-type';
+/** Header on a truncated dead letter: the payload's own `content_encoding` (the letter says binary). */
+export const DEAD_LETTER_CONTENT_ENCODING_HEADER = 'x-conveyor-dead-letter-content-encoding';
+
 /** What a dead letter is made of. */
 export interface DeadLetterSource {
   /** Queue the message is leaving. */
@@ -19,6 +29,12 @@ export interface DeadLetterSource {
    * called only then (reading it may copy the payload).
    */
   raw?: Uint8Array | null | (() => Uint8Array | null) | undefined;
+  /**
+   * The largest letter the dead-letter queue takes: the transport's `capabilities.maxMessageBytes`.
+   * A longer payload is truncated so the letter is always stored (see deadLetterMessage). Without
+   * it nothing is cut, and a letter above the limit is refused by the publish checks.
+   */
+  maxBytes?: number | undefined;
 }
 
 /**
@@ -26,18 +42,53 @@ export interface DeadLetterSource {
  * original message with the reason and source queue added to its headers, or, for a payload that
  * could not be decoded, its raw bytes unchanged as `application/octet-stream` with the same two
  * headers (so nothing about the garbage is lost or re-encoded).
+ *
+ * A payload that would not fit in `maxBytes` is truncated rather than refused: a letter the broker
+ * refuses leaves the message in its queue, redelivered after every visibility timeout for ever. The
+ * letter keeps every header and property, holds the first bytes of the payload as
+ * `application/octet-stream` / `binary` (a cut JSON document is no longer JSON), records the
+ * original length, content type and encoding in DEAD_LETTER_TRUNCATED_HEADER,
+ * DEAD_LETTER_CONTENT_TYPE_HEADER and DEAD_LETTER_CONTENT_ENCODING_HEADER, and ends the reason with
+ * `; payload truncated from N to M bytes`. M leaves room for the letter's headers and properties as
+ * JSON, so the whole letter is within `maxBytes` even on a transport that counts more than the body.
  */
 export function deadLetterMessage(source: DeadLetterSource): WireMessage {
   const extra: Record<string, JsonValue> = {
     [DEAD_LETTER_REASON_HEADER]: String(source.reason),
     [DEAD_LETTER_SOURCE_HEADER]: source.queue,
   };
-  if (source.message) {
-    return { ...source.message, headers: { ...source.message.headers, ...extra } };
-  }
-  return {
-    headers: extra,
-    properties: { content_type: RAW_CONTENT_TYPE, content_encoding: 'binary' },
-    body: (typeof source.raw === 'function' ? source.raw() : source.raw) ?? new Uint8Array(0),
+  const letter: WireMessage = source.message
+    ? { ...source.message, headers: { ...source.message.headers, ...extra } }
+    : {
+        headers: extra,
+        properties: { content_type: RAW_CONTENT_TYPE, content_encoding: 'binary' },
+        body: (typeof source.raw === 'function' ? source.raw() : source.raw) ?? new Uint8Array(0),
+      };
+  const maxBytes = source.maxBytes;
+  if (maxBytes === undefined || letter.body.byteLength <= maxBytes) return letter;
+  return truncated(letter, maxBytes);
+}
+
+function truncated(letter: WireMessage, maxBytes: number): WireMessage {
+  const original = letter.body.byteLength;
+  const headers: Record<string, JsonValue> = {
+    ...letter.headers,
+    [DEAD_LETTER_TRUNCATED_HEADER]: original,
+    [DEAD_LETTER_CONTENT_TYPE_HEADER]: letter.properties.content_type,
+    [DEAD_LETTER_CONTENT_ENCODING_HEADER]: letter.properties.content_encoding,
   };
+  const properties = { ...letter.properties, content_type: RAW_CONTENT_TYPE, content_encoding: 'binary' };
+  const reason = String(headers[DEAD_LETTER_REASON_HEADER]);
+  // The reason names the kept length, which depends on the reason's own size: a digit per decimal
+  // place of maxBytes bounds it, so one measure with the longest possible number is enough.
+  const longestNote = `; payload truncated from ${original} to ${maxBytes} bytes`;
+  const metadata = jsonBytes({ ...headers, [DEAD_LETTER_REASON_HEADER]: reason + longestNote }, properties);
+  const kept = Math.max(0, Math.floor(maxBytes) - metadata);
+  headers[DEAD_LETTER_REASON_HEADER] = `${reason}; payload truncated from ${original} to ${kept} bytes`;
+  // A copy, not a view: the letter must not keep the whole oversized payload alive in memory.
+  return { headers, properties, body: new Uint8Array(letter.body.subarray(0, kept)) };
+}
+
+function jsonBytes(headers: Record<string, JsonValue>, properties: WireMessage['properties']): number {
+  return Buffer.byteLength(JSON.stringify({ headers, properties }), 'utf8');
 }

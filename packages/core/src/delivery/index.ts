@@ -1,4 +1,10 @@
-export { type DeadLetterSource, deadLetterMessage } from './dead-letter-message.js';
+export {
+  DEAD_LETTER_CONTENT_ENCODING_HEADER,
+  DEAD_LETTER_CONTENT_TYPE_HEADER,
+  DEAD_LETTER_TRUNCATED_HEADER,
+  type DeadLetterSource,
+  deadLetterMessage,
+} from './dead-letter-message.js';
 export type { DeliveryPort, Settlement } from './delivery-port.js';
 export { handToHandler } from './hand-to-handler.js';
 export { HeldDeliveries, type HeldDelivery } from './held-deliveries.js';

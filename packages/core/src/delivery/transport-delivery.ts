@@ -153,6 +153,7 @@ export class TransportDelivery<Receipt = unknown> implements Delivery {
       reason,
       message: this.message,
       raw: () => this.rawPayload(),
+      maxBytes: port.capabilities.maxMessageBytes,
     });
     // The letter is stored before the original leaves: a crash in between duplicates, never loses.
     return port.publishDeadLetter(deadLetterQueue, letter).then(

@@ -630,6 +630,7 @@ export class Worker extends TypedEmitter<WorkerEvents> {
           reason,
           message: delivery.message,
           raw: () => delivery.rawPayload?.() ?? null,
+          maxBytes: this.transport.capabilities.maxMessageBytes,
         }),
       );
       await delivery.ack();
