@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import {
   exceptionInfo,
   InvalidOptionError,
@@ -99,12 +99,22 @@ describe('MemoryResultBackend', () => {
     await expect(waiting).rejects.toBe(reason);
   });
 
-  it('forgets results after resultExpiresMs', async () => {
-    const backend = new MemoryResultBackend({ resultExpiresMs: 20 });
-    await backend.store(meta('t1', 'SUCCESS', 1));
-    expect(await backend.get('t1')).not.toBeNull();
-    await pause(40);
-    expect(await backend.get('t1')).toBeNull();
+  it('keeps a result for resultExpiresMs and forgets it then (on a fake clock, not the wall clock)', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      const backend = new MemoryResultBackend({ resultExpiresMs: 20 });
+      await backend.store(meta('t1', 'SUCCESS', 1));
+      vi.advanceTimersByTime(19);
+      expect(await backend.get('t1')).not.toBeNull();
+      await expect(backend.waitFor('t1', { timeoutMs: 10_000 })).resolves.toMatchObject({ result: 1 });
+      vi.advanceTimersByTime(1);
+      expect(await backend.get('t1')).toBeNull();
+      // Forgotten means PENDING again: a new store is kept, a SUCCESS that expired blocks nothing.
+      await backend.store(meta('t1', 'FAILURE'));
+      expect((await backend.get('t1'))?.status).toBe('FAILURE');
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it.each([[0], [-1], [Number.NaN]])('refuses resultExpiresMs %s', (resultExpiresMs) => {
