@@ -1,5 +1,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { mkdirSync, mkdtempSync, symlinkSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { Transport } from '@conveyor/core';
 
 /** The built entry point, as users run it. */
 export const BIN = fileURLToPath(new URL('../dist/bin.js', import.meta.url));
@@ -115,4 +120,56 @@ export function lines(text: string): string[] {
 /** True when the text contains a stack frame line. */
 export function hasStack(text: string): boolean {
   return /^\s+at /m.test(text);
+}
+
+/** The broker packages of this workspace a test project can have installed. */
+export type BrokerPackage = 'redis' | 'amqp';
+
+/**
+ * A user's project folder with broker packages installed (links to the workspace's), as a real
+ * project has them: the CLI finds broker packages from its working directory, not from its own.
+ */
+export function appWithBrokers(names: readonly BrokerPackage[] = ['redis', 'amqp']): string {
+  const app = mkdtempSync(join(tmpdir(), 'conveyor-cli-app-'));
+  mkdirSync(join(app, 'node_modules', '@conveyor'), { recursive: true });
+  for (const name of names) {
+    const target = fileURLToPath(new URL(`../../${name}`, import.meta.url));
+    symlinkSync(target, join(app, 'node_modules', '@conveyor', name), 'dir');
+  }
+  return app;
+}
+
+/**
+ * An unconnected transport for `url`, from the broker package installed in `app`: the same code the
+ * CLI run in `app` uses, without relying on how this test process resolves packages.
+ */
+export async function transportInApp(app: string, pkg: BrokerPackage, url: string): Promise<Transport> {
+  const resolved = createRequire(join(app, 'package.json')).resolve(`@conveyor/${pkg}`);
+  const mod = (await import(pathToFileURL(resolved).href)) as {
+    createTransportFromUrl(url: string): Transport;
+  };
+  return mod.createTransportFromUrl(url);
+}
+
+/** What one `conveyor send` printed, and when it ran (for windows bracketed by the send itself). */
+export interface SentByCli {
+  id: string;
+  /** Date.now() just before the process was started. */
+  startedAt: number;
+  /** Date.now() just after it exited. */
+  endedAt: number;
+}
+
+/** Runs `conveyor send ...args` in `cwd`; rejects with its output unless it exits 0 printing a task id. */
+export async function sendWithCli(args: readonly string[], cwd: string): Promise<SentByCli> {
+  const startedAt = Date.now();
+  const result = await runBin(['send', ...args], { cwd });
+  const endedAt = Date.now();
+  const id = result.stdout.trim();
+  if (result.code !== 0 || !/^[0-9a-f-]{36}$/.test(id)) {
+    throw new Error(
+      `conveyor send ${args.join(' ')} exited ${result.code}\nstdout:\n${result.stdout}\nstderr:\n${result.stderr}`,
+    );
+  }
+  return { id, startedAt, endedAt };
 }
