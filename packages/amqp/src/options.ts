@@ -75,7 +75,9 @@ export function resolveAmqpOptions(options: AmqpTransportOptions): ResolvedAmqpO
   if (queueType !== 'classic' && queueType !== 'quorum') {
     throw new InvalidOptionError('queueType', 'must be "classic" or "quorum"');
   }
-  const priorityLevels = options.priorityLevels ?? 0;
+  // From the URL too, so `conveyor send --priority` and `conveyor worker`, which only have a URL, can
+  // use (and declare alike) a priority queue; amqplib ignores query parameters it does not know.
+  const priorityLevels = options.priorityLevels ?? urlPriorityLevels(url) ?? 0;
   if (
     !Number.isInteger(priorityLevels) ||
     priorityLevels < 0 ||
@@ -115,6 +117,13 @@ export function resolveAmqpOptions(options: AmqpTransportOptions): ResolvedAmqpO
     if (!(Number.isFinite(value) && value >= 0)) throw new InvalidOptionError(key, 'must be a number >= 0');
   }
   return resolved;
+}
+
+/** The `priorityLevels` query parameter of an amqp:// URL, if any (validated with the option). */
+function urlPriorityLevels(url: string): number | undefined {
+  const query = url.includes('?') ? url.slice(url.indexOf('?') + 1) : '';
+  const value = new URLSearchParams(query).get('priorityLevels');
+  return value === null ? undefined : /^\d+$/.test(value) ? Number(value) : Number.NaN;
 }
 
 /** The URL without its password, for errors and logs. */

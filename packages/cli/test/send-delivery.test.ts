@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { type Delivery, defineTask, type Transport, Worker } from '@conveyor/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { appWithBrokers, type BrokerPackage, sendWithCli, transportInApp } from './helpers.js';
+import { appWithBrokers, type BrokerPackage, lines, runBin, sendWithCli, transportInApp } from './helpers.js';
 
 /**
  * What `conveyor send` puts on a real broker, as a consumer sees it: args, kwargs and the queue
@@ -167,4 +167,18 @@ describe.each(BROKERS)('conveyor send on $name', (broker) => {
       expect(delivery.message?.properties.priority, `level ${level}`).toBe(broker.readsBack(level));
     }
   }, 60_000);
+});
+
+describe('conveyor send: priority levels in a RabbitMQ URL', () => {
+  it('a bad ?priorityLevels is a usage error naming it (exit 2), before anything is sent', async () => {
+    const result = await runBin(
+      ['send', 'cli.echo', '-b', 'amqp://guest:guest@127.0.0.1:5672?priorityLevels=ten', '--priority', '1'],
+      { cwd: app },
+    );
+    expect(result.code).toBe(2);
+    expect(lines(result.stderr)).toEqual([
+      'conveyor: invalid option "priorityLevels": must be 0 (none) or an integer from 2 to 256',
+    ]);
+    expect(result.stdout).toBe('');
+  });
 });

@@ -65,7 +65,8 @@ const def = {
     priority: {
       type: 'string',
       placeholder: 'N',
-      description: 'priority level 0..n-1, higher runs first (needs a transport with priorities)',
+      description:
+        'priority level 0..n-1, higher runs first (needs a transport with priorities; on RabbitMQ add ?priorityLevels=N to the URL)',
     },
     results: { type: 'string', short: 'r', placeholder: 'URL', description: RESULTS_OPTION_HELP },
     wait: { type: 'boolean', short: 'w', description: 'wait for the result and print it (needs --results)' },
