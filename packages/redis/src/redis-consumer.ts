@@ -28,10 +28,16 @@ const TAKES_IN_FLIGHT = 2;
 export interface RedisConsumerLink {
   readonly queue: string;
   /**
-   * Runs the take script for up to `count` messages: `[next due ms, receipt, raw, receipt, raw, …]`.
-   * A receipt is "<id>|<bucket>|<delivery count>".
+   * Runs the take script for up to `count` messages: `[next due ms, receipt, raw, receipt, raw, …]`,
+   * every element the bytes Redis replied. A receipt is "<id>|<bucket>|<delivery count>"; a raw
+   * payload is whatever was pushed, not necessarily UTF-8.
    */
-  take(count: number): Promise<(string | number)[]>;
+  take(count: number): Promise<Buffer[]>;
+  /**
+   * Sends the settlements of this queue that wait for the end of the turn, on the connection the
+   * take goes out on next, so they apply first (a nack is then taken before the backlog).
+   */
+  sendSettles(): void;
   /** Gives taken messages back undelivered (a take that arrived after the consumer stopped). */
   handBack(receipt: string): Promise<boolean>;
   readonly port: DeliveryPort<string>;
@@ -126,19 +132,20 @@ export class RedisConsumer {
     let reserved = requested;
     let full = false;
     try {
+      this.#link.sendSettles();
       const reply = await this.#link.take(requested);
       this.#failures = 0;
       if (this.#stopped) {
         // Stopped while the take was on its way: hand these straight back, undelivered.
         for (let i = 1; i < reply.length; i += 2)
-          void this.#link.handBack(String(reply[i])).catch(this.#onError);
+          void this.#link.handBack(reply[i]!.toString('latin1')).catch(this.#onError);
         return;
       }
-      this.#scheduleDue(Number(reply[0]));
+      this.#scheduleDue(Number(reply[0]!.toString('latin1')));
       // The taken messages become held: release the reservation before delivering them.
       this.#reserved -= reserved;
       reserved = 0;
-      for (let i = 1; i < reply.length; i += 2) this.#deliver(String(reply[i]), String(reply[i + 1]));
+      for (let i = 1; i < reply.length; i += 2) this.#deliver(reply[i]!.toString('latin1'), reply[i + 1]!);
       full = (reply.length - 1) / 2 === requested;
     } catch (error) {
       this.#failures += 1;
@@ -152,13 +159,17 @@ export class RedisConsumer {
     this.#schedulePoll();
   }
 
-  /** `receipt` is "<id>|<bucket>|<delivery count>", as the take script writes it. */
-  #deliver(receipt: string, raw: string): void {
+  /**
+   * `receipt` is "<id>|<bucket>|<delivery count>", as the take script writes it (ASCII); `raw` is
+   * the payload's bytes as stored.
+   */
+  #deliver(receipt: string, raw: Buffer): void {
     const [, bucketText, countText] = receipt.split('|');
     let message: WireMessage | null = null;
     let malformed: MalformedMessageError | null = null;
     try {
-      message = decodeKombuEnvelope(raw).message;
+      // The text is only for JSON.parse: `raw` itself stays as stored, for the dead letter.
+      message = decodeKombuEnvelope(raw.toString('utf8')).message;
       const level = levelOfBucket(Number(bucketText));
       if (level === undefined) delete message.properties.priority;
       else message.properties.priority = level;
@@ -173,8 +184,8 @@ export class RedisConsumer {
       queue: this.#link.queue,
       message,
       malformed,
-      // The envelope exactly as stored, for dead-lettering an undecodable payload.
-      raw: () => Buffer.from(raw, 'utf8'),
+      // The payload exactly as stored, byte for byte, for dead-lettering an undecodable one.
+      raw,
       deliveryCount: Number(countText),
     });
     handToHandler(this.#handler, delivery, this.#onError);

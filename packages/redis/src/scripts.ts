@@ -6,11 +6,17 @@ export const SCRIPT_FILES = ['take-10.lua', 'settle-9.lua', 'delay-1.lua', 'stor
 
 type ScriptName = 'take' | 'settle' | 'delay' | 'storeResult';
 
-/** Calls a named script: EVALSHA, loading it on first use (ioredis `defineCommand`). */
+/**
+ * Calls a named script: EVALSHA, loading it on first use (ioredis `defineCommand`). With
+ * `replies: 'bytes'` every string in the reply is a Buffer holding exactly what Redis stored:
+ * payloads may be any bytes (another producer's garbage), and reading them as UTF-8 text would
+ * replace what is not UTF-8 for good.
+ */
 export type ScriptCaller = (
   name: ScriptName,
   keys: readonly string[],
   args: readonly (string | number)[],
+  replies?: 'text' | 'bytes',
 ) => Promise<unknown>;
 
 const sources = new Map<string, { name: ScriptName; numberOfKeys: number; lua: string }>();
@@ -32,10 +38,11 @@ export function loadScripts(connection: RedisConnection): ScriptCaller {
     string,
     (...args: (string | number)[]) => Promise<unknown>
   >;
-  return (name, keys, args) => {
+  return (name, keys, args, replies = 'text') => {
     const expected = sources.get(name)!.numberOfKeys;
     if (keys.length !== expected)
       throw new Error(`script ${name} takes ${expected} keys, got ${keys.length}`);
-    return commands[`cvy_${name}`]!(...keys, ...args);
+    // defineCommand also defines `<name>Buffer`, the same script with replies left as bytes.
+    return commands[`cvy_${name}${replies === 'bytes' ? 'Buffer' : ''}`]!(...keys, ...args);
   };
 }

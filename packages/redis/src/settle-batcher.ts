@@ -42,6 +42,15 @@ export class SettleBatcher {
     }
   }
 
+  /**
+   * Sends what is waiting now instead of at the end of this turn. A take calls it first: on the
+   * same connection Redis then applies a nack before the take looks at the list, so the nacked
+   * message is handed out before the backlog behind it, not after the next message.
+   */
+  flush(): void {
+    this.#flush();
+  }
+
   #flush(): void {
     this.#scheduled = false;
     const batch = this.#pending;

@@ -1,6 +1,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
+import { createFaultProxy } from '@conveyor/conformance';
 import { describe, expect, it } from 'vitest';
 import { parseRedisUrl, queueKeys, RedisTransport } from '../src/index.js';
+import { REDIS } from './redis-harness.js';
 
 describe('RedisTransport options', () => {
   it('reads every URL form', () => {
@@ -81,8 +83,28 @@ describe('Lua scripts', () => {
 
 describe('RedisTransport connect', () => {
   it('fails with BrokerConnectionError when nothing answers, instead of hanging', async () => {
-    const transport = new RedisTransport({ host: '127.0.0.1', port: 1, connectTimeoutMs: 2000 });
-    await expect(transport.connect()).rejects.toMatchObject({ code: 'CONNECTION_FAILED', retryable: true });
+    // A blackhole accepts the TCP connection and then swallows every byte: only the connect
+    // timeout can end the wait (a refused port would fail at once and prove nothing).
+    const proxy = await createFaultProxy({ upstream: REDIS });
+    proxy.blackhole(true);
+    const transport = new RedisTransport({ ...proxy.endpoint, connectTimeoutMs: 1000 });
+    try {
+      const error = await transport.connect().catch((e: unknown) => e);
+      expect(error).toMatchObject({ code: 'CONNECTION_FAILED', retryable: true });
+      expect(String((error as Error).message)).toMatch(/timed out after 1000 ms/);
+      expect(proxy.stats().accepted).toBeGreaterThan(0);
+    } finally {
+      await transport.close();
+      await proxy.close();
+    }
+  }, 10_000);
+
+  it('fails at once when the port refuses, naming where it tried', async () => {
+    const transport = new RedisTransport({ host: '127.0.0.1', port: 1, connectTimeoutMs: 10_000 });
+    await expect(transport.connect()).rejects.toMatchObject({
+      code: 'CONNECTION_FAILED',
+      message: expect.stringContaining('127.0.0.1:1/0'),
+    });
     await transport.close();
   });
 });
