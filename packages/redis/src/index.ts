@@ -5,6 +5,7 @@ import type { ResultBackend, Transport } from '@conveyor/core';
 import { RedisResultBackend } from './redis-result-backend.js';
 import { RedisTransport } from './redis-transport.js';
 
+export type { DelayedRelease } from './delayed-release.js';
 export { parseRedisUrl, type RedisNode, type RedisTransportOptions } from './options.js';
 export { toPythonJson } from './python-json.js';
 export { KOMBU_SEPARATOR, type QueueKeys, queueKeys, REDIS_PRIORITY_LEVELS } from './queue-keys.js';

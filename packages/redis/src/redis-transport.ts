@@ -26,6 +26,7 @@ import {
   type WireMessage,
 } from '@conveyor/core/transport';
 import { describeTarget, openConnection, type RedisConnection } from './connection.js';
+import { type DelayedRelease, DelayedReleaser, findDelayedQueues } from './delayed-release.js';
 import { type RedisTransportOptions, type ResolvedRedisOptions, resolveRedisOptions } from './options.js';
 import { bucketOf, kombuPriorityOf, type QueueKeys, queueKeys, REDIS_PRIORITY_LEVELS } from './queue-keys.js';
 import { REDELIVERY_COUNT_RETENTION_MS, RedisConsumer, type RedisConsumerLink } from './redis-consumer.js';
@@ -55,12 +56,18 @@ export class RedisTransport implements Transport {
   readonly #deadLetterQueues = new Map<string, string | null>();
   readonly #held = new HeldDeliveries();
   readonly #hashTags: boolean;
+  readonly #releaser = new DelayedReleaser({
+    release: (queue) => this.#releaseQueue(queue),
+    wake: (queue) => void this.#command?.publish(this.#keysOf(queue).wake, '1').catch(() => {}),
+  });
 
   constructor(options: RedisTransportOptions | string = {}) {
     this.options = resolveRedisOptions(typeof options === 'string' ? { url: options } : options);
     this.#hashTags = this.options.cluster !== undefined;
     this.capabilities = defineCapabilities({
-      delay: { mode: 'native', maxDelayMs: null, precisionMs: 50 },
+      // Emulated: Redis parks delays in a zset that only Conveyor processes release (DelayedReleaser,
+      // take), so the Client sends Celery's way (eta header) by default; see "Delayed tasks".
+      delay: { mode: 'emulated', maxDelayMs: null, precisionMs: 50 },
       priorityLevels: REDIS_PRIORITY_LEVELS,
       ordering: 'queue',
       deadLetter: true,
@@ -105,6 +112,7 @@ export class RedisTransport implements Transport {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    await this.#releaser.stop();
     const consumers = [...this.#consumers.values()].flatMap((set) => [...set]);
     for (const consumer of consumers) consumer.stop();
     // A take on its way hands its messages back itself (consumer stopped); wait for it.
@@ -183,6 +191,10 @@ export class RedisTransport implements Transport {
     } catch (error) {
       throw this.#mapError(error, `publish to "${queue}"`);
     }
+    if (delayed.length > 0) {
+      // Redis never releases them by itself: this transport does, while connected (see DelayedReleaser).
+      this.#releaser.watch(queue, Math.min(...delayed.filter((_, i) => i % 2 === 0).map(Number)));
+    }
   }
 
   async consume(queue: string, handler: DeliveryHandler, options: ConsumeOptions): Promise<void> {
@@ -225,6 +237,51 @@ export class RedisTransport implements Transport {
       return { ready: lengths.reduce((a, b) => a + b, 0), inFlight, delayed };
     } catch (error) {
       throw this.#mapError(error, `queueDepth of "${queue}"`);
+    }
+  }
+
+  /**
+   * Moves the due delayed messages of `queues` (default: every queue that has a delayed set under
+   * this transport's key prefix) to their ready lists now, where any consumer, Python Celery
+   * included, finds them. What `conveyor scheduler` runs; consumers and publishers of delays do it
+   * by themselves.
+   */
+  async releaseDelayed(queues?: readonly string[]): Promise<DelayedRelease> {
+    this.#assertOpen('releaseDelayed');
+    await this.connect();
+    let names: string[];
+    try {
+      names = queues
+        ? [...queues]
+        : await findDelayedQueues(this.#command!, this.options.keyPrefix, this.#hashTags);
+    } catch (error) {
+      throw this.#mapError(error, 'finding delayed queues');
+    }
+    const out: DelayedRelease = { queues: names, released: {}, total: 0, nextDueInMs: null };
+    for (const queue of names) {
+      const { moved, nextDueInMs } = await this.#releaseQueue(queue);
+      if (moved > 0) {
+        out.released[queue] = moved;
+        out.total += moved;
+        void this.#command!.publish(this.#keysOf(queue).wake, '1').catch(() => {});
+      }
+      if (nextDueInMs !== null) out.nextDueInMs = Math.min(out.nextDueInMs ?? nextDueInMs, nextDueInMs);
+    }
+    return out;
+  }
+
+  async #releaseQueue(queue: string): Promise<{ moved: number; nextDueInMs: number | null }> {
+    const keys = this.#keysOf(queue);
+    try {
+      const [moved, nextDue, now] = (await this.#script(
+        'release',
+        [...keys.ready, keys.delayed],
+        [HOUSEKEEPING_LIMIT],
+      )) as [number, string | number, number];
+      const next = Number(nextDue);
+      return { moved: Number(moved), nextDueInMs: next < 0 ? null : Math.max(0, next - Number(now)) };
+    } catch (error) {
+      throw this.#mapError(error, `release delayed messages of "${queue}"`);
     }
   }
 

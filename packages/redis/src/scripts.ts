@@ -2,9 +2,15 @@ import { readFileSync } from 'node:fs';
 import type { RedisConnection } from './connection.js';
 
 /** The Lua scripts, `<name>-<number of keys>.lua` in ./scripts (BullMQ's naming). */
-export const SCRIPT_FILES = ['take-10.lua', 'settle-9.lua', 'delay-1.lua', 'storeResult-1.lua'] as const;
+export const SCRIPT_FILES = [
+  'take-10.lua',
+  'settle-9.lua',
+  'delay-1.lua',
+  'release-5.lua',
+  'storeResult-1.lua',
+] as const;
 
-type ScriptName = 'take' | 'settle' | 'delay' | 'storeResult';
+type ScriptName = 'take' | 'settle' | 'delay' | 'release' | 'storeResult';
 
 /**
  * Calls a named script: EVALSHA, loading it on first use (ioredis `defineCommand`). With
