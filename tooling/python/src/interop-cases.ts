@@ -28,6 +28,12 @@ const RESULT_TIMEOUT_SECONDS = INTEROP_RESULT_TIMEOUT_MS / 1000;
 export interface ConveyorToCeleryContext {
   /** Sends to `queue` by default and reads results from the Celery result backend. */
   readonly client: Client;
+  /**
+   * A Client on a transport of its own, for a case that must see what happens once the sender is
+   * gone (as `conveyor send` exits right after publishing): `close()` closes that transport. Its
+   * results come from the same backend as `client`'s, which stays open.
+   */
+  openClient(): Promise<{ client: Client; close(): Promise<void> }>;
   /** Capabilities of the transport under test (to use a feature only where it is claimed). */
   readonly capabilities: TransportCapabilities;
   /** The queue the Python Celery worker consumes. */
@@ -43,8 +49,9 @@ export interface CeleryToConveyorContext {
   readonly queue: string;
   /** sendFromPython to `queue` on the broker under test, with the suite's result backend. */
   send(options: PythonSendOptions): Promise<SendFromPythonResult>;
-  /** getResultFromPython from the suite's result backend, waiting up to INTEROP_RESULT_TIMEOUT_MS. */
-  getResult(id: string): Promise<PythonResult>;
+  /** getResultFromPython from the suite's result backend, waiting up to INTEROP_RESULT_TIMEOUT_MS;
+   *  with `raw`, `meta` is the stored document (its `date_done` says when the task finished). */
+  getResult(id: string, options?: { raw?: boolean }): Promise<PythonResult>;
 }
 
 /** Conveyor publishes, a Python Celery worker runs the task. */
@@ -160,6 +167,38 @@ export const conveyorReadsCeleryFailure: ConveyorToCeleryCase = {
   },
 };
 
+/** The countdown of the delayed cases: long enough that running at once cannot pass for waiting. */
+export const INTEROP_COUNTDOWN_MS = 2_000;
+
+/**
+ * How much earlier than its countdown a finished task may look: the two sides' clocks are the same
+ * machine's, but Celery rounds its `eta` and `date_done` to microseconds and Conveyor to ms.
+ */
+const CLOCK_SLACK_MS = 50;
+
+export const conveyorSendsCountdown: ConveyorToCeleryCase = {
+  direction: 'conveyor-to-celery',
+  id: 'conveyor-to-celery.countdown',
+  title: 'runs a countdown sent by a client that closed right after sending, no earlier than the countdown',
+  async run({ client: reader, openClient }) {
+    // The sender closes at once, as `conveyor send --countdown` exits: nothing Conveyor is left to
+    // release a delay the transport parked, and only the Celery worker consumes the queue.
+    const sender = await openClient();
+    const sentAt = Date.now();
+    let id: string;
+    try {
+      id = (await sender.client.send('interop.add', [4, 5], { countdownMs: INTEROP_COUNTDOWN_MS })).id;
+    } finally {
+      await sender.close();
+    }
+    await expect(reader.result(id).get({ timeout: INTEROP_RESULT_TIMEOUT_MS })).resolves.toBe(9);
+    const meta = await reader.results?.get(id);
+    expect(meta?.date_done).toEqual(expect.any(String));
+    const ranAfterMs = Date.parse(String(meta?.date_done)) - sentAt;
+    expect(ranAfterMs).toBeGreaterThanOrEqual(INTEROP_COUNTDOWN_MS - CLOCK_SLACK_MS);
+  },
+};
+
 // ---------------------------------------------------------------------------------------------
 // Python Celery sends, Conveyor runs, Python reads the result
 
@@ -206,13 +245,31 @@ export const celeryReadsConveyorFailure: CeleryToConveyorCase = {
   },
 };
 
+export const celerySendsCountdown: CeleryToConveyorCase = {
+  direction: 'celery-to-conveyor',
+  id: 'celery-to-conveyor.countdown',
+  title: 'runs a task Python sent with apply_async(countdown=...), no earlier than the countdown',
+  tasks: [interopAdd],
+  async run({ send, getResult }) {
+    // Celery pushes it at once with an `eta` header; the Conveyor worker must hold it back until then.
+    const sentAt = Date.now();
+    const sent = await send({ task: 'interop.add', args: [6, 7], countdown: INTEROP_COUNTDOWN_MS / 1000 });
+    const result = await getResult(sent.id, { raw: true });
+    expect(result).toMatchObject({ status: 'SUCCESS', result: 13 });
+    const ranAfterMs = Date.parse(String(result.meta?.date_done)) - sentAt;
+    expect(ranAfterMs).toBeGreaterThanOrEqual(INTEROP_COUNTDOWN_MS - CLOCK_SLACK_MS);
+  },
+};
+
 /** Every shared case, in run order. A transport package appends its own to this list. */
 export const CELERY_INTEROP_CASES: readonly CeleryInteropCase[] = Object.freeze([
   conveyorSendsAdd,
   conveyorSendsKwargsAndPriority,
   conveyorSendsWideIntegers,
   conveyorReadsCeleryFailure,
+  conveyorSendsCountdown,
   celerySendsAdd,
   celerySendsKwargsAndPriority,
   celeryReadsConveyorFailure,
+  celerySendsCountdown,
 ]);

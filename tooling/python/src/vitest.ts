@@ -113,7 +113,27 @@ function describeConveyorToCelery(
       await options.cleanup?.([queue]);
     });
 
-    const context: ConveyorToCeleryContext = { client, capabilities: transport.capabilities, queue };
+    const opened = new Set<Transport>();
+    afterAll(async () => {
+      await Promise.all([...opened].map((t) => t.close().catch(() => {})));
+    });
+    const context: ConveyorToCeleryContext = {
+      client,
+      capabilities: transport.capabilities,
+      queue,
+      async openClient() {
+        const own = options.createTransport('client');
+        opened.add(own);
+        await own.connect();
+        return {
+          client: new Client({ transport: own, results, defaultQueue: queue }),
+          close: async () => {
+            opened.delete(own);
+            await own.close();
+          },
+        };
+      },
+    };
     for (const testCase of cases) {
       it(testCase.title, () => testCase.run(context));
     }
@@ -142,11 +162,12 @@ function describeCeleryToConveyor(
     const context: CeleryToConveyorContext = {
       queue,
       send: (sendOptions) => sendFromPython({ ...connection, ...sendOptions }),
-      getResult: (id) =>
+      getResult: (id, { raw = false } = {}) =>
         getResultFromPython({
           resultBackend: options.resultBackendUrl,
           id,
           timeoutSeconds: INTEROP_RESULT_TIMEOUT_MS / 1000,
+          raw,
         }),
     };
     for (const testCase of cases) {

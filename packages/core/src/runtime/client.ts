@@ -27,7 +27,26 @@ export interface ClientOptions {
    * be stored twice when only its confirm was lost.
    */
   publishRetry?: Partial<RetryPolicy>;
+  /**
+   * How a countdown or ETA reaches the queue (see {@link DelayedDelivery}). Default `'auto'`:
+   * `'eta'` on a transport whose delays are emulated (`capabilities.delay.mode === 'emulated'`,
+   * e.g. Redis), whose parked messages only Conveyor processes release, and `'broker'` elsewhere.
+   */
+  delayedDelivery?: DelayedDelivery;
 }
+
+/**
+ * How the Client sends a task that must not run yet.
+ * - `'broker'`: the transport holds it (`PublishOptions.delayMs`) until it is due; nothing is
+ *   delivered early. Where the delay is emulated (Redis), only Conveyor processes release it.
+ * - `'eta'`: Celery's way. Published at once with the `eta` header only: a Celery worker holds it
+ *   in memory until then, a Conveyor worker parks it in the broker for the time left. Any
+ *   consumer, Python included, runs it on time; a Conveyor worker pays one extra delivery.
+ * - `'auto'`: `'eta'` where the transport's delay is emulated, `'broker'` elsewhere.
+ */
+export type DelayedDelivery = 'auto' | 'broker' | 'eta';
+
+const DELAYED_DELIVERY_VALUES: readonly DelayedDelivery[] = ['auto', 'broker', 'eta'];
 
 /** Per-call options of `send`. */
 export interface SendOptions {
@@ -55,13 +74,22 @@ export interface SendOptions {
   orderingKey?: string;
 }
 
-const KNOWN_CLIENT_OPTIONS = new Set(['transport', 'results', 'defaultQueue', 'codecs', 'publishRetry']);
+const KNOWN_CLIENT_OPTIONS = new Set([
+  'transport',
+  'results',
+  'defaultQueue',
+  'codecs',
+  'publishRetry',
+  'delayedDelivery',
+]);
 
 /** Sends tasks. Connects the transport and declares queues lazily, once. */
 export class Client {
   readonly transport: Transport;
   readonly results: ResultBackend | undefined;
   readonly defaultQueue: string;
+  /** How countdowns and ETAs are sent: `'broker'` or `'eta'` (`'auto'` resolved for this transport). */
+  readonly delayedDelivery: 'broker' | 'eta';
   readonly #codecs: CodecRegistry;
   readonly #publishRetry: RetryPolicy;
   #connected: Promise<void> | undefined;
@@ -79,6 +107,7 @@ export class Client {
     this.defaultQueue = options.defaultQueue ?? 'celery';
     this.#codecs = options.codecs ?? defaultCodecs;
     this.#publishRetry = resolvePublishRetry(options.publishRetry);
+    this.delayedDelivery = resolveDelayedDelivery(options.delayedDelivery, this.transport);
   }
 
   /** Sends one task; resolves when the broker has it. */
@@ -161,7 +190,8 @@ export class Client {
   ): PublishOptions | undefined {
     const out: PublishOptions = {};
     let any = false;
-    if (eta) {
+    // With 'eta' the header alone carries the delay: whoever consumes the queue honours it.
+    if (eta && this.delayedDelivery === 'broker') {
       const delay = eta.getTime() - now;
       if (delay > 0) {
         // Longer than one hop allows: the worker re-delays it on arrival (eta travels in headers).
@@ -202,6 +232,19 @@ export class Client {
     }
     return declared;
   }
+}
+
+function resolveDelayedDelivery(value: unknown, transport: Transport): 'broker' | 'eta' {
+  if (value !== undefined && !DELAYED_DELIVERY_VALUES.includes(value as DelayedDelivery)) {
+    throw new InvalidOptionError(
+      'delayedDelivery',
+      `must be one of ${DELAYED_DELIVERY_VALUES.map((v) => `'${v}'`).join(', ')}, got ${JSON.stringify(value)}`,
+    );
+  }
+  if (value === 'broker' || value === 'eta') return value;
+  // An emulated delay is parked where only Conveyor looks (a Redis zset): a Celery consumer of the
+  // queue would never see it. A broker that releases delays itself serves every consumer.
+  return transport.capabilities.delay.mode === 'emulated' ? 'eta' : 'broker';
 }
 
 /** Runs a Standard Schema over an args array; failures become TaskValidationError. */
