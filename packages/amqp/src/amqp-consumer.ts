@@ -1,4 +1,5 @@
 import {
+  CARRIED_DELIVERY_COUNT_HEADER,
   type DeliveryHandler,
   type DeliveryPort,
   type HeldDeliveries,
@@ -6,10 +7,12 @@ import {
   PrefetchWindow,
   TransportDelivery,
   type WireMessage,
+  withCarriedCount,
 } from '@conveyor/core/transport';
 import type { Channel, ConsumeMessage } from 'amqplib';
 import { AckCoalescer } from './ack-coalescer.js';
-import { deliveryCountOf, wireMessageOf } from './wire-mapping.js';
+import { UnwritableHeaderError } from './header-table.js';
+import { deliveryCountOf, hasBrokerCount, wireMessageOf } from './wire-mapping.js';
 
 /** What identifies a delivery to RabbitMQ: its message (delivery tag) on one channel generation. */
 export interface AmqpReceipt {
@@ -24,8 +27,18 @@ export interface AmqpConsumerLink {
   readonly transportName: string;
   readonly capabilities: DeliveryPort<AmqpReceipt>['capabilities'];
   readonly held: HeldDeliveries;
-  /** Publishes through the transport's confirm channel (delayed copies, dead letters). */
+  /** Publishes through the transport's confirm channel (delayed copies). */
   publish(queue: string, message: WireMessage, delayMs?: number): Promise<void>;
+  /**
+   * Publishes a dead letter (confirmed); headers that cannot be written back are kept as text or
+   * left out, and the reason says which, so that the message can always leave its queue.
+   */
+  publishDeadLetter(queue: string, letter: WireMessage): Promise<void>;
+  /**
+   * Publishes a copy of `msg` to `queue` (confirmed) with its own properties and body and these
+   * headers: a redelivered message re-published with its delivery count.
+   */
+  republish(queue: string, msg: ConsumeMessage, headers: WireMessage['headers']): Promise<void>;
   deadLetterQueueOf(queue: string): string | null;
   /** The broker closed this consumer's channel while the connection lives: open a new one. */
   restart(consumer: AmqpConsumer): void;
@@ -114,16 +127,46 @@ export class AmqpConsumer {
   }
 
   #deliver(msg: ConsumeMessage, generation: number): void {
+    const message = wireMessageOf(msg, this.#link.capabilities.priorityLevels > 0);
+    if (msg.fields.redelivered && !hasBrokerCount(msg)) {
+      void this.#recount(msg, message, generation);
+      return;
+    }
+    this.#handOut(msg, message, generation, deliveryCountOf(msg));
+  }
+
+  #handOut(msg: ConsumeMessage, message: WireMessage, generation: number, deliveryCount: number): void {
     const delivery = new TransportDelivery<AmqpReceipt>({
       port: this.#port,
       held: this.#link.held,
       window: this.#window,
       receipt: { msg, generation },
       queue: this.#link.queue,
-      message: wireMessageOf(msg, this.#link.capabilities.priorityLevels > 0),
-      deliveryCount: deliveryCountOf(msg),
+      message,
+      deliveryCount,
     });
     handToHandler(this.#handler, delivery, this.#onError);
+  }
+
+  /**
+   * A classic queue only flags a redelivery, so the count would be a lower bound (2) however many
+   * times the message came back. Instead of handing it out, a copy stamped with the deliveries it
+   * had so far goes to the back of the queue (confirmed) before this one is acked: the copy arrives
+   * unflagged and reports the exact count. A crash in between duplicates, never loses. When the copy
+   * cannot be published (the broker refuses it, a header cannot be written back) the message is
+   * handed out as it is, with the lower bound.
+   */
+  async #recount(msg: ConsumeMessage, message: WireMessage, generation: number): Promise<void> {
+    const carried = carriedCount(message);
+    try {
+      await this.#link.republish(this.#link.queue, msg, withCarriedCount(message, carried + 1).headers);
+    } catch (error) {
+      if (this.generation !== generation) return; // the channel went too: the broker requeued it
+      if (!(error instanceof UnwritableHeaderError)) this.#onError(error);
+      this.#handOut(msg, message, generation, carried + 2);
+      return;
+    }
+    this.#settleOnChannel({ msg, generation }, 'ack');
   }
 
   /** basic.ack / basic.nack(requeue) on the channel the message came on, coalesced per turn. */
@@ -147,12 +190,25 @@ export class AmqpConsumer {
         if (settlement.delayMs <= 0) return this.#settleOnChannel(receipt, 'requeue');
         // A delayed copy goes through the ladder (confirmed) before this one is acked: a crash in
         // between duplicates, never loses. The copy comes stamped with the count so far.
-        return link
-          .publish(link.queue, message!, settlement.delayMs)
-          .then(() => this.#settleOnChannel(receipt, 'ack'));
+        return link.publish(link.queue, message!, settlement.delayMs).then(
+          () => this.#settleOnChannel(receipt, 'ack'),
+          (error: unknown) => {
+            // A header that cannot be written back: the broker requeues the original bytes instead
+            // (at once, not after the delay), so the message is never stuck with this consumer.
+            if (error instanceof UnwritableHeaderError) return this.#settleOnChannel(receipt, 'requeue');
+            throw error;
+          },
+        );
       },
       deadLetterQueueOf: (queue) => link.deadLetterQueueOf(queue),
-      publishDeadLetter: (deadLetterQueue, letter) => link.publish(deadLetterQueue, letter),
+      publishDeadLetter: (deadLetterQueue, letter) => link.publishDeadLetter(deadLetterQueue, letter),
     };
   }
+}
+
+/** Deliveries a re-published copy says it had before it (0 for an original). */
+function carriedCount(message: WireMessage): number {
+  const value = message.headers[CARRIED_DELIVERY_COUNT_HEADER];
+  const count = typeof value === 'string' ? Number(value) : value;
+  return typeof count === 'number' && Number.isInteger(count) && count > 0 ? count : 0;
 }

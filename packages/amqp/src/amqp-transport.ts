@@ -10,6 +10,8 @@ import {
   checkPrefetch,
   checkPriority,
   checkPublish,
+  DEAD_LETTER_REASON_HEADER,
+  DEAD_LETTER_SOURCE_HEADER,
   type DeliveryHandler,
   defineCapabilities,
   type HealthStatus,
@@ -24,9 +26,16 @@ import {
   TransportClosedError,
   type WireMessage,
 } from '@conveyor/core/transport';
-import amqplib, { type Channel, type ChannelModel, type ConfirmChannel } from 'amqplib';
+import amqplib, {
+  type Channel,
+  type ChannelModel,
+  type ConfirmChannel,
+  type ConsumeMessage,
+  type Options,
+} from 'amqplib';
 import { AmqpConsumer, type AmqpConsumerLink } from './amqp-consumer.js';
 import { bindToLadder, DELAY_LEVELS, declareDelayLadder, delayRoute } from './delay-ladder.js';
+import { typedHeaders, UnwritableHeaderError, writableHeaders } from './header-table.js';
 import {
   type AmqpTransportOptions,
   describeUrl,
@@ -190,6 +199,8 @@ export class AmqpTransport implements Transport {
       held: this.#held,
       publish: (target, message, delayMs) =>
         this.publish(target, message, delayMs === undefined ? undefined : { delayMs }),
+      publishDeadLetter: (target, letter) => this.#publishDeadLetter(target, letter),
+      republish: (target, msg, headers) => this.#republish(target, msg, headers),
       deadLetterQueueOf: (name) => this.#deadLetterQueueOf(name),
       restart: (consumer) => this.#restartConsumer(consumer),
     };
@@ -216,38 +227,89 @@ export class AmqpTransport implements Transport {
   ): Promise<void> {
     const priority =
       this.capabilities.priorityLevels > 0 ? (options?.priority ?? message.properties.priority) : undefined;
-    const props = publishOptionsOf(message, priority);
     const delayMs = options?.delayMs ?? 0;
     return (async () => {
+      const props = publishOptionsOf(message, priority);
       let exchange = '';
       let routingKey = queue;
       if (delayMs > 0) {
         await this.#ensureLadder(session, queue);
         ({ exchange, routingKey } = delayRoute(delayMs, queue));
       }
-      await new Promise<void>((resolve, reject) => {
-        try {
-          session.publisher.publish(
-            exchange,
-            routingKey,
-            Buffer.from(message.body.buffer, message.body.byteOffset, message.body.byteLength),
-            props,
-            (error) => {
-              if (error)
-                reject(
-                  new BrokerError(`the broker did not confirm a publish to "${queue}": ${String(error)}`, {
-                    transport: this.name,
-                    retryable: true,
-                  }),
-                );
-              else resolve();
-            },
-          );
-        } catch (error) {
-          reject(this.#mapError(error, `publish to "${queue}"`));
-        }
-      });
+      await this.#send(session, exchange, routingKey, queue, message.body, props);
     })();
+  }
+
+  /** One confirmed publish: resolves on the broker's ack. */
+  #send(
+    session: Session,
+    exchange: string,
+    routingKey: string,
+    queue: string,
+    body: Uint8Array,
+    props: Options.Publish,
+  ): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      try {
+        session.publisher.publish(
+          exchange,
+          routingKey,
+          Buffer.from(body.buffer, body.byteOffset, body.byteLength),
+          props,
+          (error) => {
+            if (error)
+              reject(
+                new BrokerError(`the broker did not confirm a publish to "${queue}": ${String(error)}`, {
+                  transport: this.name,
+                  retryable: true,
+                }),
+              );
+            else resolve();
+          },
+        );
+      } catch (error) {
+        reject(this.#mapError(error, `publish to "${queue}"`));
+      }
+    });
+  }
+
+  /**
+   * A dead letter must leave its queue whatever its headers hold: when one cannot be written back
+   * it is kept as text, or left out while the table is above amqplib's limit, and the reason says
+   * which (otherwise the message would stay unacked, holding a prefetch slot, forever).
+   */
+  async #publishDeadLetter(queue: string, letter: WireMessage): Promise<void> {
+    try {
+      await this.publish(queue, letter);
+      return;
+    } catch (error) {
+      if (!(error instanceof UnwritableHeaderError)) throw error;
+    }
+    const reason = String(letter.headers[DEAD_LETTER_REASON_HEADER] ?? '');
+    const changes: string[] = [];
+    let headers = letter.headers;
+    // The reason grows with each change it names; a second pass makes room for that too.
+    for (let pass = 0; pass < 3; pass += 1) {
+      const written = writableHeaders(headers, DEAD_LETTER_KEEPS);
+      if (written.changes.length === 0) break;
+      changes.push(...written.changes);
+      headers = {
+        ...written.headers,
+        [DEAD_LETTER_REASON_HEADER]: `${reason}; the dead letter could not keep every header: ${changes.join('; ')}`,
+      };
+    }
+    await this.publish(queue, { ...letter, headers });
+  }
+
+  /** A copy of a received message with new headers: same body and properties, confirmed. */
+  async #republish(queue: string, msg: ConsumeMessage, headers: WireMessage['headers']): Promise<void> {
+    this.#assertOpen('publish');
+    const session = await this.#currentSession();
+    // userId must match the publishing connection's user (or the broker closes the channel with a
+    // 406), and clusterId is deprecated: both stay out; every other property is kept as it came.
+    const { headers: _received, userId: _userId, clusterId: _clusterId, ...properties } = msg.properties;
+    const props: Options.Publish = { ...properties, headers: typedHeaders(headers) };
+    await this.#send(session, '', queue, queue, msg.content, props);
   }
 
   async #ensureLadder(session: Session, queue: string): Promise<void> {
@@ -277,9 +339,8 @@ export class AmqpTransport implements Transport {
     }
   }
 
-  /** Declares on a short-lived channel: a 406 closes that channel, never a consumer's. */
+  /** Declares on short-lived channels: a 406 closes that channel, never a consumer's. */
   async #declare(session: Session, spec: QueueSpec): Promise<void> {
-    const channel = await this.#channel(session);
     const args: Record<string, unknown> = {};
     if (this.options.queueType === 'quorum') {
       args['x-queue-type'] = 'quorum';
@@ -288,20 +349,51 @@ export class AmqpTransport implements Transport {
     const levels = spec.priorityLevels ?? this.options.priorityLevels;
     if (levels > 0) args['x-max-priority'] = levels - 1;
     const dlq = spec.deadLetterQueue === undefined ? `${spec.name}.dlq` : spec.deadLetterQueue;
+    // A quorum queue drops a message past its delivery limit (the deliveryLimit option, a policy, or
+    // RabbitMQ 4's default of 20) unless it has a dead-letter exchange: route those to the DLQ.
+    const deadLettering: Record<string, unknown> =
+      this.options.queueType === 'quorum' && dlq !== null
+        ? { 'x-dead-letter-exchange': '', 'x-dead-letter-routing-key': dlq }
+        : {};
+    const durable = spec.durable ?? true;
     try {
-      await channel.assertQueue(spec.name, { durable: spec.durable ?? true, arguments: args });
-      // Celery's route: a direct exchange named like the queue, bound with the queue's name.
-      await channel.assertExchange(spec.name, 'direct', { durable: true });
-      await channel.bindQueue(spec.name, spec.name, spec.name);
-      // Same arguments as its source: declaring the DLQ by name later (as a queue) then agrees.
-      if (dlq !== null) await channel.assertQueue(dlq, { durable: true, arguments: args });
-      if (this.#onLadder.has(spec.name)) await bindToLadder(channel, spec.name);
+      await this.#onChannel(session, (channel) =>
+        channel.assertQueue(spec.name, { durable, arguments: { ...args, ...deadLettering } }),
+      );
+    } catch (error) {
+      // A queue declared before Conveyor routed its dead letters (or by Celery, which does not):
+      // keep it as it is rather than fail; a policy can add the routing (see the README).
+      if (!isInequivalentDeadLettering(error)) throw this.#declareError(error, spec.name);
+      await this.#onChannel(session, (channel) =>
+        channel.assertQueue(spec.name, { durable, arguments: args }),
+      ).catch((again: unknown) => {
+        throw this.#declareError(again, spec.name);
+      });
+    }
+    try {
+      await this.#onChannel(session, async (channel) => {
+        // Celery's route: a direct exchange named like the queue, bound with the queue's name.
+        await channel.assertExchange(spec.name, 'direct', { durable: true });
+        await channel.bindQueue(spec.name, spec.name, spec.name);
+        // Same arguments as its source, without its dead-letter routing: declaring the DLQ by name
+        // later (as a queue) then agrees.
+        if (dlq !== null) await channel.assertQueue(dlq, { durable: true, arguments: args });
+        if (this.#onLadder.has(spec.name)) await bindToLadder(channel, spec.name);
+      });
     } catch (error) {
       throw this.#declareError(error, spec.name);
+    }
+    this.#deadLetterQueues.set(spec.name, dlq);
+  }
+
+  /** Runs `use` on a new channel, closed afterwards (a 406 closes it anyway). */
+  async #onChannel<T>(session: Session, use: (channel: Channel) => Promise<T>): Promise<T> {
+    const channel = await this.#channel(session);
+    try {
+      return await use(channel);
     } finally {
       await channel.close().catch(() => {});
     }
-    this.#deadLetterQueues.set(spec.name, dlq);
   }
 
   #declareError(error: unknown, queue: string): ConveyorError {
@@ -422,6 +514,21 @@ export class AmqpTransport implements Transport {
   #assertOpen(operation: string): void {
     if (this.#closed) throw new TransportClosedError(operation, { transport: this.name });
   }
+}
+
+/** What a dead letter keeps even when its headers must shrink: why and where from, and who it is. */
+const DEAD_LETTER_KEEPS: ReadonlySet<string> = new Set([
+  DEAD_LETTER_REASON_HEADER,
+  DEAD_LETTER_SOURCE_HEADER,
+  'task',
+  'id',
+]);
+
+/** A 406 over the dead-letter arguments only: the queue exists without (or with other) routing. */
+function isInequivalentDeadLettering(error: unknown): boolean {
+  return /inequivalent arg 'x-dead-letter-(exchange|routing-key)'/.test(
+    String((error as Error)?.message ?? error),
+  );
 }
 
 function withHeartbeat(url: string, seconds: number): string {

@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 
@@ -7,9 +8,15 @@ import { dirname, join } from 'node:path';
  * ("Unexpected type tag"). The message is then redelivered to the next connection, which fails the
  * same way: one header from a Python producer stops every Conveyor consumer of the queue.
  *
+ * py-amqp also writes `bytes` as a long string `S`; amqplib reads every `S` as UTF-8, so bytes that
+ * are not UTF-8 became U+FFFD and were corrupted when the message was re-published (a retry, a dead
+ * letter). Such a string is read here as the bytes it holds (a Buffer, written back as a byte array
+ * `x`, which py-amqp reads as `bytes`).
+ *
  * amqplib has no hook for field tables, so this wraps its internal `codec.decodeFields` before
- * amqplib's protocol definitions capture it. Tables amqplib can read go through amqplib untouched;
- * only one it rejects over `L` is decoded again here, with every tag RabbitMQ accepts.
+ * amqplib's protocol definitions capture it. Tables amqplib reads whole, with no U+FFFD in them, go
+ * through amqplib untouched; only one it rejects over `L`, or one with a U+FFFD in a string, is
+ * decoded again here, with every tag RabbitMQ accepts.
  */
 
 type FieldTable = Record<string, unknown>;
@@ -49,12 +56,14 @@ function install(): Int64HeaderDecoding {
   if (require.cache[defsPath]) return 'amqplib-loaded-first';
   const patched = Object.assign(
     (slice: Buffer): FieldTable => {
+      let fields: FieldTable;
       try {
-        return original(slice);
+        fields = original(slice);
       } catch (error) {
         if (error instanceof TypeError && /type tag "L"/.test(error.message)) return decodeFieldTable(slice);
         throw error;
       }
+      return hasReplacementCharacter(fields) ? decodeFieldTable(slice) : fields;
     },
     { [PATCHED]: true as const },
   );
@@ -62,13 +71,25 @@ function install(): Int64HeaderDecoding {
   return 'installed';
 }
 
+/** Whether a decoded value holds U+FFFD anywhere: then an `S` in it may have held bytes. */
+function hasReplacementCharacter(value: unknown): boolean {
+  if (typeof value === 'string') return value.includes('\uFFFD');
+  if (typeof value !== 'object' || value === null || Buffer.isBuffer(value)) return false;
+  if (Array.isArray(value)) return value.some(hasReplacementCharacter);
+  for (const key in value) {
+    if (hasReplacementCharacter((value as FieldTable)[key])) return true;
+  }
+  return false;
+}
+
 /** Whether amqplib reads py-amqp's `L` headers in this process (see the module comment). */
 export const int64HeaderDecoding: Int64HeaderDecoding = install();
 
 /**
  * An AMQP 0-9-1 field table with every tag RabbitMQ accepts, `L` included, decoded to the same
- * values amqplib gives for the others (64-bit integers as numbers, as amqplib does for `l`).
- * Throws a TypeError on an unknown tag, as amqplib does.
+ * values amqplib gives for the others (64-bit integers as numbers, as amqplib does for `l`), except
+ * a long string that is not UTF-8, which is read as its bytes (a Buffer). Throws a TypeError on an
+ * unknown tag, as amqplib does.
  */
 export function decodeFieldTable(slice: Buffer): FieldTable {
   const fields: FieldTable = {};
@@ -121,7 +142,8 @@ function decodeFieldValue(slice: Buffer, start: number): [unknown, number] {
       return [null, at];
     case 'S': {
       const length = slice.readUInt32BE(at);
-      return [slice.toString('utf8', at + 4, at + 4 + length), at + 4 + length];
+      const bytes = slice.subarray(at + 4, at + 4 + length);
+      return [isUtf8(bytes) ? bytes.toString('utf8') : Buffer.from(bytes), at + 4 + length];
     }
     case 'x': {
       const length = slice.readUInt32BE(at);

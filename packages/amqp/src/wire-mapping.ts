@@ -1,32 +1,6 @@
 import type { JsonValue, WireMessage } from '@conveyor/core';
 import type { ConsumeMessage, Options } from 'amqplib';
-
-/**
- * Header values as amqplib must write them for py-amqp: every integer as a signed 32-bit `I`
- * (amqplib would pick `b` or `s`, which py-amqp reads as unsigned or as a string: 300 becomes ',')
- * and integers beyond 32 bits as doubles.
- */
-export function typedHeaders(headers: Record<string, JsonValue>): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const key in headers) out[key] = typed(headers[key] as JsonValue);
-  return out;
-}
-
-function typed(value: JsonValue): unknown {
-  if (typeof value === 'number') {
-    if (Number.isInteger(value)) {
-      return value >= -0x8000_0000 && value <= 0x7fff_ffff ? { '!': 'int', value } : { '!': 'double', value };
-    }
-    return value;
-  }
-  if (Array.isArray(value)) return value.map(typed);
-  if (value !== null && typeof value === 'object') {
-    const out: Record<string, unknown> = {};
-    for (const key in value) out[key] = typed(value[key] as JsonValue);
-    return out;
-  }
-  return value;
-}
+import { typedHeaders } from './header-table.js';
 
 /** amqplib publish options for a message: properties native, persistent, priority as given. */
 export function publishOptionsOf(
@@ -68,9 +42,18 @@ export function wireMessageOf(msg: ConsumeMessage, withPriorities: boolean): Wir
 }
 
 /**
+ * Whether the broker counts this message's deliveries: quorum queues add `x-delivery-count` from
+ * the first redelivery on; classic queues only flag a redelivery (the consumer then re-publishes
+ * it with its count, see AmqpConsumer).
+ */
+export function hasBrokerCount(msg: ConsumeMessage): boolean {
+  return typeof msg.properties.headers?.['x-delivery-count'] === 'number';
+}
+
+/**
  * The broker's delivery count of a received message: quorum queues count in `x-delivery-count`;
- * classic queues only flag redeliveries, so a redelivery counts as 2 (a lower bound). What a copy
- * re-published by a delayed nack carries is added by TransportDelivery.
+ * a classic queue's message handed out is never flagged redelivered (AmqpConsumer re-publishes
+ * those), so its own count is 1. What a re-published copy carries is added by TransportDelivery.
  */
 export function deliveryCountOf(msg: ConsumeMessage): number {
   const quorum = msg.properties.headers?.['x-delivery-count'];

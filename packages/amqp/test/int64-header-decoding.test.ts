@@ -73,6 +73,15 @@ describe("py-amqp's L (signed 64-bit) header values", () => {
     expect(decodeFieldTable(bytes)).toEqual(codec.decodeFields(bytes));
   });
 
+  it("reads py-amqp's bytes written as a long string S as bytes when they are not UTF-8 (not U+FFFD)", () => {
+    const entry = (key: string, body: Buffer): Buffer =>
+      Buffer.concat([Buffer.from([key.length]), Buffer.from(key), withLength('S', body)]);
+    const table = Buffer.concat([entry('raw', Buffer.from([0, 0xff])), entry('text', Buffer.from('héllo'))]);
+    const expected = { raw: Buffer.from([0, 0xff]), text: 'héllo' };
+    expect(decodeFieldTable(table)).toEqual(expected);
+    expect(codec.decodeFields(table)).toEqual(expected);
+  });
+
   it('still refuses a tag nothing defines, as amqplib does', () => {
     const bad = Buffer.concat([Buffer.from([1]), Buffer.from('k'), Buffer.from('Q')]);
     expect(() => decodeFieldTable(bad)).toThrow(/Unexpected type tag "Q"/);

@@ -53,13 +53,17 @@ describe('AMQP topology and wire details', () => {
     await withPriorities.close();
   });
 
-  it('writes every integer header as a signed 32-bit I (py-amqp misreads b and s)', () => {
-    expect(typedHeaders({ retries: 300, timelimit: [10, null], small: 3, big: 2 ** 40, f: 1.5 })).toEqual({
+  it('writes every 32-bit integer header as a signed I (py-amqp misreads b and s), larger ones as l', () => {
+    expect(
+      typedHeaders({ retries: 300, timelimit: [10, null], small: 3, big: 2 ** 40, neg: -(2 ** 40), f: 1.5 }),
+    ).toEqual({
       retries: { '!': 'int', value: 300 },
       timelimit: [{ '!': 'int', value: 10 }, null],
       small: { '!': 'int', value: 3 },
-      big: { '!': 'double', value: 2 ** 40 },
-      f: 1.5,
+      big: { '!': 'long', value: 2 ** 40 },
+      // py-amqp 5.1.1 reads l as unsigned: a negative one is written as a double, exact to 2^53.
+      neg: { '!': 'double', value: -(2 ** 40) },
+      f: { '!': 'double', value: 1.5 },
     });
   });
 
