@@ -5,6 +5,12 @@ export {
   type SendOptions,
   validateArgs,
 } from './client.js';
+  Client,
+  type ClientOptions,
+  type DelayedDelivery,
+  type SendOptions,
+  validateArgs,
+} from './client.js';
 export {
   HandlerCrashedError,
   type IsolationMode,
