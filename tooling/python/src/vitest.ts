@@ -94,6 +94,8 @@ function describeConveyorToCelery(
     const results = options.createResultBackend();
     const client = new Client({ transport, results, defaultQueue: queue });
     let celery: CeleryWorker | undefined;
+    /** Transports of openClient() a case did not close (it failed first). */
+    const opened = new Set<Transport>();
 
     beforeAll(async () => {
       // Conveyor declares first, as a Conveyor client deployed before the Celery workers would: the
@@ -107,16 +109,13 @@ function describeConveyorToCelery(
       });
     }, WORKER_START_TIMEOUT_MS);
     afterAll(async () => {
+      await Promise.all([...opened].map((t) => t.close().catch(() => {})));
       await celery?.stop();
       await transport.close();
       await results.close?.();
       await options.cleanup?.([queue]);
     });
 
-    const opened = new Set<Transport>();
-    afterAll(async () => {
-      await Promise.all([...opened].map((t) => t.close().catch(() => {})));
-    });
     const context: ConveyorToCeleryContext = {
       client,
       capabilities: transport.capabilities,
