@@ -22,6 +22,7 @@ export type ConveyorErrorCode =
   | 'RESULT_TIMEOUT'
   | 'PERMANENT_FAILURE'
   | 'DELIVERY_LIMIT_EXCEEDED'
+  | 'HANDLER_CRASHED'
   | 'CODEC_NOT_REGISTERED';
 
 /** Options shared by every Conveyor error. */

@@ -5,6 +5,13 @@ export {
   type SendOptions,
   validateArgs,
 } from './client.js';
+export {
+  HandlerCrashedError,
+  type IsolationMode,
+  type IsolationOptions,
+  type ModuleTasks,
+  tasksOfModule,
+} from './isolation/index.js';
 export { DEFAULT_PUBLISH_RETRY } from './publish-with-retry.js';
 export { type GetResultOptions, ResultHandle } from './result-handle.js';
 export { DEFAULT_RETRY_POLICY, type RetryPolicy, resolveRetryPolicy, retryDelayMs } from './retry-policy.js';

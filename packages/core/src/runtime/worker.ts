@@ -25,6 +25,8 @@ import type { TaskState } from '../results/task-state.js';
 import { type Delivery, MAX_VISIBILITY_EXTENSION_MS } from '../transport/delivery.js';
 import type { PublishOptions, Transport } from '../transport/transport.js';
 import { validateArgs } from './client.js';
+import { type IsolationOptions, resolveIsolation } from './isolation/isolation-options.js';
+import { RunnerPool } from './isolation/runner-pool.js';
 import { type RetryPolicy, resolveRetryPolicy, retryDelayMs } from './retry-policy.js';
 import { checkMaxDeliveries, type Task } from './task.js';
 import type { TaskContext } from './task-context.js';
@@ -57,6 +59,14 @@ export interface WorkerOptions {
    */
   maxDeliveries?: number;
   codecs?: CodecRegistry;
+  /**
+   * Run handlers in worker threads or child processes (one per concurrent task) instead of this
+   * event loop, so that one that blocks (a CPU-bound loop, a hung synchronous call) or kills its
+   * process (process.exit, out of memory) fails only its own task: the hard time limit terminates
+   * it, a crash is a HandlerCrashedError, and the worker settles the message by the retry policy.
+   * The runners import the tasks from `isolation.tasksModule`. Default: none (in-process).
+   */
+  isolation?: IsolationOptions;
 }
 
 const KNOWN_WORKER_OPTIONS = new Set([
@@ -71,6 +81,7 @@ const KNOWN_WORKER_OPTIONS = new Set([
   'trackStarted',
   'maxDeliveries',
   'codecs',
+  'isolation',
 ]);
 
 /** One running task, so that shutdown can give it back. */
@@ -100,6 +111,8 @@ export class Worker extends TypedEmitter<WorkerEvents> {
   readonly #codecs: CodecRegistry;
   readonly #shutdownDeadlineMs: number;
   readonly #trackStarted: boolean;
+  /** The runners of isolated handlers, when `isolation` is set. */
+  readonly #isolation: RunnerPool | undefined;
   readonly #active = new Set<Execution>();
   readonly #waiting = new Deque<Delivery>();
   #state: WorkerState = 'idle';
@@ -151,6 +164,10 @@ export class Worker extends TypedEmitter<WorkerEvents> {
     this.#codecs = options.codecs ?? defaultCodecs;
     this.#shutdownDeadlineMs = deadline;
     this.#trackStarted = options.trackStarted ?? false;
+    this.#isolation =
+      options.isolation === undefined
+        ? undefined
+        : new RunnerPool(resolveIsolation(options.isolation), concurrency);
   }
 
   /** Number of tasks running now. */
@@ -164,6 +181,7 @@ export class Worker extends TypedEmitter<WorkerEvents> {
     this.#state = 'running';
     this.#consumers = new AbortController();
     try {
+      await this.#isolation?.start([...this.#tasks.keys()]);
       await this.transport.connect();
       for (const queue of this.queues) await this.transport.declareQueue({ name: queue });
       await this.#consumeAll(this.#consumers.signal);
@@ -240,6 +258,7 @@ export class Worker extends TypedEmitter<WorkerEvents> {
       this.#active.delete(execution);
       await this.#giveBack(execution.delivery);
     }
+    await this.#isolation?.close();
     this.#state = 'stopped';
     return { finished: runningAtStop - unfinished.length, returned: returned + unfinished.length };
   }
@@ -463,6 +482,9 @@ export class Worker extends TypedEmitter<WorkerEvents> {
     const hardMs = hardSeconds !== null ? hardSeconds * 1000 : task.timeLimit?.hardMs;
     const softMs = softSeconds !== null ? softSeconds * 1000 : task.timeLimit?.softMs;
     const context = new ExecutionContext(execution, message);
+    if (this.#isolation !== undefined) {
+      return this.#isolation.run(task.name, args, context, { softMs, hardMs, signal: context.signal });
+    }
     if (hardMs === undefined && softMs === undefined) {
       try {
         return Promise.resolve(task.handler(args, context));
