@@ -16,6 +16,7 @@ import amqplib from 'amqplib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { AmqpTransport, typedHeaders } from '../src/index.js';
 import { RABBIT_URL, rabbitHarness } from './amqp-harness.js';
+import { skipOrFailInCi } from './ci.js';
 
 const require = createRequire(import.meta.url);
 const codec = require(join(dirname(require.resolve('amqplib')), 'lib', 'codec.js')) as {
@@ -286,8 +287,14 @@ describe('AMQP header types survive a re-publish', () => {
     await expect.poll(() => healthyRan, { timeout: 10_000 }).toBe(1);
   }, 30_000);
 
-  it("Python's datetime, Decimal, bytes, float and 64-bit integer headers reach Python unchanged after a retry and a dead letter", async () => {
-    const python = await ensurePythonCelery();
+  it("Python's datetime, Decimal, bytes, float and 64-bit integer headers reach Python unchanged after a retry and a dead letter", async (ctx) => {
+    const python = await ensurePythonCelery().catch((error: unknown) => {
+      const reason = String((error as Error).message)
+        .replace(/\s+/g, ' ')
+        .slice(0, 500);
+      skipOrFailInCi('the py-amqp header round trip', reason, (note) => ctx.skip(note));
+      return '';
+    });
     const queue = fresh('python');
     const failing = defineTask({
       name: 'headers.python',

@@ -1,8 +1,9 @@
+import { createFaultProxy } from '@conveyor/conformance';
 import { ConveyorError } from '@conveyor/core';
 import amqplib from 'amqplib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { AmqpTransport, delayRoute, typedHeaders } from '../src/index.js';
-import { RABBIT_URL, rabbitHarness } from './amqp-harness.js';
+import { RABBIT, RABBIT_URL, rabbitHarness } from './amqp-harness.js';
 
 const queues: string[] = [];
 const fresh = (label: string): string => {
@@ -90,4 +91,30 @@ describe('AMQP topology and wire details', () => {
     expect(String((error as Error).message)).not.toContain('hunter2');
     await transport.close();
   });
+
+  it('gives up after connectTimeoutMs, instead of hanging, when the TCP connection opens but nothing answers', async () => {
+    // A blackhole accepts the connection and swallows every byte: only the timeout can end this
+    // (a refused port fails at once and would pass without it).
+    const proxy = await createFaultProxy({ upstream: RABBIT });
+    proxy.blackhole(true);
+    const transport = new AmqpTransport({
+      url: `amqp://guest:guest@${proxy.endpoint.host}:${proxy.endpoint.port}`,
+      connectTimeoutMs: 1000,
+      // Longer than the test: only connectTimeoutMs can end the wait.
+      publishTimeoutMs: 60_000,
+    });
+    try {
+      const started = performance.now();
+      const error = await transport.connect().catch((e: unknown) => e);
+      const elapsed = performance.now() - started;
+      expect(error).toMatchObject({ code: 'CONNECTION_FAILED', retryable: true });
+      expect(String((error as Error).message)).toMatch(/timed out|timeout/i);
+      expect(proxy.stats().accepted).toBe(1);
+      expect(elapsed).toBeGreaterThanOrEqual(900); // gross bounds: it waited, then gave up
+      expect(elapsed).toBeLessThan(15_000);
+    } finally {
+      await transport.close();
+      await proxy.close();
+    }
+  }, 30_000);
 });
