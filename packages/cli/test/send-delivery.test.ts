@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { rm } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
 import { type Delivery, defineTask, type Transport, Worker } from '@conveyor/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appWithBrokers, type BrokerPackage, lines, runBin, sendWithCli, transportInApp } from './helpers.js';
@@ -44,7 +46,43 @@ const BROKERS: BrokerCase[] = [
 ];
 
 const app = appWithBrokers();
+const RUN = randomUUID().slice(0, 8);
+const queues: string[] = [];
+/** A queue of this run, removed from both brokers at the end. */
+function freshQueue(): string {
+  const queue = `cli-send-${RUN}-${queues.length}`;
+  queues.push(queue);
+  return queue;
+}
+
 afterAll(async () => {
+  // The transports cannot delete a queue: the clients they are built on, from the same install, can.
+  const inApp = createRequire(join(app, 'node_modules', '@conveyor', 'redis', 'package.json'));
+  const { Redis } = (await import(inApp.resolve('ioredis'))) as {
+    Redis: new (
+      url: string,
+    ) => {
+      keys(pattern: string): Promise<string[]>;
+      del(...keys: string[]): Promise<number>;
+      quit(): Promise<unknown>;
+    };
+  };
+  const redis = new Redis('redis://127.0.0.1:6379/5');
+  const keys = await redis.keys(`cli-send-${RUN}-*`);
+  if (keys.length > 0) await redis.del(...keys);
+  await redis.quit();
+  const amqplib = (await import(
+    createRequire(join(app, 'node_modules', '@conveyor', 'amqp', 'package.json')).resolve('amqplib')
+  )) as {
+    connect(url: string): Promise<{
+      createChannel(): Promise<{ deleteQueue(queue: string): Promise<unknown> }>;
+      close(): Promise<void>;
+    }>;
+  };
+  const connection = await amqplib.connect('amqp://guest:guest@127.0.0.1:5672');
+  const channel = await connection.createChannel();
+  for (const queue of queues) await channel.deleteQueue(queue);
+  await connection.close();
   await rm(app, { recursive: true, force: true });
 });
 
@@ -80,7 +118,7 @@ describe.each(BROKERS)('conveyor send on $name', (broker) => {
   });
 
   it('--args, --kwargs and --queue reach a Worker consuming that queue, under the printed id', async () => {
-    const queue = `cli-send-${randomUUID()}`;
+    const queue = freshQueue();
     const runs: { id: string; args: unknown[]; kwargs: unknown }[] = [];
     const echo = defineTask({
       name: 'cli.echo',
@@ -121,33 +159,59 @@ describe.each(BROKERS)('conveyor send on $name', (broker) => {
     }
   }, 60_000);
 
-  it('--countdown: the eta header is the send time plus the countdown, and nothing arrives before it', async () => {
-    const queue = `cli-send-${randomUUID()}`;
-    await transport.declareQueue({ name: queue });
-    const seen = await consumeRaw(transport, queue, consumers.signal);
+  it('--countdown: the eta header is the send time plus the countdown; no Worker runs it earlier', async () => {
     const countdownMs = 2500;
-    const sent = await sendWithCli(
-      ['cli.echo', '-b', broker.url, '-q', queue, '--countdown', String(countdownMs)],
-      app,
-    );
-    await expect.poll(() => seen.length, { timeout: 30_000 }).toBe(1);
-    const [{ delivery, at }] = seen as [{ delivery: Delivery; at: number }];
-    expect(delivery.message?.headers.id).toBe(sent.id);
-    const eta = delivery.message?.headers.eta;
-    expect(typeof eta).toBe('string');
-    const etaMs = Date.parse(eta as string);
-    // The CLI computes the eta while it runs: the process's own lifetime brackets it, however
-    // slow the machine is.
-    expect(etaMs).toBeGreaterThanOrEqual(sent.startedAt + countdownMs);
-    expect(etaMs).toBeLessThanOrEqual(sent.endedAt + countdownMs);
-    // Held by the broker until due (within the delay precision it declares), and delivered in the
-    // end: a gross upper bound only.
-    expect(at).toBeGreaterThanOrEqual(etaMs - transport.capabilities.delay.precisionMs);
-    expect(at - etaMs).toBeLessThan(20_000);
+    const rawQueue = freshQueue();
+    await transport.declareQueue({ name: rawQueue });
+    const seen = await consumeRaw(transport, rawQueue, consumers.signal);
+    const workerQueue = freshQueue();
+    const ranAt: number[] = [];
+    const worker = new Worker({
+      transport,
+      tasks: [defineTask({ name: 'cli.echo', handler: () => void ranAt.push(Date.now()) })],
+      queues: [workerQueue],
+    });
+    await worker.start();
+    try {
+      const countdown = ['--countdown', String(countdownMs)];
+      const [raw, run] = await Promise.all([
+        sendWithCli(['cli.echo', '-b', broker.url, '-q', rawQueue, ...countdown], app),
+        sendWithCli(['cli.echo', '-b', broker.url, '-q', workerQueue, ...countdown], app),
+      ]);
+
+      // The bare transport: the message and its eta, which the CLI computed while it ran, so the
+      // process's own lifetime brackets it however slow the machine is.
+      await expect.poll(() => seen.length, { timeout: 30_000 }).toBe(1);
+      const [{ delivery, at }] = seen as [{ delivery: Delivery; at: number }];
+      expect(delivery.message?.headers.id).toBe(raw.id);
+      const eta = delivery.message?.headers.eta;
+      expect(typeof eta).toBe('string');
+      const etaMs = Date.parse(eta as string);
+      expect(etaMs).toBeGreaterThanOrEqual(raw.startedAt + countdownMs);
+      expect(etaMs).toBeLessThanOrEqual(raw.endedAt + countdownMs);
+      // Where the broker's delay is its own (RabbitMQ), the client lets the broker hold the message
+      // until due; where it is emulated (Redis), it sends Celery's way, the eta header alone, so that
+      // Python workers honour it too, and only the consumer holds it.
+      if (transport.capabilities.delay.mode !== 'emulated') {
+        expect(at).toBeGreaterThanOrEqual(etaMs - transport.capabilities.delay.precisionMs);
+      }
+      expect(at - raw.endedAt).toBeLessThan(countdownMs + 20_000);
+
+      // A Worker runs it no earlier than the countdown after the send began, and does run it (a
+      // gross upper bound only).
+      await expect.poll(() => ranAt.length, { timeout: 30_000 }).toBe(1);
+      const [ran] = ranAt as [number];
+      expect(ran).toBeGreaterThanOrEqual(
+        run.startedAt + countdownMs - transport.capabilities.delay.precisionMs,
+      );
+      expect(ran - run.endedAt).toBeLessThan(countdownMs + 20_000);
+    } finally {
+      await worker.stop();
+    }
   }, 60_000);
 
   it('--priority: the messages come out highest first, each with its level', async () => {
-    const queue = `cli-send-${randomUUID()}`;
+    const queue = freshQueue();
     await transport.declareQueue({ name: queue });
     // All sent before anyone consumes, so the broker orders them.
     const levelOf = new Map<string, number>();
