@@ -307,7 +307,9 @@ describe('conveyor worker', () => {
 });
 
 describe('conveyor send', () => {
-  it('prints the task id', async () => {
+  // What a worker receives (args, kwargs, queue, countdown, priority) is checked on real brokers in
+  // send-delivery.test.ts; memory:// dies with the process, so here only what the CLI itself prints.
+  it('on memory:// prints the task id and warns that the message dies with the process', async () => {
     const result = await runBin([
       'send',
       'tasks.add',
@@ -320,23 +322,7 @@ describe('conveyor send', () => {
     ]);
     expect(result.code).toBe(0);
     expect(result.stdout.trim()).toMatch(UUID);
-  });
-
-  it('accepts --queue, --countdown and --priority', async () => {
-    const result = await runBin([
-      'send',
-      'tasks.add',
-      '-b',
-      'memory://',
-      '-q',
-      'emails',
-      '--countdown',
-      '1000',
-      '--priority',
-      '5',
-    ]);
-    expect(result.code).toBe(0);
-    expect(result.stdout.trim()).toMatch(UUID);
+    expect(result.stderr).toContain('memory:// lives inside this process');
   });
 
   it('invalid JSON in --args exits 2 naming --args', async () => {
