@@ -7,6 +7,7 @@ import { closest, usageHint } from './args.js';
 import type { Command } from './command.js';
 import { conformanceCommand } from './commands/conformance.js';
 import { inspectCommand } from './commands/inspect.js';
+import { schedulerCommand } from './commands/scheduler.js';
 import { sendCommand } from './commands/send.js';
 import { workerCommand } from './commands/worker.js';
 import { reportError, UsageError } from './errors.js';
@@ -17,7 +18,13 @@ export { UsageError } from './errors.js';
 export type { Io } from './output.js';
 
 /** Every command, in the order the help lists them. */
-export const COMMANDS: readonly Command[] = [workerCommand, sendCommand, inspectCommand, conformanceCommand];
+export const COMMANDS: readonly Command[] = [
+  workerCommand,
+  sendCommand,
+  inspectCommand,
+  schedulerCommand,
+  conformanceCommand,
+];
 
 /** The CLI's version, from its package.json. */
 export function version(): string {
