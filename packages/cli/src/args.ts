@@ -172,6 +172,24 @@ export function integerOption(
   return value;
 }
 
+/** One of the option's allowed values, or a UsageError naming the option and listing them. */
+export function choiceOption<const Choice extends string>(
+  command: string,
+  option: string,
+  raw: string | undefined,
+  choices: readonly Choice[],
+): Choice | undefined {
+  if (raw === undefined) return undefined;
+  const value = raw.trim();
+  if (!(choices as readonly string[]).includes(value)) {
+    throw new UsageError(
+      `--${option} must be one of ${choices.join(', ')}; got "${raw}"`,
+      usageHint(command),
+    );
+  }
+  return value as Choice;
+}
+
 /** A JSON option of the expected shape, or a UsageError naming the option and the JSON problem. */
 export function jsonOption(command: string, option: string, raw: string, shape: 'array'): unknown[];
 export function jsonOption(

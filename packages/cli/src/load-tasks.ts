@@ -1,7 +1,7 @@
 import { stat } from 'node:fs/promises';
 import { extname, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { isTask, type Task } from '@conveyor/core';
+import { type Task, tasksOfModule } from '@conveyor/core';
 import { UsageError } from './errors.js';
 
 /** Tasks found in a module, and the file they came from. */
@@ -12,10 +12,9 @@ export interface LoadedTasks {
 }
 
 /**
- * Imports the module at `specifier` (resolved from `cwd`) and collects its tasks: every export
- * for which isTask() is true, every task of a default export that is an array, and every task
- * value of a default export that is a plain object (a CommonJS `module.exports = { ... }`).
- * The same task exported twice counts once.
+ * Imports the module at `specifier` (resolved from `cwd`) and collects its tasks by core's
+ * tasksOfModule convention (named exports, a default array or plain object), the same one an
+ * isolated worker's runners use to load them.
  */
 export async function loadTasks(specifier: string, cwd: string): Promise<LoadedTasks> {
   const file = resolve(cwd, specifier);
@@ -38,37 +37,9 @@ export async function loadTasks(specifier: string, cwd: string): Promise<LoadedT
     throw withContext(error, `cannot load tasks from ${shown}`);
   }
 
-  const found: Task[] = [];
-  const add = (value: unknown): void => {
-    if (isTask(value) && !found.includes(value)) found.push(value);
-  };
-  for (const [name, value] of Object.entries(mod)) {
-    if (isTask(value)) add(value);
-    else if (name === 'default' && Array.isArray(value)) {
-      value.forEach((item, index) => {
-        if (!isTask(item)) {
-          throw new UsageError(
-            `--tasks: the default export of ${shown} is an array whose item ${index} is not a task (made with defineTask())`,
-          );
-        }
-        add(item);
-      });
-    } else if (name === 'default' && isPlainObject(value)) {
-      for (const item of Object.values(value)) add(item);
-    }
-  }
-  if (found.length === 0) {
-    throw new UsageError(
-      `--tasks: no tasks found in ${shown}: export tasks made with defineTask() (named exports, or a default export that is an array of tasks)`,
-    );
-  }
-  return { tasks: found, file };
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  if (typeof value !== 'object' || value === null) return false;
-  const proto: unknown = Object.getPrototypeOf(value);
-  return proto === Object.prototype || proto === null;
+  const { tasks, problem } = tasksOfModule(mod, shown);
+  if (problem !== undefined) throw new UsageError(`--tasks: ${problem}`);
+  return { tasks, file };
 }
 
 /** Prefixes an error's message with what the CLI was doing, keeping its class and stack. */

@@ -6,7 +6,7 @@ import {
   Worker,
   type WorkerOptions,
 } from '@conveyor/core';
-import { type CommandDef, integerOption, listOption, required } from '../args.js';
+import { type CommandDef, choiceOption, integerOption, listOption, required } from '../args.js';
 import {
   BROKER_OPTION_HELP,
   brokerUrl,
@@ -27,6 +27,7 @@ const def = {
   usage: [
     'conveyor worker --broker URL --tasks FILE [--results URL] [--concurrency N] [--queues a,b]',
     'conveyor worker --require MODULE --broker URL --tasks FILE [...]',
+    'conveyor worker --broker URL --tasks FILE --isolation thread|process [...]',
   ],
   description:
     'Loads FILE (resolved from the current directory), runs every task it exports (made with\n' +
@@ -35,7 +36,9 @@ const def = {
     '(up to --shutdown-deadline), gives the rest back to the broker and exits with code 0.\n' +
     'A second signal exits at once; unfinished messages are redelivered by the broker.\n' +
     "With --results, every task that does not ignore its result stores it there in Celery's\n" +
-    'format, so Python clients (AsyncResult.get) and `conveyor send --wait` can read it.',
+    'format, so Python clients (AsyncResult.get) and `conveyor send --wait` can read it.\n' +
+    'With --isolation, each handler runs in a worker thread or a child process that imports FILE\n' +
+    'itself: a handler that blocks or kills its runner fails only its own task (see docs/isolation.md).',
   options: {
     broker: { type: 'string', short: 'b', placeholder: 'URL', description: BROKER_OPTION_HELP },
     tasks: {
@@ -69,6 +72,12 @@ const def = {
       description:
         'dead-letter a message delivered N times without being settled (a poison message that kills its worker); default 10',
     },
+    isolation: {
+      type: 'string',
+      placeholder: 'MODE',
+      description:
+        'run handlers in a worker thread (thread) or a child process (process) each, so one that blocks or crashes fails only its task; default: in-process',
+    },
     require: REQUIRE_OPTION,
   },
   examples: [
@@ -76,6 +85,7 @@ const def = {
     'conveyor worker -b amqp://guest:guest@localhost -t ./tasks.js -c 50 -Q default,emails',
     'conveyor worker -b amqp://localhost -r redis://localhost:6379/1 -t ./tasks.js',
     'conveyor worker --require @acme/conveyor-nats -b nats://localhost:4222 -t ./tasks.js',
+    'conveyor worker -b redis://localhost:6379 -t ./dist/tasks.js --isolation process',
   ],
 } as const satisfies CommandDef;
 
@@ -87,6 +97,7 @@ export const workerCommand: Command = defineCommand(def, async ({ values }, io) 
   const concurrency = integerOption(def.name, 'concurrency', values.concurrency, { min: 1 });
   const deadline = integerOption(def.name, 'shutdown-deadline', values['shutdown-deadline'], { min: 0 });
   const maxDeliveries = integerOption(def.name, 'max-deliveries', values['max-deliveries'], { min: 1 });
+  const isolation = choiceOption(def.name, 'isolation', values.isolation, ['thread', 'process']);
   const queues = listOption(values.queues);
   const storeIn = resultsUrl(values.results, io);
 
@@ -105,6 +116,8 @@ export const workerCommand: Command = defineCommand(def, async ({ values }, io) 
     if (queues.length > 0) options.queues = queues;
     if (deadline !== undefined) options.shutdownDeadlineMs = deadline;
     if (maxDeliveries !== undefined) options.maxDeliveries = maxDeliveries;
+    // The runners load the module the CLI loaded: same file, same tasks.
+    if (isolation !== undefined) options.isolation = { mode: isolation, tasksModule: file };
     const worker = new Worker(options);
     log.info(
       `starting worker ${worker.hostname}: ${tasks.length} task${tasks.length === 1 ? '' : 's'} from ${file} ` +
@@ -112,6 +125,11 @@ export const workerCommand: Command = defineCommand(def, async ({ values }, io) 
     );
     if (imported.length > 0) log.info(`imported (--require): ${imported.join(', ')}`);
     log.info(`connecting to ${redactUrl(url)} (${transport.name} transport)`);
+    if (isolation !== undefined) {
+      log.info(
+        `isolation: each handler runs in a ${isolation === 'thread' ? 'worker thread' : 'child process'}`,
+      );
+    }
     log.info(
       storeIn === undefined
         ? 'results: not stored (no --results)'

@@ -83,8 +83,9 @@ function moduleUrl(value: unknown, cwd: string): URL {
     );
   }
   const file = fileURLToPath(url);
-  const isFile = statSync(file, { throwIfNoEntry: false })?.isFile() ?? false;
-  if (!isFile) throw new InvalidOptionError('isolation.tasksModule', `no such file: ${file}`);
+  const info = statSync(file, { throwIfNoEntry: false });
+  if (info === undefined) throw new InvalidOptionError('isolation.tasksModule', `no such file: ${file}`);
+  if (!info.isFile()) throw new InvalidOptionError('isolation.tasksModule', `not a file: ${file}`);
   return url;
 }
 
