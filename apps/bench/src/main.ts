@@ -3,16 +3,17 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { amqpSuiteMarkdown, DEFAULT_AMQP_URL, openAmqpAdmin, runAmqpSuite } from './amqp-suite.js';
 import { writeBenchmarkSection } from './benchmarks-doc.js';
+import { isolationSuiteMarkdown, runIsolationSuite } from './isolation-suite.js';
 import { memorySuiteMarkdown, runMemorySuite } from './memory-suite.js';
 import { openAdmin, redisSuiteMarkdown, runRedisSuite } from './redis-suite.js';
 
-const SUITES = ['memory', 'redis', 'amqp'] as const;
+const SUITES = ['memory', 'redis', 'amqp', 'isolation'] as const;
 type Suite = (typeof SUITES)[number];
 
-const USAGE = `Usage: pnpm bench [--suite memory,redis,amqp] [--tasks N] [--redis-tasks N] [--amqp-tasks N] [--runs R] [--out FILE] [--no-write]
+const USAGE = `Usage: pnpm bench [--suite memory,redis,amqp,isolation] [--tasks N] [--redis-tasks N] [--amqp-tasks N] [--runs R] [--out FILE] [--no-write]
 
 Measures Conveyor side by side with its anchors and writes the tables to docs/benchmarks.md.
-  --suite LIST         suites to run, comma-separated: memory, redis, amqp (default all)
+  --suite LIST         suites to run, comma-separated: memory, redis, amqp, isolation (default all)
   --tasks N            memory:// tasks per run (default 200000)
   --redis-tasks N      Redis jobs per throughput run (default 20000)
   --redis-samples N    Redis pickup-latency jobs per run (default 200)
@@ -20,6 +21,7 @@ Measures Conveyor side by side with its anchors and writes the tables to docs/be
   --amqp-tasks N       AMQP messages per throughput run (default 20000)
   --amqp-samples N     AMQP pickup-latency messages per run (default 200)
   --amqp-url URL       RabbitMQ the AMQP suite uses, vhost / (default amqp://guest:guest@127.0.0.1:5672)
+  --isolation-tasks N  tasks per run of the isolation suite, in-process vs thread vs process (default 5000)
   --runs R             measured runs per case; the median is reported (default 3)
   --out FILE           Markdown file to update (default docs/benchmarks.md at the repo root)
   --no-write           print the tables only
@@ -45,6 +47,7 @@ async function main(): Promise<void> {
       'amqp-tasks': { type: 'string', default: '20000' },
       'amqp-samples': { type: 'string', default: '200' },
       'amqp-url': { type: 'string', default: DEFAULT_AMQP_URL },
+      'isolation-tasks': { type: 'string', default: '5000' },
       runs: { type: 'string', default: '3' },
       out: { type: 'string' },
       'no-write': { type: 'boolean', default: false },
@@ -69,6 +72,7 @@ async function main(): Promise<void> {
   const amqpTasks = positiveInteger('amqp-tasks', values['amqp-tasks']);
   const amqpSamples = positiveInteger('amqp-samples', values['amqp-samples']);
   const amqpUrl = values['amqp-url'];
+  const isolationTasks = positiveInteger('isolation-tasks', values['isolation-tasks']);
   const target = { host: '127.0.0.1', port: 6379, db: redisDb };
   const repoRoot = resolve(fileURLToPath(import.meta.url), '../../../..');
   const out = values.out ?? resolve(repoRoot, 'docs/benchmarks.md');
@@ -125,6 +129,17 @@ async function main(): Promise<void> {
       'amqp',
       'AMQP (@conveyor/amqp beside raw amqplib and celery-node, RabbitMQ)',
       amqpSuiteMarkdown(result, options, command),
+    );
+  }
+  if (suites.has('isolation')) {
+    const command = `pnpm bench --suite isolation --isolation-tasks ${isolationTasks} --runs ${runs}`;
+    process.stdout.write(`isolation suite: ${isolationTasks} tasks x ${runs} runs per case...\n`);
+    const options = { tasks: isolationTasks, runs };
+    const result = await runIsolationSuite(options);
+    await write(
+      'isolation',
+      'Isolated handlers (in-process vs worker threads vs child processes, memory://)',
+      isolationSuiteMarkdown(result, options, command),
     );
   }
 }
