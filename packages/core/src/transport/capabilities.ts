@@ -1,8 +1,13 @@
 /** How a transport delays a message. */
 export type DelayMode =
-  /** The broker holds the message until it is due (Redis sorted set, SQS DelaySeconds, TTL queues). */
+  /** The broker holds the message and releases it by itself when due (SQS DelaySeconds, TTL queues). */
   | 'native'
-  /** The transport re-publishes or parks messages itself; still nothing is held in worker memory. */
+  /**
+   * The transport parks or re-publishes messages itself (a Redis sorted set, Kafka bucket topics):
+   * nothing is held in worker memory, but only Conveyor processes release them, so a consumer of
+   * another kind (Python Celery) never sees them. The Client's `delayedDelivery: 'auto'` sends
+   * Celery's way (the `eta` header alone) on such transports.
+   */
   | 'emulated'
   /** Delays are not available: a delay option throws UnsupportedFeatureError. */
   | 'none';
