@@ -75,18 +75,60 @@ export function describeCeleryInterop(options: CeleryInteropOptions): void {
   const fromCelery = cases.filter((c): c is CeleryToConveyorCase => c.direction === 'celery-to-conveyor');
 
   describe(`Celery interop over ${options.name}`, () => {
-    beforeAll(async () => {
-      await ensurePythonCelery();
-    }, SETUP_TIMEOUT_MS);
+    const python = new SetUpGate();
+    beforeAll(
+      python.step(() => ensurePythonCelery()),
+      SETUP_TIMEOUT_MS,
+    );
 
-    if (toCelery.length > 0) describeConveyorToCelery(options, toCelery);
-    if (fromCelery.length > 0) describeCeleryToConveyor(options, fromCelery);
+    if (toCelery.length > 0) describeConveyorToCelery(options, toCelery, new SetUpGate(python));
+    if (fromCelery.length > 0) describeCeleryToConveyor(options, fromCelery, new SetUpGate(python));
   });
+}
+
+/**
+ * Set-up whose failure fails every test behind it. Vitest reports the tests behind a failed
+ * beforeAll as skipped: a summary would then show a missing Python or an unreachable broker as
+ * skips, and a suite that must prove interop (in CI above all) would look merely incomplete.
+ */
+class SetUpGate {
+  #failure: { error: unknown } | undefined;
+  readonly #parent: SetUpGate | undefined;
+
+  constructor(parent?: SetUpGate) {
+    this.#parent = parent;
+  }
+
+  #failed(): { error: unknown } | undefined {
+    return this.#failure ?? (this.#parent ? this.#parent.#failed() : undefined);
+  }
+
+  /** A beforeAll body: runs only if nothing before it failed, and records its own failure. */
+  step(body: () => Promise<unknown>): () => Promise<void> {
+    return async () => {
+      if (this.#failed()) return;
+      try {
+        await body();
+      } catch (error) {
+        this.#failure = { error };
+      }
+    };
+  }
+
+  /** A test body: fails with the set-up's error, if any, instead of running. */
+  test(body: () => Promise<void>): () => Promise<void> {
+    return async () => {
+      const failure = this.#failed();
+      if (failure) throw failure.error;
+      await body();
+    };
+  }
 }
 
 function describeConveyorToCelery(
   options: CeleryInteropOptions,
   cases: readonly ConveyorToCeleryCase[],
+  gate: SetUpGate,
 ): void {
   describe(`Conveyor sends over ${options.name}, Python Celery runs, Conveyor reads the result`, () => {
     const queue = uniqueQueue(options.queuePrefix, 'to-python');
@@ -97,17 +139,20 @@ function describeConveyorToCelery(
     /** Transports of openClient() a case did not close (it failed first). */
     const opened = new Set<Transport>();
 
-    beforeAll(async () => {
-      // Conveyor declares first, as a Conveyor client deployed before the Celery workers would: the
-      // Python worker's own declaration must then agree with it (on AMQP a mismatch is a channel error).
-      await transport.connect();
-      await transport.declareQueue({ name: queue });
-      celery = await startCeleryWorker({
-        brokerUrl: options.brokerUrl,
-        resultBackend: options.resultBackendUrl,
-        queue,
-      });
-    }, WORKER_START_TIMEOUT_MS);
+    beforeAll(
+      gate.step(async () => {
+        // Conveyor declares first, as a Conveyor client deployed before the Celery workers would: the
+        // Python worker's own declaration must then agree with it (on AMQP a mismatch is a channel error).
+        await transport.connect();
+        await transport.declareQueue({ name: queue });
+        celery = await startCeleryWorker({
+          brokerUrl: options.brokerUrl,
+          resultBackend: options.resultBackendUrl,
+          queue,
+        });
+      }),
+      WORKER_START_TIMEOUT_MS,
+    );
     afterAll(async () => {
       await Promise.all([...opened].map((t) => t.close().catch(() => {})));
       await celery?.stop();
@@ -134,7 +179,10 @@ function describeConveyorToCelery(
       },
     };
     for (const testCase of cases) {
-      it(testCase.title, () => testCase.run(context));
+      it(
+        testCase.title,
+        gate.test(() => testCase.run(context)),
+      );
     }
   });
 }
@@ -142,6 +190,7 @@ function describeConveyorToCelery(
 function describeCeleryToConveyor(
   options: CeleryInteropOptions,
   cases: readonly CeleryToConveyorCase[],
+  gate: SetUpGate,
 ): void {
   describe(`Python Celery sends over ${options.name}, Conveyor runs, Python reads the result`, () => {
     const queue = uniqueQueue(options.queuePrefix, 'from-python');
@@ -150,7 +199,7 @@ function describeCeleryToConveyor(
     const worker = new Worker({ transport, tasks: tasksOf(cases), queues: [queue], results });
     const connection = { brokerUrl: options.brokerUrl, resultBackend: options.resultBackendUrl, queue };
 
-    beforeAll(() => worker.start());
+    beforeAll(gate.step(() => worker.start()));
     afterAll(async () => {
       await worker.stop();
       await transport.close();
@@ -170,7 +219,10 @@ function describeCeleryToConveyor(
         }),
     };
     for (const testCase of cases) {
-      it(testCase.title, () => testCase.run(context));
+      it(
+        testCase.title,
+        gate.test(() => testCase.run(context)),
+      );
     }
   });
 }
