@@ -12,6 +12,7 @@ export { KOMBU_SEPARATOR, type QueueKeys, queueKeys, REDIS_PRIORITY_LEVELS } fro
 export { REDELIVERY_COUNT_RETENTION_MS } from './redis-consumer.js';
 export { RedisResultBackend, type RedisResultBackendOptions } from './redis-result-backend.js';
 export { RedisTransport } from './redis-transport.js';
+export type { RedisWarning } from './server-durability.js';
 
 /** Opens a RedisTransport from a `redis://`, `rediss://`, `redis+cluster://` or `redis+sentinel://` URL. */
 export function createTransportFromUrl(url: string): Transport {

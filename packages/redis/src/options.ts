@@ -1,6 +1,7 @@
 import type { ConnectionOptions } from 'node:tls';
 import { InvalidBrokerUrlError, InvalidOptionError } from '@conveyor/core';
 import type { RedisOptions } from 'ioredis';
+import type { RedisWarning } from './server-durability.js';
 
 /** A host and port. */
 export interface RedisNode {
@@ -45,6 +46,13 @@ export interface RedisTransportOptions {
   connectionName?: string;
   /** Extra ioredis options, applied last. */
   redis?: RedisOptions;
+  /**
+   * Told when the server may drop accepted tasks by itself (checked at connect: a
+   * `maxmemory-policy` other than `noeviction`, or a server that refuses to say). Default: a
+   * process warning (`process.emitWarning`, type `ConveyorWarning`, the warning's code), once per
+   * process for the same message. Messages name host and port, never credentials.
+   */
+  onWarning?: (warning: RedisWarning) => void;
 }
 
 /** Options with every default applied and validated. */
@@ -78,6 +86,7 @@ const KNOWN = new Set([
   'connectionName',
   'connectTimeoutMs',
   'redis',
+  'onWarning',
 ]);
 
 /** Validates options and merges the URL into them; every error names the option. */
@@ -111,6 +120,9 @@ export function resolveRedisOptions(options: RedisTransportOptions): ResolvedRed
   }
   if (resolved.cluster && resolved.db)
     throw new InvalidOptionError('db', 'Redis Cluster has only database 0');
+  if (resolved.onWarning !== undefined && typeof resolved.onWarning !== 'function') {
+    throw new InvalidOptionError('onWarning', 'must be a function (warning) => void');
+  }
   if (resolved.sentinels && !resolved.sentinelName) {
     throw new InvalidOptionError('sentinelName', 'is required with sentinels (the master group name)');
   }

@@ -25,12 +25,20 @@ import {
   type TransportDelivery,
   type WireMessage,
 } from '@conveyor/core/transport';
+import { Cluster } from 'ioredis';
 import { describeTarget, openConnection, type RedisConnection } from './connection.js';
 import { type DelayedRelease, DelayedReleaser, findDelayedQueues } from './delayed-release.js';
 import { type RedisTransportOptions, type ResolvedRedisOptions, resolveRedisOptions } from './options.js';
 import { bucketOf, kombuPriorityOf, type QueueKeys, queueKeys, REDIS_PRIORITY_LEVELS } from './queue-keys.js';
 import { REDELIVERY_COUNT_RETENTION_MS, RedisConsumer, type RedisConsumerLink } from './redis-consumer.js';
 import { loadScripts, type ScriptCaller } from './scripts.js';
+import {
+  describePersistence,
+  evictionWarning,
+  type RedisWarning,
+  readDurability,
+  readEvictionPolicy,
+} from './server-durability.js';
 import { SettleBatcher } from './settle-batcher.js';
 
 /** Most expired or due messages one take moves, so a backlog never makes one call slow. */
@@ -94,7 +102,11 @@ export class RedisTransport implements Transport {
     const command = openConnection(this.options, 'cmd');
     command.on('error', () => {}); // reported through failed calls; ioredis reconnects by itself
     try {
-      await withTimeout(command.connect(), this.options.connectTimeoutMs, 'connect');
+      await withTimeout(
+        command.connect().then(() => this.#checkServer(command)),
+        this.options.connectTimeoutMs,
+        'connect',
+      );
     } catch (error) {
       command.disconnect();
       throw new BrokerConnectionError(
@@ -107,6 +119,57 @@ export class RedisTransport implements Transport {
     }
     this.#command = command;
     this.#scripts = loadScripts(command);
+  }
+
+  /**
+   * Warns (onWarning) when a server may drop accepted tasks by itself: any `maxmemory-policy` but
+   * `noeviction`, or a server that will not say. Never fails the connect: managed services often
+   * disable CONFIG, and a warning must not cost a worker its start.
+   */
+  async #checkServer(command: RedisConnection): Promise<void> {
+    const nodes = command instanceof Cluster ? command.nodes('master') : [command];
+    for (const node of nodes) {
+      const where =
+        nodes.length > 1 ? `${node.options.host}:${node.options.port}` : describeTarget(this.options);
+      const warning = evictionWarning(where, await readEvictionPolicy(node));
+      if (warning) this.#warn(warning);
+    }
+  }
+
+  #warn(warning: RedisWarning): void {
+    try {
+      (this.options.onWarning ?? emitRedisWarning)(warning);
+    } catch {
+      // A throwing warning handler must not break the connect.
+    }
+  }
+
+  /**
+   * Facts about the server's own settings that decide what it keeps, in words, for `conveyor
+   * inspect` (which prints whatever a transport's `brokerFacts()` returns): version, eviction
+   * policy and persistence with the loss it allows. One set per master on a Cluster. Settings the
+   * server refuses to tell (CONFIG disabled on managed Redis) say so.
+   */
+  async brokerFacts(): Promise<Record<string, string>> {
+    this.#assertOpen('brokerFacts');
+    await this.connect();
+    const command = this.#command!;
+    const nodes = command instanceof Cluster ? command.nodes('master') : [command];
+    const facts: Record<string, string> = {};
+    for (const node of nodes) {
+      const d = await readDurability(node);
+      const at = nodes.length > 1 ? ` ${node.options.host}:${node.options.port}` : '';
+      facts[`server${at}`] = d.version === null ? 'Redis (version not told)' : `Redis ${d.version}`;
+      facts[`persistence${at}`] = describePersistence(d);
+      const policy = d.maxmemoryPolicy;
+      facts[`maxmemory-policy${at}`] =
+        policy === null
+          ? 'unknown (INFO and CONFIG GET refused)'
+          : policy === 'noeviction'
+            ? 'noeviction: a full Redis refuses new tasks and drops none'
+            : `${policy}: a full Redis evicts keys (see the warning at connect)`;
+    }
+    return facts;
   }
 
   async close(): Promise<void> {
@@ -403,6 +466,15 @@ export class RedisTransport implements Transport {
   #assertOpen(operation: string): void {
     if (this.#closed) throw new TransportClosedError(operation, { transport: this.name });
   }
+}
+
+const warned = new Set<string>();
+
+/** The default onWarning: a process warning, once per process for the same message. */
+function emitRedisWarning(warning: RedisWarning): void {
+  if (warned.has(warning.message)) return;
+  warned.add(warning.message);
+  process.emitWarning(warning.message, { type: 'ConveyorWarning', code: warning.code });
 }
 
 /** Rejects after `ms`: a broker that never answers must fail, not hang (ioredis retries forever). */

@@ -40,6 +40,7 @@ describe('RedisTransport options', () => {
     expect(() => new RedisTransport({ sentinels: [{ host: 'a', port: 1 }] })).toThrow(/"sentinelName"/);
     expect(() => new RedisTransport({ cluster: [{ host: 'a', port: 1 }], db: 2 })).toThrow(/"db"/);
     expect(() => new RedisTransport({ bogus: 1 } as never)).toThrow(/"bogus"/);
+    expect(() => new RedisTransport({ onWarning: 'log' } as never)).toThrow(/"onWarning"/);
     expect(() => new RedisTransport('redis://h/0?nope=1')).toThrow(/"nope"/);
     expect(() => new RedisTransport('redis://h/x')).toThrow(/database must be a number/);
   });

@@ -3,11 +3,14 @@ import { RedisTransport } from '../src/index.js';
 
 // The class a user gets shows the contract and its documented options, nothing of its insides
 // (deliveries reach the transport through core's DeliveryPort, not through public members).
+// Beyond the contract: brokerFacts (what `conveyor inspect` prints) and releaseDelayed (what
+// `conveyor scheduler` runs), both documented in the README.
 describe('RedisTransport public surface', () => {
-  it('has only the Transport methods on its prototype', () => {
+  it('has only the Transport methods and the two documented extras on its prototype', () => {
     const methods = Object.getOwnPropertyNames(RedisTransport.prototype).sort();
     expect(methods).toEqual(
       [
+        'brokerFacts',
         'close',
         'connect',
         'constructor',
@@ -17,6 +20,7 @@ describe('RedisTransport public surface', () => {
         'publish',
         'publishBatch',
         'queueDepth',
+        'releaseDelayed',
       ].sort(),
     );
   });

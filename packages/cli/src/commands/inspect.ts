@@ -11,7 +11,9 @@ const def = {
   description:
     'For each queue prints the messages ready, in flight (delivered, not yet acknowledged) and\n' +
     'delayed, and the depth of its dead-letter queue <queue>.dlq. "-" means the broker cannot\n' +
-    'tell cheaply. Exits 1 when the health check fails.',
+    'tell cheaply. When the transport reports facts about the broker (brokerFacts(); Redis: its\n' +
+    'persistence and what a crash can lose, its maxmemory-policy), they are printed too.\n' +
+    'Exits 1 when the health check fails.',
   options: {
     broker: { type: 'string', short: 'b', placeholder: 'URL', description: BROKER_OPTION_HELP },
     queue: {
@@ -39,6 +41,22 @@ export interface QueueReport {
   deadLettered: number;
 }
 
+/**
+ * What a transport may offer beyond the contract for `inspect`: facts about the broker's own
+ * settings that decide what it keeps (Redis: persistence, eviction policy), as label -> text.
+ * Optional and structural: a third-party transport adds the method, imports nothing, and the core
+ * Transport contract stays as small as it is.
+ */
+export interface BrokerFactsSource {
+  brokerFacts(): Promise<Record<string, string>>;
+}
+
+/** The transport's broker facts, or null when it offers none. */
+async function brokerFactsOf(transport: Transport): Promise<Record<string, string> | null> {
+  const source = transport as Transport & Partial<BrokerFactsSource>;
+  return typeof source.brokerFacts === 'function' ? await source.brokerFacts() : null;
+}
+
 /** `conveyor inspect`. */
 export const inspectCommand: Command = defineCommand(def, async ({ values }, io) => {
   await importRequiredModules(values.require, io);
@@ -51,7 +69,9 @@ export const inspectCommand: Command = defineCommand(def, async ({ values }, io)
     transport = await connectTransport(url);
     const health = await transport.health();
     const reports: QueueReport[] = [];
+    let facts: Record<string, string> | null = null;
     if (health.ok) {
+      facts = await brokerFactsOf(transport);
       for (const queue of queues) {
         const depth = await transport.queueDepth(queue);
         const dead = await transport.queueDepth(`${queue}.dlq`);
@@ -67,10 +87,18 @@ export const inspectCommand: Command = defineCommand(def, async ({ values }, io)
     const name = transport.name;
     await transport.close();
     if (values.json) {
-      io.out(JSON.stringify({ broker: redactUrl(url), transport: name, health, queues: reports }, null, 2));
+      const broker = redactUrl(url);
+      io.out(
+        JSON.stringify(
+          { broker, transport: name, health, ...(facts ? { facts } : {}), queues: reports },
+          null,
+          2,
+        ),
+      );
     } else {
       io.out(`broker  ${redactUrl(url)} (${name} transport)`);
       io.out(`health  ${formatHealth(health)}`);
+      for (const [label, value] of Object.entries(facts ?? {})) io.out(`${label}  ${value}`);
       if (reports.length > 0) io.out('');
       for (const line of formatTable(reports)) io.out(line);
     }
