@@ -12,6 +12,7 @@ import {
 import type { Channel, ConsumeMessage } from 'amqplib';
 import { AckCoalescer } from './ack-coalescer.js';
 import { UnwritableHeaderError } from './header-table.js';
+import type { UncopiedCounts } from './uncopied-counts.js';
 import { deliveryCountOf, hasBrokerCount, wireMessageOf } from './wire-mapping.js';
 
 /** What identifies a delivery to RabbitMQ: its message (delivery tag) on one channel generation. */
@@ -27,6 +28,8 @@ export interface AmqpConsumerLink {
   readonly transportName: string;
   readonly capabilities: DeliveryPort<AmqpReceipt>['capabilities'];
   readonly held: HeldDeliveries;
+  /** Counts of redeliveries whose count-carrying copy could not be published (see #recount). */
+  readonly uncopied: UncopiedCounts;
   /** Publishes through the transport's confirm channel (delayed copies). */
   publish(queue: string, message: WireMessage, delayMs?: number): Promise<void>;
   /**
@@ -153,8 +156,9 @@ export class AmqpConsumer {
    * times the message came back. Instead of handing it out, a copy stamped with the deliveries it
    * had so far goes to the back of the queue (confirmed) before this one is acked: the copy arrives
    * unflagged and reports the exact count. A crash in between duplicates, never loses. When the copy
-   * cannot be published (the broker refuses it, a header cannot be written back) the message is
-   * handed out as it is, with the lower bound.
+   * cannot be published (a full queue refuses it, a header cannot be written back) the message is
+   * handed out as it is, counted by this consumer's memory of it (a message that keeps coming back
+   * to the same worker still reaches its delivery limit), or at least 2.
    */
   async #recount(msg: ConsumeMessage, message: WireMessage, generation: number): Promise<void> {
     const carried = carriedCount(message);
@@ -163,7 +167,7 @@ export class AmqpConsumer {
     } catch (error) {
       if (this.generation !== generation) return; // the channel went too: the broker requeued it
       if (!(error instanceof UnwritableHeaderError)) this.#onError(error);
-      this.#handOut(msg, message, generation, carried + 2);
+      this.#handOut(msg, message, generation, this.#link.uncopied.next(msg, carried + 2));
       return;
     }
     this.#settleOnChannel({ msg, generation }, 'ack');

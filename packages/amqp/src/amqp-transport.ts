@@ -42,6 +42,7 @@ import {
   type ResolvedAmqpOptions,
   resolveAmqpOptions,
 } from './options.js';
+import { UncopiedCounts } from './uncopied-counts.js';
 import { publishOptionsOf } from './wire-mapping.js';
 
 interface Session {
@@ -68,6 +69,7 @@ export class AmqpTransport implements Transport {
   readonly #deadLetterQueues = new Map<string, string | null>();
   readonly #consumers = new Set<AmqpConsumer>();
   readonly #held = new HeldDeliveries();
+  readonly #uncopied = new UncopiedCounts();
   readonly #sessionListeners = new Set<(error: unknown) => void>();
 
   constructor(options: AmqpTransportOptions | string = {}) {
@@ -197,6 +199,7 @@ export class AmqpTransport implements Transport {
       transportName: this.name,
       capabilities: this.capabilities,
       held: this.#held,
+      uncopied: this.#uncopied,
       publish: (target, message, delayMs) =>
         this.publish(target, message, delayMs === undefined ? undefined : { delayMs }),
       publishDeadLetter: (target, letter) => this.#publishDeadLetter(target, letter),

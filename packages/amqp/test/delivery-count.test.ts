@@ -93,6 +93,38 @@ describe('AMQP delivery counts', () => {
     expect(counts).toEqual([1, 2, 3, 4, 5]);
   }, 30_000);
 
+  it('classic queue: a redelivery whose copy a full queue refuses still counts up on the same transport', async () => {
+    const queue = fresh('full');
+    const connection = await amqplib.connect(RABBIT_URL);
+    const channel = await connection.createChannel();
+    // One ready message at most, and a publish beyond it is refused (nacked), not dropped.
+    await channel.assertQueue(queue, {
+      durable: true,
+      arguments: { 'x-max-length': 1, 'x-overflow': 'reject-publish' },
+    });
+    await connection.close();
+    const transport = new AmqpTransport(RABBIT_URL);
+    await transport.publish(queue, message('refused'));
+    const counts: Record<string, number[]> = { refused: [], filler: [] };
+    await transport.consume(
+      queue,
+      async (delivery) => {
+        const id = String(delivery.message?.headers.id);
+        counts[id]?.push(delivery.deliveryCount);
+        if (id === 'refused' && counts.refused!.length === 1)
+          await transport.publish(queue, message('filler'));
+        if (id === 'refused' && delivery.deliveryCount < 3) await delivery.nack();
+        else await delivery.ack();
+      },
+      { prefetch: 1, onError: () => {} },
+    );
+    await expect.poll(() => counts.filler!.length, { timeout: 10_000 }).toBe(1);
+    await transport.close();
+    // The filler keeps the queue full, so each copy is refused and the message is handed out as it
+    // is: the transport's memory of it still counts 2, then 3.
+    expect(counts.refused).toEqual([1, 2, 3]);
+  }, 30_000);
+
   it('classic queue: the re-published copy of a redelivery keeps priority, properties and body', async () => {
     const queue = fresh('props');
     const producer = new AmqpTransport({ url: RABBIT_URL, priorityLevels: 10 });
