@@ -23,6 +23,6 @@ describe('isolation bench suite', () => {
     const markdown = isolationSuiteMarkdown(result, options, 'pnpm bench --suite isolation');
     expect(markdown).toContain('Command: `pnpm bench --suite isolation`');
     expect(markdown).toMatch(/\| thread \| 1 \| [\d,]+ \| [\d.]+ \| -?[\d.]+ \| [\d.]+ \|/);
-    expect(markdown).toMatch(/\| in-process \| 8 \| [\d,]+ \| [\d.]+ \|  \| [\d.]+ \|/);
+    expect(markdown).toMatch(/\| in-process \| 8 \| [\d,]+ \| [\d.]+ \| {2}\| [\d.]+ \|/);
   }, 120_000);
 });

@@ -37,7 +37,9 @@ interface Setup {
 
 async function setup(
   mode: Core.IsolationMode,
-  options: Partial<Core.WorkerOptions> & { isolation?: Partial<Core.IsolationOptions> } = {},
+  options: Partial<Omit<Core.WorkerOptions, 'isolation'>> & {
+    isolation?: Partial<Core.IsolationOptions>;
+  } = {},
 ): Promise<Setup> {
   const transport = new MemoryTransport({ broker: uniqueBroker('isolation') });
   await transport.connect();
