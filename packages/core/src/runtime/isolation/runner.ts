@@ -129,6 +129,7 @@ export class Runner {
       // Arguments that cannot be cloned fail this job only; the runner is fine.
       const pending = this.#pending;
       this.#pending = undefined;
+      this.#hold(false);
       pending?.handlers.reject(error);
     }
   }
