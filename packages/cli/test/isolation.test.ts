@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { Client, type Transport } from '@conveyor/core';
 import { afterAll, describe, expect, it } from 'vitest';
-import { appWithBrokers, FIXTURES, startBin, transportInApp } from './helpers.js';
+import { appWithBrokers, FIXTURES, runBin, startBin, transportInApp } from './helpers.js';
 
 /**
  * `conveyor worker --isolation` on real Redis: a handler that spins forever is ended by its hard
@@ -70,6 +70,15 @@ describe.each(['thread', 'process'])('conveyor worker --isolation %s', (mode) =>
     } finally {
       worker.child.kill('SIGKILL');
     }
+  });
+});
+
+describe('conveyor worker --isolation, misused', () => {
+  it('refuses a mode it does not know, naming the option and the choices', async () => {
+    const tasks = join(FIXTURES, 'isolation-tasks.mjs');
+    const result = await runBin(['worker', '--broker', 'memory://', '--tasks', tasks, '--isolation', 'fork']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('--isolation must be one of thread, process; got "fork"');
   });
 });
 
