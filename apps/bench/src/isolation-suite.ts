@@ -1,6 +1,6 @@
 import { Client, type IsolationMode, MemoryBroker, MemoryTransport, type Task, Worker } from '@conveyor/core';
 import { markdownTable } from './markdown-tables.js';
-import { formatCount, machineLine, median, repeat } from './stats.js';
+import { formatCount, median, repeat, suiteHeading } from './stats.js';
 
 /** Where the suite's runners import the task from (beside src/ and dist/ alike). */
 const TASKS_MODULE = new URL('../tasks/isolation-tasks.mjs', import.meta.url);
@@ -116,11 +116,7 @@ export function isolationSuiteMarkdown(
   options: IsolationSuiteOptions,
   command: string,
 ): string {
-  const lines: string[] = [];
-  lines.push(
-    `Command: \`${command}\` (N = ${formatCount(options.tasks)} no-op tasks per run, median of ${options.runs} runs after one warm-up).`,
-  );
-  lines.push(`Machine: ${machineLine()}.`, '');
+  const lines = suiteHeading(command, options.tasks, options.runs);
   lines.push(
     'The Worker option `isolation` (docs/isolation.md) runs each handler in a worker thread or a child process',
     'of a pool of `concurrency` runners. The same no-op task (args `[i]`, returns `i`, no result stored) end to',

@@ -1,6 +1,6 @@
 import { measureDecode, measureDispatchAndAck, measureEncode } from './core-costs.js';
 import { measureMemoryThroughput, measureRawLoop } from './memory-throughput.js';
-import { formatCount, machineLine, median, repeat } from './stats.js';
+import { formatCount, median, repeat, suiteHeading } from './stats.js';
 
 /** Options of the memory:// suite. */
 export interface MemorySuiteOptions {
@@ -67,11 +67,7 @@ export function memorySuiteMarkdown(
   options: MemorySuiteOptions,
   command: string,
 ): string {
-  const lines: string[] = [];
-  lines.push(
-    `Command: \`${command}\` (N = ${formatCount(options.tasks)} no-op tasks per run, median of ${options.runs} runs after one warm-up).`,
-  );
-  lines.push(`Machine: ${machineLine()}.`, '');
+  const lines = suiteHeading(command, options.tasks, options.runs);
   lines.push(
     'End to end: a producer sends no-op tasks in batches of 500 while a worker runs them (late ack, no result',
     'unless stated); tasks/s from the first send to the last completion. The anchor is the ceiling of in-process',

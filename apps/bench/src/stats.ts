@@ -42,3 +42,12 @@ export function formatCount(value: number): string {
 export function machineLine(): string {
   return `Node ${process.version}, ${process.platform}/${process.arch}, ${os.cpus().length} cores (${os.cpus()[0]?.model.trim() ?? 'unknown'})`;
 }
+
+/** The first lines of a suite's section: the command that produced it and the machine it ran on. */
+export function suiteHeading(command: string, tasks: number, runs: number): string[] {
+  return [
+    `Command: \`${command}\` (N = ${formatCount(tasks)} no-op tasks per run, median of ${runs} runs after one warm-up).`,
+    `Machine: ${machineLine()}.`,
+    '',
+  ];
+}
