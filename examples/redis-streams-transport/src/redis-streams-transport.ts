@@ -18,6 +18,7 @@ import {
   handToHandler,
   InvalidOptionError,
   MalformedMessageError,
+  onAbort,
   PrefetchWindow,
   type PublishEntry,
   type PublishOptions,
@@ -214,7 +215,7 @@ export class RedisStreamsTransport implements Transport {
       this.#consumers.delete(consumer);
       reader.disconnect();
     });
-    options.signal?.addEventListener('abort', () => void consumer.stop(), { once: true });
+    onAbort(options.signal, () => void consumer.stop());
   }
 
   async queueDepth(queue: string): Promise<QueueDepth> {

@@ -17,6 +17,7 @@ import {
   type HealthStatus,
   HeldDeliveries,
   InvalidOptionError,
+  onAbort,
   type PublishEntry,
   type PublishOptions,
   type QueueDepth,
@@ -157,14 +158,10 @@ export class AmqpTransport implements Transport {
     this.#consumers.add(consumer);
     const onSessionError = options.onError;
     if (onSessionError) this.#sessionListeners.add(onSessionError);
-    options.signal?.addEventListener(
-      'abort',
-      () => {
-        void consumer.stop();
-        if (onSessionError) this.#sessionListeners.delete(onSessionError);
-      },
-      { once: true },
-    );
+    onAbort(options.signal, () => {
+      void consumer.stop();
+      if (onSessionError) this.#sessionListeners.delete(onSessionError);
+    });
   }
 
   async queueDepth(queue: string): Promise<QueueDepth> {

@@ -22,6 +22,7 @@ const IMPLEMENTOR_ONLY = [
   'encodeKombuEnvelope',
   'encodeTaskMessage',
   'invokeHandler',
+  'onAbort',
   'pythonArgsRepr',
   'pythonKwargsRepr',
   'withCarriedCount',

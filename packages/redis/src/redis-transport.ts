@@ -15,6 +15,7 @@ import {
   type HealthStatus,
   HeldDeliveries,
   InvalidOptionError,
+  onAbort,
   type PublishEntry,
   type PublishOptions,
   type QueueDepth,
@@ -275,15 +276,11 @@ export class RedisTransport implements Transport {
     }
     set.add(consumer);
     await this.#subscribe(keys.wake);
-    options.signal?.addEventListener(
-      'abort',
-      () => {
-        consumer.stop();
-        set.delete(consumer);
-      },
-      { once: true },
-    );
-    consumer.kick();
+    onAbort(options.signal, () => {
+      consumer.stop();
+      set.delete(consumer);
+    });
+    if (!options.signal?.aborted) consumer.kick();
   }
 
   async queueDepth(queue: string): Promise<QueueDepth> {

@@ -75,6 +75,44 @@ export const abortedConsumerStopsAndReturnsMessages = defineCase({
 });
 
 /**
+ * CRS-04: a signal that aborts while `consume` is still setting the consumer up stops it all the
+ * same. The Worker pauses consumption the moment a redelivered message arrives, which can be
+ * before `consume` resolved; a transport that registers its abort listener only afterwards misses
+ * the abort and leaves a consumer nobody can stop, holding messages forever.
+ */
+export const abortDuringConsumeStops = defineCase({
+  id: 'CRS-04',
+  title: 'a signal aborted while consume() is setting up still stops the consumer',
+  verifies: ['consume'],
+  async run(ctx) {
+    const queue = ctx.queue();
+    const transport = await ctx.transport();
+    await transport.declareQueue({ name: queue });
+    const received: string[] = [];
+    const controller = new AbortController();
+    const registering = transport.consume(
+      queue,
+      (delivery) => {
+        received.push(String(delivery.message?.headers.id));
+      },
+      { prefetch: 5, signal: controller.signal },
+    );
+    controller.abort();
+    await registering;
+    const ids = probeIds(queue, 3);
+    for (const id of ids) await transport.publish(queue, probeMessage(id));
+    await sleep(500);
+    assert.deepEqual(
+      received,
+      [],
+      `expected a consumer aborted during consume() to receive nothing, got ${received.join(', ')}`,
+    );
+    const taker = await new ConsumerProbe(await ctx.transport(), queue, 5, 'ack').start();
+    await taker.waitForIds(ids, ctx.patienceMs);
+  },
+});
+
+/**
  * CRS-03: a delivery nobody settles (a hung consumer that never closes) is handed out again after
  * the visibility timeout; extendVisibility postpones that.
  */

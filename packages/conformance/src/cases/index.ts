@@ -2,6 +2,7 @@ import type { ConformanceCase } from '../case.js';
 import { ackRemovesTheMessage, nackRequeueRedelivers, secondSettleIsANoop } from './acknowledgement.js';
 import { everythingAfterCloseRejects } from './after-close.js';
 import {
+  abortDuringConsumeStops,
   abortedConsumerStopsAndReturnsMessages,
   closedConsumerMessagesAreRedelivered,
   closeInFlightLosesNothing,
@@ -64,6 +65,7 @@ export const ALL_CASES: readonly ConformanceCase[] = Object.freeze([
   carriedDeliveryCountIsKept,
   closedConsumerMessagesAreRedelivered,
   abortedConsumerStopsAndReturnsMessages,
+  abortDuringConsumeStops,
   visibilityTimeoutRedelivers,
   settleAfterLeaseLossReportsLeaseLost,
   extendVisibilityKeepsItsContract,

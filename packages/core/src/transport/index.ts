@@ -17,6 +17,7 @@ export {
 } from './delivery.js';
 export { checkHealth } from './health-check.js';
 export { invokeHandler } from './invoke-handler.js';
+export { onAbort } from './on-abort.js';
 export { checkDelay, checkPrefetch, checkPriority, checkPublish } from './publish-checks.js';
 export type {
   ConsumeOptions,
