@@ -1,11 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, mkdtempSync, symlinkSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Client, DEAD_LETTER_REASON_HEADER, type Transport, transportFromUrl } from '@conveyor/core';
 import { afterAll, describe, expect, it } from 'vitest';
-import { FIXTURES, startBin } from './helpers.js';
+import { appWithBrokers, FIXTURES, startBin } from './helpers.js';
 
 /**
  * The crash loop of issue 10, with real processes on real brokers: a task whose handler kills its
@@ -19,17 +16,6 @@ const BROKERS = [
   // RabbitMQ classic queues requeue them as soon as the connection drops.
   { name: 'rabbitmq (classic queue)', url: 'amqp://guest:guest@127.0.0.1:5672' },
 ] as const;
-
-/** A user's project folder with both broker packages installed (links to the workspace's). */
-function appWithBrokers(): string {
-  const app = mkdtempSync(join(tmpdir(), 'conveyor-poison-app-'));
-  mkdirSync(join(app, 'node_modules', '@conveyor'), { recursive: true });
-  for (const name of ['redis', 'amqp']) {
-    const target = fileURLToPath(new URL(`../../${name}`, import.meta.url));
-    symlinkSync(target, join(app, 'node_modules', '@conveyor', name), 'dir');
-  }
-  return app;
-}
 
 const MAX_DELIVERIES = 3;
 const HEALTHY = 12;

@@ -1,27 +1,9 @@
-import { mkdirSync, mkdtempSync, symlinkSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FIXTURES, lines, type RunningBin, runBin, startBin } from './helpers.js';
+import { appWithBrokers, FIXTURES, lines, type RunningBin, runBin, startBin } from './helpers.js';
 
 // Database 13 of the local Redis is this file's: broker and results both.
 const REDIS = 'redis://127.0.0.1:6379/13';
-
-/**
- * An application folder with @conveyor/redis installed (a link to the workspace package), as a
- * user's project has it: the CLI finds broker packages from the current directory.
- */
-function appWithRedis(): string {
-  const app = mkdtempSync(join(tmpdir(), 'conveyor-cli-app-'));
-  mkdirSync(join(app, 'node_modules', '@conveyor'), { recursive: true });
-  symlinkSync(
-    fileURLToPath(new URL('../../redis', import.meta.url)),
-    join(app, 'node_modules', '@conveyor', 'redis'),
-    'dir',
-  );
-  return app;
-}
 
 describe('results: conveyor worker --results and conveyor send --wait', () => {
   let app: string;
@@ -29,7 +11,7 @@ describe('results: conveyor worker --results and conveyor send --wait', () => {
   const queue = `cli-results-${Math.random().toString(36).slice(2, 8)}`;
 
   beforeAll(async () => {
-    app = appWithRedis();
+    app = appWithBrokers(['redis']);
     worker = startBin(
       ['worker', '-b', REDIS, '-r', REDIS, '-t', join(FIXTURES, 'result-tasks.mjs'), '-Q', queue],
       { cwd: app },
