@@ -1,0 +1,6 @@
+import { conveyorVitestConfig } from '@conveyor/vitest-preset';
+
+export default conveyorVitestConfig({
+  // Files share one ElasticMQ; the conformance files take the CPU for long stretches.
+  fileParallelism: false,
+});
