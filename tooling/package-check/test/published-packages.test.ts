@@ -42,7 +42,7 @@ function exportTargets(pkg: PackedPackage): [string, Record<string, string>][] {
   );
 }
 
-it('the workspace has the five published packages, and each is built before these tests', () => {
+it('the workspace has the six published packages, and each is built before these tests', () => {
   const names = publicPackages().map((pkg) => pkg.name);
   expect(names).toEqual([
     '@conveyor/amqp',
@@ -50,6 +50,7 @@ it('the workspace has the five published packages, and each is built before thes
     '@conveyor/conformance',
     '@conveyor/core',
     '@conveyor/redis',
+    '@conveyor/sqs',
   ]);
   // turbo builds a test's workspace dependencies first (^build) and re-runs the test when their
   // build changes: a published package missing here would be packed stale or not at all.
