@@ -405,6 +405,60 @@ export async function capturePythonRedisEnvelopes(options: {
   return JSON.parse(stdout) as RedisEnvelopeCapture;
 }
 
+/** Shape printed by interop/capture_sqs_envelope.py (see samples/sqs-envelope.json). */
+export interface SqsEnvelopeCapture {
+  versions: Record<string, string>;
+  messages: Array<{
+    /** `plain`, `countdown+priority`, `countdown+expires+priority`, `fifo` or `mangled-name`. */
+    variant: string;
+    send_task: Record<string, unknown> & { queue: string };
+    /** The SQS queue kombu created for `send_task.queue` (its name mangling applied). */
+    sqs_queue_name: string;
+    /** GetQueueAttributes(All) of that queue, without timestamps and ARN. */
+    queue_attributes: Record<string, string>;
+    /** The message's system attributes as ReceiveMessage returned them (MessageGroupId on FIFO). */
+    system_attributes: Record<string, string>;
+    /** MessageAttributes, absent (null) when kombu sends none. */
+    message_attributes: Record<string, unknown> | null;
+    /** The SQS MessageBody exactly as received: base64 of `envelope_json`. */
+    message_body: string;
+    /** The envelope line as kombu serialised it (Python json.dumps). */
+    envelope_json: string;
+    envelope: {
+      body: string;
+      'content-encoding': string;
+      'content-type': string;
+      headers: Record<string, unknown>;
+      properties: Record<string, unknown>;
+    };
+    /** The task body after the inner base64 layer. */
+    body_decoded: string;
+    body_parsed: unknown;
+  }>;
+}
+
+/**
+ * Runs interop/capture_sqs_envelope.py: Python sends interop.add(2, 3) through kombu's SQS transport
+ * (plain, countdown+priority 6, countdown+expires+priority 9 to `queue`; plain to `<queue>.fifo` and
+ * to `<queue>.dotted@name`) and returns the messages as boto3's ReceiveMessage reads them, before any
+ * worker consumed them. The queues are deleted afterwards. SQS brokers only (`sqs://...`).
+ */
+export async function capturePythonSqsEnvelopes(options: {
+  brokerUrl: string;
+  queue: string;
+  transportOptions?: Record<string, unknown>;
+  env?: Record<string, string>;
+}): Promise<SqsEnvelopeCapture> {
+  const python = await ensurePythonCelery();
+  const { code, stdout, stderr } = await run(python, ['capture_sqs_envelope.py', '--queue', options.queue], {
+    cwd: INTEROP_DIR,
+    env: pythonEnv(options),
+    timeoutMs: 90_000,
+  });
+  if (code !== 0) throw new Error(`capture_sqs_envelope.py failed (exit ${code}):\n${tail(stderr + stdout)}`);
+  return JSON.parse(stdout) as SqsEnvelopeCapture;
+}
+
 // ---------------------------------------------------------------------------------------------
 // internals
 

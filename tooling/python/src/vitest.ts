@@ -42,6 +42,12 @@ export interface CeleryInteropOptions {
   createResultBackend(): ResultBackend;
   /** Start of the queue names; a direction and a random suffix follow, so runs never share a queue. */
   queuePrefix: string;
+  /** Appended to every queue name, after the random part: `.fifo` runs the suite on SQS FIFO queues
+   *  (kombu and SQS both recognise a FIFO queue by that ending). Default none. */
+  queueSuffix?: string;
+  /** Celery `broker_transport_options` for the Python worker and client (CELERY_TRANSPORT_OPTIONS),
+   *  e.g. `{ region: 'elasticmq', wait_time_seconds: 1 }` for kombu's SQS transport. Default none. */
+  celeryTransportOptions?: Record<string, unknown>;
   /** Removes what a queue left on the broker; called after each direction with the queue it used. */
   cleanup?(queues: readonly string[]): Promise<void>;
   /** Cases to run, in order. Default CELERY_INTEROP_CASES; append broker-specific cases to it. */
@@ -131,7 +137,7 @@ function describeConveyorToCelery(
   gate: SetUpGate,
 ): void {
   describe(`Conveyor sends over ${options.name}, Python Celery runs, Conveyor reads the result`, () => {
-    const queue = uniqueQueue(options.queuePrefix, 'to-python');
+    const queue = uniqueQueue(options, 'to-python');
     const transport = options.createTransport('client');
     const results = options.createResultBackend();
     const client = new Client({ transport, results, defaultQueue: queue });
@@ -149,6 +155,7 @@ function describeConveyorToCelery(
           brokerUrl: options.brokerUrl,
           resultBackend: options.resultBackendUrl,
           queue,
+          ...transportOptionsOf(options),
         });
       }),
       WORKER_START_TIMEOUT_MS,
@@ -193,11 +200,16 @@ function describeCeleryToConveyor(
   gate: SetUpGate,
 ): void {
   describe(`Python Celery sends over ${options.name}, Conveyor runs, Python reads the result`, () => {
-    const queue = uniqueQueue(options.queuePrefix, 'from-python');
+    const queue = uniqueQueue(options, 'from-python');
     const transport = options.createTransport('worker');
     const results = options.createResultBackend();
     const worker = new Worker({ transport, tasks: tasksOf(cases), queues: [queue], results });
-    const connection = { brokerUrl: options.brokerUrl, resultBackend: options.resultBackendUrl, queue };
+    const connection = {
+      brokerUrl: options.brokerUrl,
+      resultBackend: options.resultBackendUrl,
+      queue,
+      ...transportOptionsOf(options),
+    };
 
     beforeAll(gate.step(() => worker.start()));
     afterAll(async () => {
@@ -253,8 +265,13 @@ function assertUniqueIds(cases: readonly CeleryInteropCase[]): void {
   }
 }
 
-function uniqueQueue(prefix: string, direction: string): string {
-  return `${prefix}-${direction}-${Math.random().toString(36).slice(2, 8)}`;
+function uniqueQueue(options: CeleryInteropOptions, direction: string): string {
+  const random = Math.random().toString(36).slice(2, 8);
+  return `${options.queuePrefix}-${direction}-${random}${options.queueSuffix ?? ''}`;
+}
+
+function transportOptionsOf(options: CeleryInteropOptions): { transportOptions?: Record<string, unknown> } {
+  return options.celeryTransportOptions ? { transportOptions: options.celeryTransportOptions } : {};
 }
 
 // The whole catalogue (cases, task mirrors, context types) is part of this entry point's API.
