@@ -70,26 +70,30 @@ export function versionOf(pkg: string): string {
  * How many batches `inBatches` keeps in flight: as many as asked, but never more than there are
  * batches. The suites' tables report this, so they show what ran rather than what was asked.
  */
-export function batchesInFlight(tasks: number, inFlight: number): number {
-  return Math.max(1, Math.min(inFlight, Math.ceil(tasks / ENQUEUE_BATCH)));
+export function batchesInFlight(tasks: number, inFlight: number, batch = ENQUEUE_BATCH): number {
+  return Math.max(1, Math.min(inFlight, Math.ceil(tasks / batch)));
 }
 
-/** Runs `send(from, count)` over [0, tasks) in batches of ENQUEUE_BATCH, `inFlight` batches at once. */
+/**
+ * Runs `send(from, count)` over [0, tasks) in batches of `batch` (default ENQUEUE_BATCH),
+ * `inFlight` batches at once.
+ */
 export async function inBatches(
   tasks: number,
   inFlight: number,
   send: (from: number, count: number) => Promise<unknown>,
+  batch = ENQUEUE_BATCH,
 ): Promise<void> {
   let next = 0;
   const lane = async (): Promise<void> => {
     while (next < tasks) {
       const from = next;
-      const count = Math.min(ENQUEUE_BATCH, tasks - from);
+      const count = Math.min(batch, tasks - from);
       next += count;
       await send(from, count);
     }
   };
-  await Promise.all(Array.from({ length: batchesInFlight(tasks, inFlight) }, lane));
+  await Promise.all(Array.from({ length: batchesInFlight(tasks, inFlight, batch) }, lane));
 }
 
 /** Counts completions; `finished` resolves at `total`, or rejects on `fail` or `timeoutMs` after `arm`. */

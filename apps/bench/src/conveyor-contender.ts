@@ -13,6 +13,8 @@ export interface ConveyorSetup<Target> {
    * that the timed enqueue is sends only.
    */
   declareQueueOnOpen?: boolean;
+  /** Tasks per `sendMany` in the enqueue step (default ENQUEUE_BATCH; SQS: 10, one SendMessageBatch). */
+  enqueueBatch?: number;
 }
 
 /**
@@ -38,15 +40,19 @@ export function conveyorContender<Target>(setup: ConveyorSetup<Target>): BrokerC
       const countdown = new Countdown(tasks, setup.name, processTimeoutMs(tasks));
       worker.on('succeeded', () => countdown.tick());
       worker.on('error', ({ error }) => countdown.fail(error));
-      const batch: [number][] = Array.from({ length: ENQUEUE_BATCH }, (_, i) => [i]);
+      const batchSize = setup.enqueueBatch ?? ENQUEUE_BATCH;
+      const batch: [number][] = Array.from({ length: batchSize }, (_, i) => [i]);
       return {
         async open() {
           await Promise.all([producer.connect(), consumer.connect()]);
           if (setup.declareQueueOnOpen) await producer.declareQueue({ name: queue });
         },
         async enqueue() {
-          await inBatches(tasks, concurrency, (_from, count) =>
-            client.sendMany(noop, count === ENQUEUE_BATCH ? batch : batch.slice(0, count)),
+          await inBatches(
+            tasks,
+            concurrency,
+            (_from, count) => client.sendMany(noop, count === batchSize ? batch : batch.slice(0, count)),
+            batchSize,
           );
         },
         async process() {

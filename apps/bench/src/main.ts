@@ -6,14 +6,21 @@ import { writeBenchmarkSection } from './benchmarks-doc.js';
 import { isolationSuiteMarkdown, runIsolationSuite } from './isolation-suite.js';
 import { memorySuiteMarkdown, runMemorySuite } from './memory-suite.js';
 import { openAdmin, redisSuiteMarkdown, runRedisSuite } from './redis-suite.js';
+import {
+  DEFAULT_SQS_ENDPOINT,
+  DEFAULT_SQS_REGION,
+  openSqsAdmin,
+  runSqsSuite,
+  sqsSuiteMarkdown,
+} from './sqs-suite.js';
 
-const SUITES = ['memory', 'redis', 'amqp', 'isolation'] as const;
+const SUITES = ['memory', 'redis', 'amqp', 'sqs', 'isolation'] as const;
 type Suite = (typeof SUITES)[number];
 
-const USAGE = `Usage: pnpm bench [--suite memory,redis,amqp,isolation] [--tasks N] [--redis-tasks N] [--amqp-tasks N] [--runs R] [--out FILE] [--no-write]
+const USAGE = `Usage: pnpm bench [--suite memory,redis,amqp,sqs,isolation] [--tasks N] [--redis-tasks N] [--amqp-tasks N] [--sqs-tasks N] [--runs R] [--out FILE] [--no-write]
 
 Measures Conveyor side by side with its anchors and writes the tables to docs/benchmarks.md.
-  --suite LIST         suites to run, comma-separated: memory, redis, amqp, isolation (default all)
+  --suite LIST         suites to run, comma-separated: memory, redis, amqp, sqs, isolation (default all)
   --tasks N            memory:// tasks per run (default 200000)
   --redis-tasks N      Redis jobs per throughput run (default 20000)
   --redis-samples N    Redis pickup-latency jobs per run (default 200)
@@ -21,6 +28,9 @@ Measures Conveyor side by side with its anchors and writes the tables to docs/be
   --amqp-tasks N       AMQP messages per throughput run (default 20000)
   --amqp-samples N     AMQP pickup-latency messages per run (default 200)
   --amqp-url URL       RabbitMQ the AMQP suite uses, vhost / (default amqp://guest:guest@127.0.0.1:5672)
+  --sqs-tasks N        SQS messages per throughput run (default 5000)
+  --sqs-samples N      SQS pickup-latency messages per run (default 100)
+  --sqs-endpoint URL   SQS endpoint the SQS suite uses (default http://127.0.0.1:9324, ElasticMQ)
   --isolation-tasks N  tasks per run of the isolation suite, in-process vs thread vs process (default 5000)
   --runs R             measured runs per case; the median is reported (default 3)
   --out FILE           Markdown file to update (default docs/benchmarks.md at the repo root)
@@ -47,6 +57,9 @@ async function main(): Promise<void> {
       'amqp-tasks': { type: 'string', default: '20000' },
       'amqp-samples': { type: 'string', default: '200' },
       'amqp-url': { type: 'string', default: DEFAULT_AMQP_URL },
+      'sqs-tasks': { type: 'string', default: '5000' },
+      'sqs-samples': { type: 'string', default: '100' },
+      'sqs-endpoint': { type: 'string', default: DEFAULT_SQS_ENDPOINT },
       'isolation-tasks': { type: 'string', default: '5000' },
       runs: { type: 'string', default: '3' },
       out: { type: 'string' },
@@ -72,6 +85,9 @@ async function main(): Promise<void> {
   const amqpTasks = positiveInteger('amqp-tasks', values['amqp-tasks']);
   const amqpSamples = positiveInteger('amqp-samples', values['amqp-samples']);
   const amqpUrl = values['amqp-url'];
+  const sqsTasks = positiveInteger('sqs-tasks', values['sqs-tasks']);
+  const sqsSamples = positiveInteger('sqs-samples', values['sqs-samples']);
+  const sqsEndpoint = values['sqs-endpoint'];
   const isolationTasks = positiveInteger('isolation-tasks', values['isolation-tasks']);
   const target = { host: '127.0.0.1', port: 6379, db: redisDb };
   const repoRoot = resolve(fileURLToPath(import.meta.url), '../../../..');
@@ -86,6 +102,7 @@ async function main(): Promise<void> {
   // Fail before the long memory suite when a broker is missing.
   if (suites.has('redis')) (await openAdmin(target)).disconnect();
   if (suites.has('amqp')) await (await openAmqpAdmin(amqpUrl)).close();
+  if (suites.has('sqs')) (await openSqsAdmin(sqsEndpoint, DEFAULT_SQS_REGION)).destroy();
 
   if (suites.has('memory')) {
     const command = `pnpm bench --tasks ${tasks} --runs ${runs}`;
@@ -129,6 +146,29 @@ async function main(): Promise<void> {
       'amqp',
       'AMQP (@conveyor/amqp beside raw amqplib and celery-node, RabbitMQ)',
       amqpSuiteMarkdown(result, options, command),
+    );
+  }
+  if (suites.has('sqs')) {
+    const extra = [
+      sqsSamples !== 100 ? ` --sqs-samples ${sqsSamples}` : '',
+      sqsEndpoint !== DEFAULT_SQS_ENDPOINT ? ` --sqs-endpoint ${sqsEndpoint}` : '',
+    ].join('');
+    const command = `node apps/bench/dist/main.js --suite sqs --sqs-tasks ${sqsTasks}${extra} --runs ${runs}`;
+    process.stdout.write(
+      `sqs suite: ${sqsTasks} messages x ${runs} runs per case, ${sqsSamples} pickup samples...\n`,
+    );
+    const options = {
+      tasks: sqsTasks,
+      runs,
+      samples: sqsSamples,
+      endpoint: sqsEndpoint,
+      region: DEFAULT_SQS_REGION,
+    };
+    const result = await runSqsSuite({ ...options, log: (line) => process.stdout.write(`${line}\n`) });
+    await write(
+      'sqs',
+      'SQS (@conveyor/sqs beside a raw @aws-sdk/client-sqs loop and sqs-consumer, ElasticMQ)',
+      sqsSuiteMarkdown(result, options, command),
     );
   }
   if (suites.has('isolation')) {
