@@ -7,8 +7,10 @@ import {
   SendMessageCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
+import { SqsTransport } from '@conveyor/sqs';
 import { Consumer } from 'sqs-consumer';
 import { type BrokerContender, Countdown, inBatches, processTimeoutMs, versionOf } from './contenders.js';
+import { conveyorContender } from './conveyor-contender.js';
 import { celerySqsArgument, celerySqsBody } from './sqs-celery-message.js';
 
 /** Where a case runs: one SQS endpoint, one queue of its own (the suite deletes it after the case). */
@@ -107,6 +109,23 @@ function sendCeleryMessages(
 function isAbort(error: unknown): boolean {
   return error instanceof Error && (error.name === 'AbortError' || error.name === 'AbortedError');
 }
+
+// ---- @conveyor/sqs -------------------------------------------------------------------------------
+
+const conveyor = conveyorContender<SqsTarget>({
+  name: '@conveyor/sqs',
+  queue: (target) => target.queue,
+  transport: (target) =>
+    new SqsTransport({
+      endpoint: target.endpoint,
+      region: target.region,
+      ...(process.env.AWS_ACCESS_KEY_ID
+        ? {}
+        : { client: { credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' } } }),
+    }),
+  declareQueueOnOpen: true,
+  enqueueBatch: SQS_BATCH,
+});
 
 // ---- raw @aws-sdk/client-sqs loop (the ceiling) ---------------------------------------------------
 
@@ -371,6 +390,7 @@ function sqsConsumerContender(batch: boolean): SqsContender {
 
 /** Every contender, in table order: Conveyor first, then its anchors. */
 export const SQS_CONTENDERS: readonly SqsContender[] = [
+  conveyor,
   raw,
   sqsConsumerContender(false),
   sqsConsumerContender(true),
