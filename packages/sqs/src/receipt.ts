@@ -7,8 +7,7 @@ export interface SqsReceipt {
   /** The SQS MessageId (stable across receives). */
   readonly messageId: string;
   /**
-   * Epoch ms until which this consumer surely holds the message: measured from before the receive
-   * was sent, so it errs early. Past it the lease counts as lost even if SQS would still accept the
+   * Epoch ms until which this consumer holds the message, measured from the receive's reply. Past it the lease counts as lost even if SQS would still accept the
    * handle (AWS may delete with a stale handle, which would remove a new owner's message).
    */
   deadline: number;

@@ -22,8 +22,8 @@ export interface SqsConsumerLink {
   readonly queue: string;
   readonly port: DeliveryPort<SqsReceipt>;
   readonly held: HeldDeliveries;
-  /** One ReceiveMessage of up to `count` messages (long poll); `sentAt` is taken before sending. */
-  receive(count: number): Promise<{ messages: Message[]; sentAt: number; queueUrl: string }>;
+  /** One ReceiveMessage of up to `count` messages (long poll). */
+  receive(count: number): Promise<{ messages: Message[]; queueUrl: string }>;
   /**
    * A message that arrived before the due time its not-before attribute carries: sent again with
    * the remaining delay and deleted, never handed out. Returns false when it is due after all.
@@ -113,8 +113,11 @@ export class SqsConsumer {
       await this.#pause(Math.min(5000, 100 * 2 ** this.#failures));
       return;
     }
-    const { messages, sentAt, queueUrl } = got;
-    const receipts = messages.map((m) => receiptOf(m, queueUrl, sentAt + this.#link.visibilityMs));
+    const { messages, queueUrl } = got;
+    // SQS starts the timeout when it answers, somewhere between the request and the reply: a long
+    // poll may wait seconds before that, so the reply's arrival is the better measure.
+    const receivedAt = Date.now();
+    const receipts = messages.map((m) => receiptOf(m, queueUrl, receivedAt + this.#link.visibilityMs));
     if (this.#stopped) {
       this.#reserved -= count;
       if (receipts.length > 0) await this.#link.handBack(receipts).catch(this.#onError);

@@ -414,7 +414,6 @@ export class SqsTransport implements Transport {
       waitTimeSeconds: this.options.waitTimeSeconds,
       receive: async (count) => {
         const queueUrl = await this.#urlOf(queue);
-        const sentAt = Date.now();
         const reply = await this.#call(
           `receive from "${queue}"`,
           this.#client!.send(
@@ -428,7 +427,7 @@ export class SqsTransport implements Transport {
             }),
           ),
         );
-        return { messages: reply.Messages ?? [], sentAt, queueUrl };
+        return { messages: reply.Messages ?? [], queueUrl };
       },
       forwardIfEarly: (message, queueUrl) => this.#forwardIfEarly(queue, message, queueUrl),
       handBack: (receipts) => this.#handBack(receipts),
