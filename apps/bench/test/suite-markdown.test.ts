@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { type AmqpRow, amqpSuiteMarkdown } from '../src/amqp-suite.js';
 import type { CaseFigures } from '../src/measure-cases.js';
 import { type RedisRow, redisSuiteMarkdown } from '../src/redis-suite.js';
+import { type SqsRow, sqsSuiteMarkdown } from '../src/sqs-suite.js';
 import type { Figure } from '../src/stats.js';
 
 // Pins the tables both broker suites write to docs/benchmarks.md, from fixed figures: no broker,
@@ -158,5 +159,44 @@ describe('AMQP suite Markdown', () => {
       'pnpm bench --suite amqp',
     );
     expect(markdown).not.toContain('Wire format:');
+  });
+});
+
+describe('SQS suite Markdown', () => {
+  const row = (
+    contender: SqsRow['contender'],
+    name: string,
+    concurrency: number,
+    figures: CaseFigures,
+  ): SqsRow => ({ contender, name, concurrency, ...figures });
+  const rows: SqsRow[] = [
+    row('conveyor', '@conveyor/sqs', 1, once(4000, 400, 1250, 1.6, 9.6)),
+    row('raw', 'raw loop', 1, once(3600, 2700, 170, 1.5, 4.7)),
+    row('conveyor', '@conveyor/sqs', 50, once(10_000, 6000, 160, 1.6, 4.6)),
+    row('raw', 'raw loop', 50, once(10_000, 7500, 130, 1.8, 12.5)),
+    row('sqs-consumer-batch', 'sqs-consumer batch', 50, once(11_000, 5000, 120, 1.5, 5.2)),
+  ];
+
+  it('renders requests in flight, ratios to the raw loop and sqs-consumer, and the target line', () => {
+    const markdown = sqsSuiteMarkdown(
+      { rows },
+      { tasks: 5000, runs: 1, samples: 100, endpoint: 'http://127.0.0.1:9324' },
+      'node apps/bench/dist/main.js --suite sqs',
+    );
+    const lines = tables(markdown);
+    expect(lines.slice(0, 3)).toEqual([
+      '### Process: draining N queued messages',
+      '| contender | concurrency | msgs/s (median) | vs raw loop | vs sqs-consumer batch | Node CPU µs/msg | runs |',
+      '| --- | ---: | ---: | ---: | ---: | ---: | --- |',
+    ]);
+    expect(lines).toContain('| @conveyor/sqs | 50 | 6,000 | 0.80× | 1.20× | 160 | 6,000 |');
+    expect(lines).toContain('| @conveyor/sqs | 1 | 400 | 0.15× |  | 1250 | 400 |');
+    expect(lines).toContain(
+      '| contender | requests in flight | msgs/s (median) | vs raw loop | vs sqs-consumer batch | runs |',
+    );
+    expect(lines).toContain('| raw loop | 50 | 10,000 | 1.00× | 0.91× | 10,000 |');
+    expect(markdown).toContain(
+      "at concurrency 1 @conveyor/sqs drains 0.15× of the raw loop's rate; at concurrency 50 @conveyor/sqs drains 0.80× of the raw loop's rate and 1.20× of sqs-consumer's (handleMessageBatch).",
+    );
   });
 });
