@@ -31,6 +31,7 @@ describe('brokerScheme', () => {
     ['redis+sentinel://s:26379/mymaster', 'redis+sentinel'],
     ['amqp://guest:guest@localhost//', 'amqp'],
     ['sqs://', 'sqs'],
+    ['sqs+https://sqs.eu-west-1.amazonaws.com:443', 'sqs+https'],
     ['kafka://broker:9092', 'kafka'],
   ])('reads the scheme of %s', (url, scheme) => {
     expect(brokerScheme(url)).toBe(scheme);
@@ -108,6 +109,7 @@ describe('transportFromUrl', () => {
       amqp: '@conveyor/amqp',
       amqps: '@conveyor/amqp',
       sqs: '@conveyor/sqs',
+      'sqs+https': '@conveyor/sqs',
       kafka: '@conveyor/kafka',
     });
   });

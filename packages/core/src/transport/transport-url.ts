@@ -20,6 +20,7 @@ export const TRANSPORT_PACKAGES: Readonly<Record<string, string>> = Object.freez
   amqp: '@conveyor/amqp',
   amqps: '@conveyor/amqp',
   sqs: '@conveyor/sqs',
+  'sqs+https': '@conveyor/sqs',
   kafka: '@conveyor/kafka',
 });
 
