@@ -49,6 +49,7 @@ export class SqsConsumer {
   readonly #onError: (error: unknown) => void;
   readonly #receives = new Set<Promise<void>>();
   #reserved = 0;
+  #refillScheduled = false;
   #stopped = false;
   #failures = 0;
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
@@ -62,7 +63,7 @@ export class SqsConsumer {
     this.#link = link;
     this.#handler = handler;
     this.#onError = onError;
-    this.#window = new PrefetchWindow(prefetch, () => this.#pump());
+    this.#window = new PrefetchWindow(prefetch, () => this.#released());
   }
 
   get queue(): string {
@@ -84,12 +85,29 @@ export class SqsConsumer {
     while (this.#receives.size > 0) await Promise.allSettled([...this.#receives]);
   }
 
+  /**
+   * A delivery was settled: a slot is free. The refill waits one turn of the event loop, so that
+   * the slots freed by the acks of one batch are refilled by one receive rather than one each.
+   */
+  #released(): void {
+    if (this.#refillScheduled || this.#stopped) return;
+    this.#refillScheduled = true;
+    setImmediate(() => {
+      this.#refillScheduled = false;
+      this.#pump();
+    });
+  }
+
   #pump(): void {
     if (this.#failures > 0 && this.#retryTimer !== undefined) return;
-    const parallel = Math.min(MAX_PARALLEL_RECEIVES, Math.ceil(this.#window.prefetch / SQS_RECEIVE_MAX));
+    const prefetch = this.#window.prefetch;
+    const parallel = Math.min(MAX_PARALLEL_RECEIVES, Math.ceil(prefetch / SQS_RECEIVE_MAX));
     while (!this.#stopped && this.#receives.size < parallel) {
       const free = this.#window.free - this.#reserved;
-      if (free <= 0) return;
+      // While a receive is on its way, another one waits for a worthwhile batch: receives of one
+      // message each would cost a request per message.
+      const worthwhile = this.#receives.size === 0 ? 1 : Math.min(SQS_RECEIVE_MAX, Math.ceil(prefetch / 2));
+      if (free < worthwhile) return;
       const receive = this.#receive(Math.min(SQS_RECEIVE_MAX, free));
       this.#receives.add(receive);
       void receive.finally(() => {

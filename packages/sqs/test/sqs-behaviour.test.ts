@@ -27,20 +27,20 @@ afterEach(async () => {
 
 describe('delays longer than one SQS hop', () => {
   it('travel in hops: the early copy is sent on and deleted, never held, and arrives once when due', async () => {
-    const sqs = transport({ maxNativeDelayMs: 1000 });
+    const sqs = transport({ maxNativeDelayMs: 2000 });
     const queue = queueName('hops');
     await sqs.declareQueue({ name: queue });
     const probe = await new ConsumerProbe(sqs, queue, 5, 'ack').start();
     const sentAt = Date.now();
-    await sqs.publish(queue, probeMessage(`${queue}-late`), { delayMs: 3500 });
-    // Between hops the message sits delayed in SQS, not in flight in this process.
-    await sleep(1700);
+    await sqs.publish(queue, probeMessage(`${queue}-late`), { delayMs: 5500 });
+    // Hops at about 2 s and 4 s: in between, the message sits delayed in SQS, not in flight here.
+    await sleep(3000);
     const depth = await sqs.queueDepth(queue);
     expect(probe.deliveries).toHaveLength(0);
     expect(depth.inFlight).toBe(0);
     expect(depth.delayed).toBe(1);
-    await probe.waitForCount(1, 15_000);
-    expect(Date.now() - sentAt).toBeGreaterThanOrEqual(3500 - 25);
+    await probe.waitForCount(1, 20_000);
+    expect(Date.now() - sentAt).toBeGreaterThanOrEqual(5500 - 25);
     expect(probe.deliveries[0]!.deliveryCount).toBe(1);
     await sleep(1500);
     expect(probe.deliveries).toHaveLength(1);
