@@ -145,6 +145,32 @@ describe('size', () => {
   });
 });
 
+describe('publishBatch failures', () => {
+  it('entries SQS refuses are named in BatchPublishError, in every call of a split batch; the others are stored', async () => {
+    const sqs = transport({ fifo: true });
+    const queue = queueName('partial', true);
+    await sqs.declareQueue({ name: queue });
+    // SQS refuses a MessageGroupId longer than 128 characters, entry by entry.
+    const bad = new Set([3, 11]);
+    const entries = Array.from({ length: 14 }, (_, i) => ({
+      message: probeMessage(`${queue}-${i}`, i),
+      options: { orderingKey: bad.has(i) ? 'k'.repeat(200) : 'k' },
+    }));
+    const error = (await sqs.publishBatch(queue, entries).catch((e: unknown) => e)) as {
+      code?: string;
+      failed?: { index: number; error: unknown }[];
+    };
+    expect(error.code).toBe('BATCH_PUBLISH_FAILED');
+    expect(error.failed?.map((f) => f.index)).toEqual([3, 11]);
+    expect(String((error.failed?.[0]?.error as Error).message)).toMatch(/MessageGroupId/);
+    const probe = await new ConsumerProbe(sqs, queue, 10, 'ack').start();
+    const stored = entries.map((e) => String(e.message.headers.id)).filter((_, i) => !bad.has(i));
+    await probe.waitForIds(stored, 15_000);
+    await sleep(1000);
+    expect(probe.deliveries.map(idOf)).toEqual(stored);
+  });
+});
+
 describe('FIFO', () => {
   it('extendVisibility keeps a message of its own group held past the timeout', async () => {
     const sqs = transport({ fifo: true, visibilityTimeoutMs: 1000 });
