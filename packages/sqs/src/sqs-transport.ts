@@ -615,7 +615,10 @@ export class SqsTransport implements Transport {
 
 /** The SDK client: region and credentials from the provider chain, the endpoint if given. */
 function createClient(options: ResolvedSqsOptions): SQSClient {
-  const config: SQSClientConfig = {};
+  // The contract: a transport never retries a publish or a settle itself (a retried send whose
+  // reply was lost is a duplicate); it reports `retryable` and core decides. Receives recover in
+  // the consumer's own loop.
+  const config: SQSClientConfig = { maxAttempts: 1 };
   const region = options.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;
   if (region) config.region = region;
   else if (options.endpoint) config.region = 'us-east-1';
