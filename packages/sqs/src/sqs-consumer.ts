@@ -190,7 +190,10 @@ export class SqsConsumer {
       malformed,
       raw: () => Buffer.from(body, 'utf8'),
       deliveryCount: Number.isInteger(count) && count > 0 ? count : 1,
-      orderingKey: sqs.Attributes?.MessageGroupId,
+      // Only where keys are claimed: SQS fair queues (standard queues that newer kombu gives a
+      // group) would otherwise hand core a key that its re-publish (a retry) is refused with.
+      orderingKey:
+        this.#link.port.capabilities.ordering === 'key' ? sqs.Attributes?.MessageGroupId : undefined,
     });
     handToHandler(this.#handler, delivery, this.#onError);
   }

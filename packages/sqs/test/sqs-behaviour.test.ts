@@ -162,13 +162,46 @@ describe('publishBatch failures', () => {
     };
     expect(error.code).toBe('BATCH_PUBLISH_FAILED');
     expect(error.failed?.map((f) => f.index)).toEqual([3, 11]);
-    expect(String((error.failed?.[0]?.error as Error).message)).toMatch(/MessageGroupId/);
+    expect(String((error.failed?.[0]?.error as Error | undefined)?.message)).toMatch(/MessageGroupId/);
     const probe = await new ConsumerProbe(sqs, queue, 10, 'ack').start();
     const stored = entries.map((e) => String(e.message.headers.id)).filter((_, i) => !bad.has(i));
     await probe.waitForIds(stored, 15_000);
     await sleep(1000);
     expect(probe.deliveries.map(idOf)).toEqual(stored);
   });
+});
+
+it('a standard queue hands out no ordering key, even for a message sent with a group (SQS fair queues)', async () => {
+  const sqs = transport();
+  const queue = queueName('fair');
+  await sqs.declareQueue({ name: queue });
+  const { SendMessageCommand } = await import('@aws-sdk/client-sqs');
+  const client = rawClient();
+  const body = Buffer.from(
+    JSON.stringify({
+      body: Buffer.from('[[], {}, {}]').toString('base64'),
+      'content-encoding': 'utf-8',
+      'content-type': 'application/json',
+      headers: { id: `${queue}-fair`, task: 'conformance.probe' },
+      properties: {
+        body_encoding: 'base64',
+        delivery_tag: 't',
+        delivery_info: { exchange: '', routing_key: queue },
+      },
+    }),
+  ).toString('base64');
+  await client.send(
+    new SendMessageCommand({
+      QueueUrl: await sqs.queueUrl(queue),
+      MessageBody: body,
+      MessageGroupId: 'tenant-1',
+    }),
+  );
+  client.destroy();
+  await sqs.publish(queue, probeMessage(`${queue}-plain`));
+  const probe = await new ConsumerProbe(sqs, queue, 5, 'ack').start();
+  await probe.waitForIds([`${queue}-fair`, `${queue}-plain`], 10_000);
+  for (const d of probe.deliveries) expect(d.orderingKey).toBeUndefined();
 });
 
 describe('FIFO', () => {
