@@ -156,6 +156,11 @@ export class SqsConsumer {
     );
     // The received messages become held: release the reservation before handing them out.
     this.#reserved -= count;
+    if (this.#stopped) {
+      // Stopped while early ones were forwarded: give the rest back rather than hand them out.
+      if (ready.length > 0) await this.#link.handBack(ready.map(([, r]) => r)).catch(this.#onError);
+      return;
+    }
     ready.sort((a, b) => messages.indexOf(a[0]) - messages.indexOf(b[0]));
     for (const [message, receipt] of ready) this.#deliver(message, receipt);
     if (messages.length === 0 && this.#link.waitTimeSeconds === 0) await this.#pause(100);
