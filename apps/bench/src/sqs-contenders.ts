@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import {
   CreateQueueCommand,
   DeleteMessageBatchCommand,
@@ -396,7 +397,17 @@ export const SQS_CONTENDERS: readonly SqsContender[] = [
   sqsConsumerContender(true),
 ];
 
+/** The @aws-sdk/client-sqs that @conveyor/sqs loads: its own dependency, which may be newer than the anchors' pin. */
+function conveyorSdkVersion(): string {
+  try {
+    const fromConveyor = createRequire(createRequire(import.meta.url).resolve('@conveyor/sqs'));
+    return (fromConveyor('@aws-sdk/client-sqs/package.json') as { version: string }).version;
+  } catch {
+    return '?';
+  }
+}
+
 /** Versions of the libraries measured, for the Markdown. */
 export function sqsLibraryVersions(): string {
-  return `@aws-sdk/client-sqs ${versionOf('@aws-sdk/client-sqs')} (every contender), sqs-consumer ${versionOf('sqs-consumer')}`;
+  return `@aws-sdk/client-sqs ${versionOf('@aws-sdk/client-sqs')} (the raw loop and sqs-consumer) and ${conveyorSdkVersion()} (@conveyor/sqs, its own dependency), sqs-consumer ${versionOf('sqs-consumer')}`;
 }

@@ -145,7 +145,7 @@ export function sqsSuiteMarkdown(
   const lines: string[] = [];
   lines.push(
     `Command: \`${command}\` (N = ${formatCount(options.tasks)} no-op messages per throughput run, ${options.samples} sequential messages per pickup run, median of ${options.runs} runs after one warm-up).`,
-    `Machine: ${machineLine()}; SQS-compatible server at ${options.endpoint} (same machine; tooling/brokers starts ElasticMQ), standard queues with the server's defaults (visibility timeout 30 s), one new queue per run, deleted after it. Libraries: ${sqsLibraryVersions()}.`,
+    `Machine: ${machineLine()}; SQS-compatible server at ${options.endpoint} (same machine; tooling/brokers starts ElasticMQ), standard queues (the anchors create theirs with the server's defaults, @conveyor/sqs with its own: visibility timeout 300 s), one new queue per run, deleted after it. Libraries: ${sqsLibraryVersions()}.`,
     '',
     'How measured: every case runs alone, one after the other, in one Node process that is both producer and',
     'consumer, on a queue of its own; each closes its clients and deletes its queue (and any queue named after it)',
