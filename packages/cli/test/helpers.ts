@@ -123,7 +123,7 @@ export function hasStack(text: string): boolean {
 }
 
 /** The broker packages of this workspace a test project can have installed. */
-export type BrokerPackage = 'redis' | 'amqp';
+export type BrokerPackage = 'redis' | 'amqp' | 'sqs';
 
 /**
  * A user's project folder with broker packages installed (links to the workspace's), as a real

@@ -67,8 +67,12 @@ const def = {
   ],
 } as const satisfies CommandDef;
 
-/** Schemes whose URL host:port is a plain TCP broker address the suite's fault proxy can sit in front of. */
-const PROXYABLE_PORTS: Readonly<Record<string, number>> = { redis: 6379, amqp: 5672 };
+/**
+ * Schemes whose URL host:port is a plain TCP broker address the suite's fault proxy can sit in front
+ * of. `sqs://host:port` is plain HTTP (ElasticMQ, LocalStack); `sqs://` alone is AWS, which has no
+ * host in the URL, and `sqs+https://` would fail TLS through the proxy.
+ */
+const PROXYABLE_PORTS: Readonly<Record<string, number>> = { redis: 6379, amqp: 5672, sqs: 80 };
 
 /** `conveyor conformance`. */
 export const conformanceCommand: Command = defineCommand(def, async ({ values }, io) => {
