@@ -9,6 +9,7 @@ import { brokerScheme, TRANSPORT_PACKAGES, type Transport, transportFromUrl } fr
 const OWN_BROKER_PACKAGES: Readonly<Record<string, () => Promise<BrokerPackage>>> = {
   '@conveyor/redis': () => import('@conveyor/redis'),
   '@conveyor/amqp': () => import('@conveyor/amqp'),
+  '@conveyor/sqs': () => import('@conveyor/sqs'),
 };
 
 /** What a Conveyor broker package exports for URLs. */

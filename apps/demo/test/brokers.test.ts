@@ -18,6 +18,8 @@ const BROKERS = [
   { name: 'memory', url: 'memory://' },
   { name: 'redis', url: 'redis://127.0.0.1:6379/3' },
   { name: 'amqp', url: 'amqp://guest:guest@127.0.0.1:5672' },
+  // ElasticMQ from tooling/brokers; a 1 s long poll so that the demo's worker stops quickly.
+  { name: 'sqs', url: 'sqs://127.0.0.1:9324?waitTimeSeconds=1' },
 ];
 
 /** The environment of a user's shell: no NODE_PATH (pnpm's bin shims add its hidden store) or CONVEYOR_*. */
