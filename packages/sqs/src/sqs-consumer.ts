@@ -29,8 +29,13 @@ export interface SqsConsumerLink {
    * the remaining delay and deleted, never handed out. Returns false when it is due after all.
    */
   forwardIfEarly(message: Message, queueUrl: string): Promise<boolean>;
-  /** Gives received messages back at once (visibility 0), undelivered. */
+  /**
+   * Gives received messages back at once (visibility 0), undelivered. SQS counted those receives
+   * all the same: the transport remembers them so that `unopened` can take them off the count.
+   */
   handBack(receipts: SqsReceipt[]): Promise<void>;
+  /** How many receives of this message were given back unopened by this transport (see handBack). */
+  unopened(messageId: string): number;
   /** Visibility timeout a receive asks for, in ms (whole seconds). */
   readonly visibilityMs: number;
   /** 0 means short polling: an empty receive then waits a little before the next. */
@@ -184,7 +189,11 @@ export class SqsConsumer {
     } catch (error) {
       malformed = error instanceof MalformedMessageError ? error : new MalformedMessageError(String(error));
     }
-    const count = Number(sqs.Attributes?.ApproximateReceiveCount ?? '1');
+    // ApproximateReceiveCount counts receives, including those a paused consumer gave back without
+    // handing them out: those were no delivery, or every pause (a suspect running alone) would
+    // charge the healthy messages around it until the delivery limit dead-letters them.
+    const count =
+      Number(sqs.Attributes?.ApproximateReceiveCount ?? '1') - this.#link.unopened(receipt.messageId);
     const delivery = new TransportDelivery<SqsReceipt>({
       port: this.#link.port,
       held: this.#link.held,

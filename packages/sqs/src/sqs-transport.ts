@@ -69,6 +69,9 @@ export const NOT_BEFORE_ATTRIBUTE = 'x-conveyor-not-before';
 /** kombu's MessageGroupId on a FIFO queue when the producer gives none. */
 export const KOMBU_DEFAULT_GROUP = 'default';
 
+/** How many message ids #unopened remembers at most. */
+const UNOPENED_MEMORY = 100_000;
+
 const SYSTEM_ATTRIBUTES = ['ApproximateReceiveCount', 'MessageGroupId'] as const;
 
 /** One message ready to be sent: the request entry and its measured size. */
@@ -95,6 +98,8 @@ export class SqsTransport implements Transport {
   readonly #consumers = new Set<SqsConsumer>();
   readonly #batchers = new Map<string, DeleteBatcher>();
   readonly #held = new HeldDeliveries();
+  /** Receives given back unopened, by MessageId, until the message is settled (see #linkOf). */
+  readonly #unopened = new Map<string, number>();
   readonly #visibilitySeconds: number;
 
   /** Opens a transport from an `sqs://` or `sqs+https://` URL (see SqsTransportOptions.url). */
@@ -391,8 +396,10 @@ export class SqsTransport implements Transport {
       leaseLostReason: 'its visibility timeout ran out',
       holds: (receipt) => Date.now() < receipt.deadline,
       settle: (receipt, settlement, message) => {
-        if (settlement.kind === 'ack' || settlement.kind === 'dead-lettered')
+        if (settlement.kind === 'ack' || settlement.kind === 'dead-lettered') {
+          this.#unopened.delete(receipt.messageId);
           return this.#batcherOf(receipt.queueUrl).push(receipt);
+        }
         if (settlement.delayMs <= SQS_MAX_DELAY_MS)
           return this.#changeVisibility(receipt, Math.ceil(settlement.delayMs / 1000));
         return this.#requeueLater(queue, receipt, message, settlement.delayMs);
@@ -430,7 +437,18 @@ export class SqsTransport implements Transport {
         return { messages: reply.Messages ?? [], queueUrl };
       },
       forwardIfEarly: (message, queueUrl) => this.#forwardIfEarly(queue, message, queueUrl),
-      handBack: (receipts) => this.#handBack(receipts),
+      handBack: (receipts) => {
+        for (const { messageId } of receipts) {
+          this.#unopened.set(messageId, (this.#unopened.get(messageId) ?? 0) + 1);
+          // Bounded: a message settled by another process leaves its entry here; drop the oldest.
+          if (this.#unopened.size > UNOPENED_MEMORY) {
+            const oldest = this.#unopened.keys().next().value;
+            if (oldest !== undefined) this.#unopened.delete(oldest);
+          }
+        }
+        return this.#handBack(receipts);
+      },
+      unopened: (messageId) => this.#unopened.get(messageId) ?? 0,
     };
   }
 
