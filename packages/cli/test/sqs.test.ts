@@ -104,7 +104,8 @@ describe('conveyor worker, send, inspect and conformance on sqs://', () => {
   it('conformance --only runs the cases against the URL, the reconnect cases through the fault proxy', async () => {
     // A receive whose reply the proxy cut leaves its messages invisible for the visibility timeout:
     // 5 s instead of the default 5 minutes lets RCN-01 see them again within its patience.
-    const url = `${BROKER}&visibilityTimeoutMs=5000`;
+    // The prefix puts the suite's queues under this file's names, which afterAll deletes.
+    const url = `${BROKER}&visibilityTimeoutMs=5000&queueNamePrefix=cli-sqs-${RUN}-`;
     const result = await runBin(['conformance', '-b', url, '--only', 'MAN-01,LIF-01,ACK-01,RCN-01,RCN-02'], {
       cwd: app,
     });
