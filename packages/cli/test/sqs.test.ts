@@ -76,7 +76,8 @@ describe('conveyor worker, send, inspect and conformance on sqs://', () => {
     const [id, result] = lines(sent.stdout);
     expect(id).toMatch(/^[0-9a-f-]{36}$/);
     expect(result).toBe('5');
-    expect(worker.stdout()).toContain(`task results.add[${id}] succeeded`);
+    // The result is stored before the worker logs the success, so the line may trail the reply.
+    await worker.waitForOutput(`task results.add[${id}] succeeded`);
 
     const failed = await runBin(
       ['send', 'results.fail', '-b', BROKER, '-r', RESULTS, '-q', queue, '--wait'],
