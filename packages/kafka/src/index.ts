@@ -1,0 +1,4 @@
+/**
+ * @conveyor/kafka: the Apache Kafka transport for Conveyor (kafkajs).
+ */
+export {};
