@@ -42,13 +42,14 @@ function exportTargets(pkg: PackedPackage): [string, Record<string, string>][] {
   );
 }
 
-it('the workspace has the six published packages, and each is built before these tests', () => {
+it('the workspace has the seven published packages, and each is built before these tests', () => {
   const names = publicPackages().map((pkg) => pkg.name);
   expect(names).toEqual([
     '@conveyor/amqp',
     '@conveyor/cli',
     '@conveyor/conformance',
     '@conveyor/core',
+    '@conveyor/kafka',
     '@conveyor/redis',
     '@conveyor/sqs',
   ]);
