@@ -105,10 +105,16 @@ export function startBin(args: readonly string[], options: BinOptions = {}): Run
   };
 }
 
-/** Runs `node dist/bin.js ...` to completion. */
-export function runBin(args: readonly string[], options: BinOptions = {}): Promise<BinResult> {
+/**
+ * Runs `node dist/bin.js ...` to completion. It is killed after `killAfterMs` (default 30 s), so a
+ * hung command fails its test instead of the whole run; slow brokers (Kafka's group joins) raise it.
+ */
+export function runBin(
+  args: readonly string[],
+  options: BinOptions & { killAfterMs?: number } = {},
+): Promise<BinResult> {
   const running = startBin(args, options);
-  const timer = setTimeout(() => running.child.kill('SIGKILL'), 30_000);
+  const timer = setTimeout(() => running.child.kill('SIGKILL'), options.killAfterMs ?? 30_000);
   return running.exited.finally(() => clearTimeout(timer));
 }
 
@@ -123,7 +129,7 @@ export function hasStack(text: string): boolean {
 }
 
 /** The broker packages of this workspace a test project can have installed. */
-export type BrokerPackage = 'redis' | 'amqp' | 'sqs';
+export type BrokerPackage = 'redis' | 'amqp' | 'sqs' | 'kafka';
 
 /**
  * A user's project folder with broker packages installed (links to the workspace's), as a real

@@ -3,6 +3,7 @@ import { type CommandDef, listOption } from '../args.js';
 import { BROKER_OPTION_HELP, brokerUrl, closeQuietly, connectTransport } from '../broker.js';
 import { type Command, defineCommand } from '../command.js';
 import { importRequiredModules, REQUIRE_OPTION } from '../required-modules.js';
+import { readyWordingFor } from './ready-wording.js';
 
 const def = {
   name: 'inspect',
@@ -11,7 +12,8 @@ const def = {
   description:
     'For each queue prints the messages ready, in flight (delivered, not yet acknowledged) and\n' +
     'delayed, and the depth of its dead-letter queue <queue>.dlq. "-" means the broker cannot\n' +
-    'tell cheaply. When the transport reports facts about the broker (brokerFacts(); Redis: its\n' +
+    "tell cheaply. On Kafka the first column is the consumer group's lag (in-flight records\n" +
+    'included). When the transport reports facts about the broker (brokerFacts(); Redis: its\n' +
     'persistence and what a crash can lose, its maxmemory-policy), they are printed too.\n' +
     'Exits 1 when the health check fails.',
   options: {
@@ -100,7 +102,9 @@ export const inspectCommand: Command = defineCommand(def, async ({ values }, io)
       io.out(`health  ${formatHealth(health)}`);
       for (const [label, value] of Object.entries(facts ?? {})) io.out(`${label}  ${value}`);
       if (reports.length > 0) io.out('');
-      for (const line of formatTable(reports)) io.out(line);
+      const wording = readyWordingFor(name);
+      for (const line of formatTable(reports, wording?.column)) io.out(line);
+      if (reports.length > 0 && wording) io.out(wording.note);
     }
     return health.ok ? 0 : 1;
   } catch (error) {
@@ -114,10 +118,13 @@ function formatHealth(health: HealthStatus): string {
   return health.ok ? `ok, ${latency}` : `DOWN (${redactUrl(health.detail ?? 'no detail')}), ${latency}`;
 }
 
-/** The queue table: a header and one line per queue, columns right-aligned. */
-export function formatTable(reports: readonly QueueReport[]): string[] {
+/**
+ * The queue table: a header and one line per queue, columns right-aligned. `readyColumn` renames
+ * the `ready` column where the transport's figure means something else (Kafka: lag).
+ */
+export function formatTable(reports: readonly QueueReport[], readyColumn = 'ready'): string[] {
   if (reports.length === 0) return [];
-  const header = ['queue', 'ready', 'in flight', 'delayed', 'dead-lettered'];
+  const header = ['queue', readyColumn, 'in flight', 'delayed', 'dead-lettered'];
   const rows = reports.map((r) => [
     r.queue,
     cell(r.ready),
