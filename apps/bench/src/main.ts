@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import { amqpSuiteMarkdown, DEFAULT_AMQP_URL, openAmqpAdmin, runAmqpSuite } from './amqp-suite.js';
 import { writeBenchmarkSection } from './benchmarks-doc.js';
 import { isolationSuiteMarkdown, runIsolationSuite } from './isolation-suite.js';
+import { DEFAULT_KAFKA_BROKERS, kafkaSuiteMarkdown, openKafkaAdmin, runKafkaSuite } from './kafka-suite.js';
 import { memorySuiteMarkdown, runMemorySuite } from './memory-suite.js';
 import { openAdmin, redisSuiteMarkdown, runRedisSuite } from './redis-suite.js';
 import {
@@ -14,13 +15,13 @@ import {
   sqsSuiteMarkdown,
 } from './sqs-suite.js';
 
-const SUITES = ['memory', 'redis', 'amqp', 'sqs', 'isolation'] as const;
+const SUITES = ['memory', 'redis', 'amqp', 'sqs', 'kafka', 'isolation'] as const;
 type Suite = (typeof SUITES)[number];
 
-const USAGE = `Usage: pnpm bench [--suite memory,redis,amqp,sqs,isolation] [--tasks N] [--redis-tasks N] [--amqp-tasks N] [--sqs-tasks N] [--runs R] [--out FILE] [--no-write]
+const USAGE = `Usage: pnpm bench [--suite memory,redis,amqp,sqs,kafka,isolation] [--tasks N] [--redis-tasks N] [--amqp-tasks N] [--sqs-tasks N] [--kafka-tasks N] [--runs R] [--out FILE] [--no-write]
 
 Measures Conveyor side by side with its anchors and writes the tables to docs/benchmarks.md.
-  --suite LIST         suites to run, comma-separated: memory, redis, amqp, sqs, isolation (default all)
+  --suite LIST         suites to run, comma-separated: memory, redis, amqp, sqs, kafka, isolation (default all)
   --tasks N            memory:// tasks per run (default 200000)
   --redis-tasks N      Redis jobs per throughput run (default 20000)
   --redis-samples N    Redis pickup-latency jobs per run (default 200)
@@ -31,6 +32,9 @@ Measures Conveyor side by side with its anchors and writes the tables to docs/be
   --sqs-tasks N        SQS messages per throughput run (default 5000)
   --sqs-samples N      SQS pickup-latency messages per run (default 100)
   --sqs-endpoint URL   SQS endpoint the SQS suite uses (default http://127.0.0.1:9324, ElasticMQ)
+  --kafka-tasks N      Kafka records per throughput run (default 20000)
+  --kafka-samples N    Kafka pickup-latency records per run (default 100)
+  --kafka-brokers LIST Kafka bootstrap brokers, comma-separated (default 127.0.0.1:9092)
   --isolation-tasks N  tasks per run of the isolation suite, in-process vs thread vs process (default 5000)
   --runs R             measured runs per case; the median is reported (default 3)
   --out FILE           Markdown file to update (default docs/benchmarks.md at the repo root)
@@ -60,6 +64,9 @@ async function main(): Promise<void> {
       'sqs-tasks': { type: 'string', default: '5000' },
       'sqs-samples': { type: 'string', default: '100' },
       'sqs-endpoint': { type: 'string', default: DEFAULT_SQS_ENDPOINT },
+      'kafka-tasks': { type: 'string', default: '20000' },
+      'kafka-samples': { type: 'string', default: '100' },
+      'kafka-brokers': { type: 'string', default: DEFAULT_KAFKA_BROKERS.join(',') },
       'isolation-tasks': { type: 'string', default: '5000' },
       runs: { type: 'string', default: '3' },
       out: { type: 'string' },
@@ -88,6 +95,12 @@ async function main(): Promise<void> {
   const sqsTasks = positiveInteger('sqs-tasks', values['sqs-tasks']);
   const sqsSamples = positiveInteger('sqs-samples', values['sqs-samples']);
   const sqsEndpoint = values['sqs-endpoint'];
+  const kafkaTasks = positiveInteger('kafka-tasks', values['kafka-tasks']);
+  const kafkaSamples = positiveInteger('kafka-samples', values['kafka-samples']);
+  const kafkaBrokers = values['kafka-brokers']
+    .split(',')
+    .map((b) => b.trim())
+    .filter(Boolean);
   const isolationTasks = positiveInteger('isolation-tasks', values['isolation-tasks']);
   const target = { host: '127.0.0.1', port: 6379, db: redisDb };
   const repoRoot = resolve(fileURLToPath(import.meta.url), '../../../..');
@@ -103,6 +116,7 @@ async function main(): Promise<void> {
   if (suites.has('redis')) (await openAdmin(target)).disconnect();
   if (suites.has('amqp')) await (await openAmqpAdmin(amqpUrl)).close();
   if (suites.has('sqs')) (await openSqsAdmin(sqsEndpoint, DEFAULT_SQS_REGION)).destroy();
+  if (suites.has('kafka')) await (await openKafkaAdmin(kafkaBrokers)).disconnect();
 
   if (suites.has('memory')) {
     const command = `pnpm bench --tasks ${tasks} --runs ${runs}`;
@@ -169,6 +183,25 @@ async function main(): Promise<void> {
       'sqs',
       'SQS (@conveyor/sqs beside a raw @aws-sdk/client-sqs loop and sqs-consumer, ElasticMQ)',
       sqsSuiteMarkdown(result, options, command),
+    );
+  }
+  if (suites.has('kafka')) {
+    const extra = [
+      kafkaSamples !== 100 ? ` --kafka-samples ${kafkaSamples}` : '',
+      kafkaBrokers.join(',') !== DEFAULT_KAFKA_BROKERS.join(',')
+        ? ` --kafka-brokers ${kafkaBrokers.join(',')}`
+        : '',
+    ].join('');
+    const command = `node apps/bench/dist/main.js --suite kafka --kafka-tasks ${kafkaTasks}${extra} --runs ${runs}`;
+    process.stdout.write(
+      `kafka suite: ${kafkaTasks} records x ${runs} runs per case, ${kafkaSamples} pickup samples...\n`,
+    );
+    const options = { tasks: kafkaTasks, runs, samples: kafkaSamples, brokers: kafkaBrokers };
+    const result = await runKafkaSuite({ ...options, log: (line) => process.stdout.write(`${line}\n`) });
+    await write(
+      'kafka',
+      'Kafka (@conveyor/kafka beside raw kafkajs and raw @platformatic/kafka)',
+      kafkaSuiteMarkdown(result, options, command),
     );
   }
   if (suites.has('isolation')) {
