@@ -459,6 +459,95 @@ export async function capturePythonSqsEnvelopes(options: {
   return JSON.parse(stdout) as SqsEnvelopeCapture;
 }
 
+/** A kombu virtual-transport envelope as a capture prints it (hyphenated top-level keys). */
+export interface CapturedKombuEnvelope {
+  body: string;
+  'content-encoding': string;
+  'content-type': string;
+  headers: Record<string, unknown>;
+  properties: Record<string, unknown>;
+}
+
+/** How kombu's own channel delivered one record (basic_get), as capture_kafka_record.py prints it. */
+export interface KombuKafkaRead {
+  task_id: string;
+  delivery_info: { exchange: string; routing_key: string };
+  delivery_tag: string;
+  /** The topic kombu read it from. */
+  topic: string;
+}
+
+/** Shape printed by interop/capture_kafka_record.py (see samples/kafka-record.json). */
+export interface KafkaRecordCapture {
+  versions: Record<string, string>;
+  messages: Array<{
+    /** `plain`, `countdown+priority`, `countdown+expires+priority` or `at-sign-name`. */
+    variant: string;
+    send_task: Record<string, unknown> & { queue: string };
+    /** The topic kombu produced to for `send_task.queue` (its `@` removed). */
+    topic: string;
+    /** Partitions and replicas of that topic as kombu created it. */
+    topic_partitions: number;
+    topic_replication: number;
+    partition: number;
+    offset: number;
+    /** The record key: null, kombu sets none. */
+    key: string | null;
+    /** The record headers: null, kombu sets none. */
+    headers: Array<[string, string]> | null;
+    timestamp_type: string;
+    /** The record value exactly as read (UTF-8): the envelope line as Python json.dumps wrote it. */
+    value: string;
+    envelope: CapturedKombuEnvelope;
+    /** The task body after the envelope's base64 layer. */
+    body_decoded: string;
+    body_parsed: unknown;
+  }>;
+  /** kombu's consumer: two records polled, the second acked, the group's committed offsets read back. */
+  kombu_consumer: {
+    group_id: string;
+    polled: KombuKafkaRead[];
+    acked: string;
+    /** Committed offset per partition (-1001: none) before and after the one ack. */
+    committed_before_ack: Record<string, number>;
+    committed_after_acking_the_second: Record<string, number>;
+    commit_visible_after_ms: number;
+  };
+  /** A record written the way Conveyor's Kafka transport writes one (key, x-conveyor-* headers, a
+   *  3-partition topic), as kombu's channel read it. */
+  foreign_record: {
+    topic: string;
+    topic_partitions: number;
+    produced: { partition: number; key: string; headers: Array<[string, string]> };
+    kombu_read: KombuKafkaRead;
+    kombu_decoded_body: unknown;
+  };
+}
+
+/**
+ * Runs interop/capture_kafka_record.py: Python sends interop.add(2, 3) through kombu's confluentkafka
+ * transport (plain, countdown+priority 6, countdown+expires+priority 9 to `queue`; plain to
+ * `<queue>.at@name`) and returns the records as a confluent-kafka consumer reads them before any
+ * worker did, then how kombu's own consumer reads and commits, and whether it reads a record with a
+ * key and headers from a 3-partition topic. Topics and groups are deleted afterwards. Kafka brokers
+ * only (`confluentkafka://...`).
+ */
+export async function capturePythonKafkaRecords(options: {
+  brokerUrl: string;
+  queue: string;
+  transportOptions?: Record<string, unknown>;
+  env?: Record<string, string>;
+}): Promise<KafkaRecordCapture> {
+  const python = await ensurePythonCelery();
+  const { code, stdout, stderr } = await run(python, ['capture_kafka_record.py', '--queue', options.queue], {
+    cwd: INTEROP_DIR,
+    env: pythonEnv(options),
+    timeoutMs: 120_000,
+  });
+  if (code !== 0) throw new Error(`capture_kafka_record.py failed (exit ${code}):\n${tail(stderr + stdout)}`);
+  return JSON.parse(stdout) as KafkaRecordCapture;
+}
+
 // ---------------------------------------------------------------------------------------------
 // internals
 
