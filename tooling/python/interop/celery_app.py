@@ -2,7 +2,8 @@
 
 Configured entirely from the environment so every transport package can reuse it:
 
-  CELERY_BROKER_URL      broker URL (default redis://127.0.0.1:6379/0)
+  CELERY_BROKER_URL      broker URL (default redis://127.0.0.1:6379/0): redis://, amqp://,
+                         sqs://x:x@127.0.0.1:9324 (ElasticMQ) or confluentkafka://127.0.0.1:9092
   CELERY_RESULT_BACKEND  result backend URL (default: none, i.e. the disabled backend)
   CELERY_QUEUE           default queue: what the worker consumes and send_task targets (default celery)
   CELERY_TRANSPORT_OPTIONS  optional JSON object for broker_transport_options
