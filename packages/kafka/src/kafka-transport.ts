@@ -1,0 +1,487 @@
+import net from 'node:net';
+import tls from 'node:tls';
+import {
+  BatchPublishError,
+  BrokerConnectionError,
+  BrokerError,
+  type ConsumeOptions,
+  ConveyorError,
+  checkHealth,
+  checkPrefetch,
+  checkPublish,
+  type DeliveryHandler,
+  type DeliveryPort,
+  defineCapabilities,
+  type HealthStatus,
+  HeldDeliveries,
+  InvalidOptionError,
+  MessageTooLargeError,
+  onAbort,
+  type PublishEntry,
+  type PublishOptions,
+  type QueueDepth,
+  type QueueSpec,
+  type Settlement,
+  type Transport,
+  type TransportCapabilities,
+  TransportClosedError,
+  type TransportDelivery,
+  UnsupportedFeatureError,
+  type WireMessage,
+} from '@conveyor/core/transport';
+import {
+  type Admin,
+  CompressionTypes,
+  type ISocketFactory,
+  Kafka,
+  type Message,
+  type Producer,
+  logLevel as KafkaLogLevel,
+} from 'kafkajs';
+import { bucketFor, bucketTopic } from './delay-buckets.js';
+import { DelayForwarder } from './delay-forwarder.js';
+import { KafkaQueueConsumer, type KafkaReceipt } from './kafka-consumer.js';
+import {
+  deadLetterRecordHeaders,
+  encodeRecord,
+  KAFKA_MAX_BODY_BYTES,
+  KAFKA_MAX_RECORD_BYTES,
+  NOT_BEFORE_HEADER,
+  recordBytes,
+  TARGET_HEADER,
+} from './kafka-record.js';
+import { type KafkaTransportOptions, type ResolvedKafkaOptions, resolveKafkaOptions } from './options.js';
+import { ProduceBatcher } from './produce-batcher.js';
+import { TopicMissingError } from './topic-missing-error.js';
+import { consumerGroupOf, defaultDeadLetterQueue, kafkaTopicName } from './topic-names.js';
+
+/**
+ * Conveyor on Apache Kafka (kafkajs). A queue is a topic and its workers are one consumer group,
+ * so any number of workers share a queue; acknowledgements are per message over committed
+ * offsets; delays travel through shared delay topics; records are kombu's envelopes, so Python
+ * Celery producers feed Conveyor workers.
+ */
+export class KafkaTransport implements Transport {
+  readonly name = 'kafka';
+  readonly capabilities: TransportCapabilities;
+  /** The options in effect, defaults filled in. */
+  readonly options: ResolvedKafkaOptions;
+  readonly #kafka: Kafka;
+  #producer: Producer | undefined;
+  #admin: Admin | undefined;
+  #batcher: ProduceBatcher | undefined;
+  #connecting: Promise<void> | undefined;
+  #forwarder: DelayForwarder | undefined;
+  #closed = false;
+  readonly #held = new HeldDeliveries();
+  readonly #consumers = new Set<KafkaQueueConsumer>();
+  readonly #topics = new Map<string, Promise<void>>();
+  readonly #deadLetterQueues = new Map<string, string | null>();
+  #delayTopics: Promise<void> | undefined;
+
+  /** Opens a transport from a `kafka://` or `kafka+ssl://` URL (see KafkaTransportOptions.url). */
+  static fromUrl(url: string): KafkaTransport {
+    return new KafkaTransport({ url });
+  }
+
+  constructor(options: KafkaTransportOptions | string = {}) {
+    this.options = resolveKafkaOptions(typeof options === 'string' ? { url: options } : options);
+    this.capabilities = defineCapabilities({
+      delay: { mode: 'emulated', maxDelayMs: null, precisionMs: 1000 },
+      priorityLevels: 0,
+      ordering: 'key',
+      deadLetter: true,
+      maxMessageBytes: KAFKA_MAX_BODY_BYTES,
+      batchPublish: true,
+      visibilityExtension: false,
+      deduplication: false,
+      redelivery: { trigger: 'rebalance', visibilityTimeoutMs: null },
+    });
+    const o = this.options;
+    this.#kafka = new Kafka({
+      clientId: o.clientId,
+      brokers: o.brokers,
+      ...(o.ssl !== undefined ? { ssl: o.ssl } : {}),
+      ...(o.sasl !== undefined ? { sasl: o.sasl } : {}),
+      socketFactory: socketFactory(o.addressMap),
+      // kafkajs logs to the console by default; Conveyor reports through onError instead, and a log
+      // line could carry a SASL username.
+      logLevel: KafkaLogLevel.NOTHING,
+      retry: { retries: 8, initialRetryTime: 100, maxRetryTime: 5000 },
+    });
+  }
+
+  connect(): Promise<void> {
+    if (this.#closed) return Promise.reject(new TransportClosedError('connect', { transport: this.name }));
+    this.#connecting ??= this.#open().catch((error: unknown) => {
+      this.#connecting = undefined;
+      throw this.#mapError(error, 'connect');
+    });
+    return this.#connecting;
+  }
+
+  async #open(): Promise<void> {
+    const producer = this.#kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      allowAutoTopicCreation: false,
+    });
+    const admin = this.#kafka.admin();
+    try {
+      await Promise.all([producer.connect(), admin.connect()]);
+    } catch (error) {
+      await Promise.allSettled([producer.disconnect(), admin.disconnect()]);
+      throw error;
+    }
+    this.#producer = producer;
+    this.#admin = admin;
+    this.#batcher = new ProduceBatcher(
+      producer,
+      this.options.compression === 'gzip' ? CompressionTypes.GZIP : CompressionTypes.None,
+    );
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    const consumers = [...this.#consumers];
+    this.#consumers.clear();
+    for (const consumer of consumers) consumer.stop();
+    // Unsettled deliveries become closed; their records stay uncommitted, so the next owner of the
+    // partition gets them (the ledger says they were handed out once more).
+    this.#held.closeAll<TransportDelivery<KafkaReceipt>>();
+    await Promise.allSettled(consumers.map((consumer) => consumer.close()));
+    await this.#forwarder?.stop();
+    await this.#batcher?.idle().catch(() => {});
+    await Promise.allSettled([this.#producer?.disconnect(), this.#admin?.disconnect()]);
+  }
+
+  async declareQueue(spec: QueueSpec): Promise<void> {
+    this.#assertOpen('declareQueue');
+    if (typeof spec?.name !== 'string' || spec.name === '')
+      throw new InvalidOptionError('name', 'must be a non-empty string');
+    if (spec.priorityLevels !== undefined && spec.priorityLevels > 1)
+      throw new UnsupportedFeatureError('priority', `priorityLevels ${spec.priorityLevels} was declared`, {
+        transport: this.name,
+      });
+    const topic = kafkaTopicName(spec.name);
+    const deadLetterQueue =
+      spec.deadLetterQueue === undefined ? defaultDeadLetterQueue(spec.name) : spec.deadLetterQueue;
+    const topics = [topic];
+    if (deadLetterQueue !== null) topics.push(kafkaTopicName(deadLetterQueue));
+    await this.connect();
+    await Promise.all(topics.map((t) => this.#ensureTopic(t)));
+    this.#deadLetterQueues.set(spec.name, deadLetterQueue);
+  }
+
+  /** The Kafka topic of a queue (kombu's naming: `@` removed). */
+  topicOf(queue: string): string {
+    return kafkaTopicName(queue);
+  }
+
+  async publish(queue: string, message: WireMessage, options?: PublishOptions): Promise<void> {
+    this.#assertOpen('publish');
+    checkPublish(this.name, this.capabilities, message, options);
+    const topic = kafkaTopicName(queue);
+    const record = this.#record(queue, message, options);
+    await this.connect();
+    await this.#ensureTopic(topic);
+    await this.#send(queue, topic, [record], options?.delayMs ?? 0);
+  }
+
+  async publishBatch(queue: string, entries: readonly PublishEntry[]): Promise<void> {
+    this.#assertOpen('publish');
+    for (const e of entries) checkPublish(this.name, this.capabilities, e.message, e.options);
+    if (entries.length === 0) return;
+    const topic = kafkaTopicName(queue);
+    const records = entries.map((e) => this.#record(queue, e.message, e.options));
+    await this.connect();
+    await this.#ensureTopic(topic);
+    const now: Message[] = [];
+    const nowIndexes: number[] = [];
+    const later: { index: number; record: Message; delayMs: number }[] = [];
+    entries.forEach((e, index) => {
+      const delayMs = e.options?.delayMs ?? 0;
+      if (delayMs > 0) later.push({ index, record: records[index]!, delayMs });
+      else {
+        now.push(records[index]!);
+        nowIndexes.push(index);
+      }
+    });
+    const failed: { index: number; error: unknown }[] = [];
+    await Promise.all([
+      now.length === 0
+        ? undefined
+        : this.#send(queue, topic, now, 0).catch((error: unknown) => {
+            for (const index of nowIndexes) failed.push({ index, error });
+          }),
+      ...later.map(({ index, record, delayMs }) =>
+        this.#send(queue, topic, [record], delayMs).catch((error: unknown) => {
+          failed.push({ index, error });
+        }),
+      ),
+    ]);
+    if (failed.length > 0) {
+      failed.sort((a, b) => a.index - b.index);
+      throw new BatchPublishError(failed, entries.length, { transport: this.name });
+    }
+  }
+
+  /** Encodes one message and refuses it, before sending, when the broker would. */
+  #record(queue: string, message: WireMessage, options: PublishOptions | undefined): Message {
+    const record = encodeRecord(queue, message, options?.orderingKey);
+    const bytes = recordBytes(record);
+    if (bytes > KAFKA_MAX_RECORD_BYTES)
+      throw new MessageTooLargeError(bytes, KAFKA_MAX_RECORD_BYTES, { transport: this.name });
+    return record;
+  }
+
+  /** Produces records to `topic`, or to the delay topic that holds them first. */
+  async #send(queue: string, topic: string, records: Message[], delayMs: number): Promise<void> {
+    try {
+      if (delayMs <= 0) {
+        await this.#batcher!.send(topic, records);
+        return;
+      }
+      await this.#ensureDelayTopics();
+      const notBefore = String(Math.ceil(Date.now() + delayMs));
+      const delayed = records.map((r) => ({
+        ...r,
+        headers: { ...r.headers, [NOT_BEFORE_HEADER]: notBefore, [TARGET_HEADER]: topic },
+      }));
+      await this.#batcher!.send(bucketTopic(this.options.delayTopicPrefix, bucketFor(delayMs)), delayed);
+    } catch (error) {
+      throw this.#mapError(error, `publish to "${queue}"`);
+    }
+  }
+
+  async consume(queue: string, handler: DeliveryHandler, options: ConsumeOptions): Promise<void> {
+    this.#assertOpen('consume');
+    checkPrefetch(this.name, options?.prefetch);
+    const topic = kafkaTopicName(queue);
+    await this.connect();
+    await this.#ensureTopic(topic);
+    if (options.signal?.aborted) return;
+    const consumer = new KafkaQueueConsumer(
+      {
+        queue,
+        topic,
+        groupId: consumerGroupOf(topic),
+        kafka: this.#kafka,
+        admin: this.#admin!,
+        held: this.#held,
+        sessionTimeoutMs: this.options.sessionTimeoutMs,
+        commitIntervalMs: this.options.commitIntervalMs,
+        keyOrder: true,
+        port: (owner) => this.#portOf(queue, topic, owner),
+      },
+      handler,
+      options.prefetch,
+      options.onError ?? (() => {}),
+    );
+    this.#consumers.add(consumer);
+    onAbort(options.signal, () => consumer.stop());
+    if (this.options.delayForwarder && !this.#forwarder) {
+      await this.#ensureDelayTopics();
+      this.#forwarder = new DelayForwarder({
+        kafka: this.#kafka,
+        batcher: this.#batcher!,
+        prefix: this.options.delayTopicPrefix,
+        sessionTimeoutMs: this.options.sessionTimeoutMs,
+        onError: options.onError ?? (() => {}),
+      });
+      // Not awaited: joining its group takes a rebalance, and consumption need not wait for it.
+      this.#forwarder.start().catch(options.onError ?? (() => {}));
+    }
+    try {
+      await consumer.start();
+    } catch (error) {
+      this.#consumers.delete(consumer);
+      await consumer.close();
+      throw this.#mapError(error, `consume "${queue}"`);
+    }
+    if (options.signal?.aborted || this.#closed) consumer.stop();
+  }
+
+  #portOf(queue: string, topic: string, consumer: KafkaQueueConsumer): DeliveryPort<KafkaReceipt> {
+    return {
+      transportName: this.name,
+      capabilities: this.capabilities,
+      leaseLostReason: 'its partition moved to another member of the consumer group',
+      holds: (receipt) => consumer.holds(receipt),
+      settle: async (receipt, settlement, message) => {
+        if (!consumer.holds(receipt)) return false;
+        if (settlement.kind === 'requeue') await this.#requeue(queue, topic, receipt, settlement, message);
+        consumer.settled(receipt);
+        return true;
+      },
+      deadLetterQueueOf: (name) => this.#deadLetterQueueOf(name),
+      publishDeadLetter: async (deadLetterQueue, letter) => {
+        const dlqTopic = kafkaTopicName(deadLetterQueue);
+        await this.#ensureTopic(dlqTopic);
+        const record = encodeRecord(deadLetterQueue, letter, undefined, deadLetterRecordHeaders(letter));
+        await this.#send(deadLetterQueue, dlqTopic, [record], 0);
+      },
+    };
+  }
+
+  /**
+   * A requeue is a copy at the tail of the topic (with its delivery count so far in the message),
+   * or in a delay topic; the original is then settled like an ack. The copy loses its place in
+   * its key's order.
+   */
+  async #requeue(
+    queue: string,
+    topic: string,
+    receipt: KafkaReceipt,
+    settlement: Extract<Settlement, { kind: 'requeue' }>,
+    message: WireMessage | null,
+  ): Promise<void> {
+    const record: Message = message
+      ? encodeRecord(queue, message, receipt.key)
+      : { key: receipt.key ?? null, value: receipt.value };
+    await this.#send(queue, topic, [record], settlement.delayMs);
+  }
+
+  #deadLetterQueueOf(queue: string): string | null {
+    const declared = this.#deadLetterQueues.get(queue);
+    return declared === undefined ? defaultDeadLetterQueue(queue) : declared;
+  }
+
+  /**
+   * `ready` is the group's lag: records written and not yet committed by the queue's consumer group
+   * (it includes those out with a worker, and those settled but not committed yet). Kafka cannot
+   * tell in-flight or delayed records apart.
+   */
+  async queueDepth(queue: string): Promise<QueueDepth> {
+    this.#assertOpen('queueDepth');
+    const topic = kafkaTopicName(queue);
+    await this.connect();
+    try {
+      const admin = this.#admin!;
+      const [ends, committed] = await Promise.all([
+        admin.fetchTopicOffsets(topic),
+        admin.fetchOffsets({ groupId: consumerGroupOf(topic), topics: [topic] }),
+      ]);
+      const done = new Map<number, number>();
+      for (const p of committed[0]?.partitions ?? []) done.set(p.partition, Number(p.offset));
+      let ready = 0;
+      for (const p of ends) {
+        const high = Number(p.high);
+        const from = done.get(p.partition) ?? -1;
+        ready += Math.max(0, high - (from >= 0 ? from : Number(p.low)));
+      }
+      return { ready, inFlight: undefined, delayed: undefined };
+    } catch (error) {
+      throw this.#mapError(error, `queueDepth of "${queue}"`);
+    }
+  }
+
+  health(): Promise<HealthStatus> {
+    return checkHealth(this.#closed, async () => {
+      await this.connect();
+      await this.#admin!.describeCluster();
+    });
+  }
+
+  /** Creates the topic when missing (createTopics), or checks that it exists. */
+  #ensureTopic(topic: string): Promise<void> {
+    let ensured = this.#topics.get(topic);
+    if (!ensured) {
+      ensured = this.#createOrCheck([topic]);
+      this.#topics.set(topic, ensured);
+      ensured.catch(() => this.#topics.delete(topic));
+    }
+    return ensured;
+  }
+
+  #ensureDelayTopics(): Promise<void> {
+    this.#delayTopics ??= this.#createOrCheck(DelayForwarder.topics(this.options.delayTopicPrefix)).catch(
+      (error: unknown) => {
+        this.#delayTopics = undefined;
+        throw error;
+      },
+    );
+    return this.#delayTopics;
+  }
+
+  async #createOrCheck(topics: string[]): Promise<void> {
+    const admin = this.#admin!;
+    if (this.options.createTopics) {
+      try {
+        await admin.createTopics({
+          waitForLeaders: true,
+          topics: topics.map((topic) => ({
+            topic,
+            numPartitions: this.options.partitions,
+            replicationFactor: this.options.replicationFactor,
+          })),
+        });
+      } catch (error) {
+        // Some existed already: kafkajs then fails the whole call. Each one that exists is fine.
+        if (!isTopicExists(error)) throw this.#mapError(error, `create topics ${topics.join(', ')}`);
+      }
+      return;
+    }
+    try {
+      await admin.fetchTopicMetadata({ topics });
+    } catch (error) {
+      if ((error as { type?: string }).type === 'UNKNOWN_TOPIC_OR_PARTITION')
+        throw new TopicMissingError(topics, { transport: this.name });
+      throw this.#mapError(error, `look up topics ${topics.join(', ')}`);
+    }
+  }
+
+  #assertOpen(what: string): void {
+    if (this.#closed) throw new TransportClosedError(what, { transport: this.name });
+  }
+
+  #mapError(error: unknown, what: string): Error {
+    if (error instanceof ConveyorError) return error;
+    const e = error as { name?: string; type?: string; message?: string; retriable?: boolean };
+    const detail = `${what}: ${e.message ?? String(error)}`;
+    if (
+      e.name === 'KafkaJSConnectionError' ||
+      e.name === 'KafkaJSNumberOfRetriesExceeded' ||
+      e.name === 'KafkaJSNonRetriableError' ||
+      e.name === 'KafkaJSRequestTimeoutError' ||
+      e.name === 'KafkaJSBrokerNotFound'
+    )
+      return new BrokerConnectionError(detail, { transport: this.name, cause: error });
+    if (e.type === 'MESSAGE_TOO_LARGE' || e.type === 'RECORD_LIST_TOO_LARGE')
+      return new BrokerError(`${detail} (the broker's message.max.bytes is lower than Kafka's default)`, {
+        transport: this.name,
+        cause: error,
+      });
+    return new BrokerError(detail, { transport: this.name, cause: error, retryable: e.retriable === true });
+  }
+}
+
+function isTopicExists(error: unknown): boolean {
+  const e = error as { type?: string; errors?: { type?: string }[] };
+  if (e.type === 'TOPIC_ALREADY_EXISTS') return true;
+  return (
+    Array.isArray(e.errors) && e.errors.length > 0 && e.errors.every((x) => x.type === 'TOPIC_ALREADY_EXISTS')
+  );
+}
+
+/** kafkajs's socket factory with the advertised-address map applied (KafkaTransportOptions.addressMap). */
+function socketFactory(addressMap: Record<string, string>): ISocketFactory {
+  return ({ host, port, ssl, onConnect }) => {
+    const mapped = addressMap[`${host}:${port}`];
+    const [toHost, toPort] = mapped ? splitHostPort(mapped) : [host, port];
+    const socket = ssl
+      ? tls.connect(
+          { host: toHost, port: toPort, ...(net.isIP(host) ? {} : { servername: host }), ...ssl },
+          onConnect,
+        )
+      : net.connect({ host: toHost, port: toPort }, onConnect);
+    socket.setKeepAlive(true, 60_000);
+    return socket;
+  };
+}
+
+function splitHostPort(address: string): [string, number] {
+  const i = address.lastIndexOf(':');
+  return [address.slice(0, i).replace(/^\[|\]$/g, ''), Number(address.slice(i + 1))];
+}

@@ -1,0 +1,225 @@
+import type { ConnectionOptions } from 'node:tls';
+import { InvalidBrokerUrlError, InvalidOptionError } from '@conveyor/core/transport';
+import type { SASLOptions } from 'kafkajs';
+
+/** Compression of produced batches. kafkajs carries gzip itself; other codecs need plug-ins. */
+export type KafkaCompression = 'none' | 'gzip';
+
+/** SASL mechanisms Conveyor accepts from options and URLs (credentials never appear in errors). */
+export type KafkaSaslMechanism = 'plain' | 'scram-sha-256' | 'scram-sha-512';
+
+/** Options of KafkaTransport. */
+export interface KafkaTransportOptions {
+  /**
+   * `kafka://host:port[,host:port]` (plain), `kafka+ssl://…` (TLS). `user:password@` before the
+   * hosts turns SASL on (mechanism from `?mechanism=`, default scram-sha-512). Query parameters:
+   * partitions, replicationFactor, createTopics, clientId, compression, sessionTimeoutMs,
+   * commitIntervalMs, mechanism.
+   */
+  url?: string;
+  /** Bootstrap brokers, `host:port`. Default `['127.0.0.1:9092']` when no URL is given. */
+  brokers?: string[];
+  /** Client id shown in broker logs and quotas. Default `conveyor`. */
+  clientId?: string;
+  /** TLS: `true` for the system CAs, or Node TLS options (a custom `ca`, client `cert` and `key`). */
+  ssl?: boolean | ConnectionOptions;
+  /** SASL authentication (plain, scram-sha-256, scram-sha-512, oauthbearer, aws). */
+  sasl?: SASLOptions;
+  /**
+   * Partition count of the topics `declareQueue` creates (and of the delay topics). More partitions
+   * let more workers share a queue: a group gives each partition to one member. Default 3.
+   */
+  partitions?: number;
+  /** Replication factor of created topics; -1 takes the broker's `default.replication.factor`. */
+  replicationFactor?: number;
+  /**
+   * `declareQueue` creates missing topics. With false, a missing topic is a TopicMissingError
+   * (declare, publish, consume) naming the topic, for clusters where topics are provisioned.
+   * Default true.
+   */
+  createTopics?: boolean;
+  /** Compression of produced records. Default `none`. */
+  compression?: KafkaCompression;
+  /**
+   * Acknowledged offsets are committed at most this often per consumer (plus on rebalance and
+   * close). A crash redelivers what was acked but not yet committed. Default 100.
+   */
+  commitIntervalMs?: number;
+  /**
+   * A consumer that sends no heartbeat for this long is removed from its group and its partitions
+   * move to the others (the broker bounds it by group.min/max.session.timeout.ms). Default 10 000.
+   */
+  sessionTimeoutMs?: number;
+  /**
+   * Dial another address for a broker than the one it advertises, e.g.
+   * `{ '10.0.0.5:9092': '127.0.0.1:19092' }` through a tunnel or port-forward. Kafka clients connect
+   * to the advertised addresses after bootstrap, so a proxy in front of the bootstrap address alone
+   * is bypassed.
+   */
+  addressMap?: Record<string, string>;
+  /** Prefix of the shared delay topics (`<prefix>.<seconds>s`). Default `conveyor.delay`. */
+  delayTopicPrefix?: string;
+  /**
+   * Run the delay forwarder (a consumer group over the delay topics) beside the first consumer of
+   * this transport. Some Conveyor consumer on the cluster must run it, or delayed messages never
+   * move. Default true.
+   */
+  delayForwarder?: boolean;
+}
+
+/** Options with every default applied and validated. */
+export interface ResolvedKafkaOptions {
+  brokers: string[];
+  clientId: string;
+  ssl: boolean | ConnectionOptions | undefined;
+  sasl: SASLOptions | undefined;
+  partitions: number;
+  replicationFactor: number;
+  createTopics: boolean;
+  compression: KafkaCompression;
+  commitIntervalMs: number;
+  sessionTimeoutMs: number;
+  addressMap: Record<string, string>;
+  delayTopicPrefix: string;
+  delayForwarder: boolean;
+}
+
+const KNOWN = new Set<string>([
+  'url',
+  'brokers',
+  'clientId',
+  'ssl',
+  'sasl',
+  'partitions',
+  'replicationFactor',
+  'createTopics',
+  'compression',
+  'commitIntervalMs',
+  'sessionTimeoutMs',
+  'addressMap',
+  'delayTopicPrefix',
+  'delayForwarder',
+]);
+
+const HOST_PORT = /^(\[[0-9a-f:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/i;
+
+/** Validates options and merges the URL into them; every error names the option. */
+export function resolveKafkaOptions(options: KafkaTransportOptions): ResolvedKafkaOptions {
+  if (typeof options !== 'object' || options === null)
+    throw new InvalidOptionError('options', 'must be an object or a URL string');
+  for (const key of Object.keys(options)) {
+    if (!KNOWN.has(key)) throw new InvalidOptionError(key, 'unknown KafkaTransport option');
+  }
+  const fromUrl = options.url ? parseKafkaUrl(options.url) : {};
+  const merged: KafkaTransportOptions = { ...fromUrl, ...withoutUndefined(options) };
+  const resolved: ResolvedKafkaOptions = {
+    brokers: merged.brokers ?? ['127.0.0.1:9092'],
+    clientId: merged.clientId ?? 'conveyor',
+    ssl: merged.ssl,
+    sasl: merged.sasl,
+    partitions: merged.partitions ?? 3,
+    replicationFactor: merged.replicationFactor ?? -1,
+    createTopics: merged.createTopics ?? true,
+    compression: merged.compression ?? 'none',
+    commitIntervalMs: merged.commitIntervalMs ?? 100,
+    sessionTimeoutMs: merged.sessionTimeoutMs ?? 10_000,
+    addressMap: merged.addressMap ?? {},
+    delayTopicPrefix: merged.delayTopicPrefix ?? 'conveyor.delay',
+    delayForwarder: merged.delayForwarder ?? true,
+  };
+  if (!Array.isArray(resolved.brokers) || resolved.brokers.length === 0)
+    throw new InvalidOptionError('brokers', 'must be a non-empty array of "host:port"');
+  for (const broker of resolved.brokers) {
+    if (typeof broker !== 'string' || !HOST_PORT.test(broker))
+      throw new InvalidOptionError('brokers', `expected "host:port", got ${JSON.stringify(broker)}`);
+  }
+  if (typeof resolved.clientId !== 'string' || resolved.clientId === '')
+    throw new InvalidOptionError('clientId', 'must be a non-empty string');
+  if (resolved.ssl !== undefined && typeof resolved.ssl !== 'boolean' && typeof resolved.ssl !== 'object')
+    throw new InvalidOptionError('ssl', 'must be true, false or Node TLS connection options');
+  if (resolved.sasl !== undefined) checkSasl(resolved.sasl);
+  const p = resolved.partitions;
+  if (!(Number.isInteger(p) && p >= 1 && p <= 10_000))
+    throw new InvalidOptionError('partitions', 'must be an integer from 1 to 10000');
+  const r = resolved.replicationFactor;
+  if (!(Number.isInteger(r) && (r === -1 || (r >= 1 && r <= 32))))
+    throw new InvalidOptionError('replicationFactor', 'must be -1 (broker default) or an integer from 1 to 32');
+  if (typeof resolved.createTopics !== 'boolean')
+    throw new InvalidOptionError('createTopics', 'must be true or false');
+  if (resolved.compression !== 'none' && resolved.compression !== 'gzip')
+    throw new InvalidOptionError('compression', `must be "none" or "gzip", got ${JSON.stringify(resolved.compression)}`);
+  const c = resolved.commitIntervalMs;
+  if (!(Number.isFinite(c) && c >= 0 && c <= 60_000))
+    throw new InvalidOptionError('commitIntervalMs', 'must be a number of ms from 0 to 60000');
+  const s = resolved.sessionTimeoutMs;
+  if (!(Number.isInteger(s) && s >= 1000 && s <= 3_600_000))
+    throw new InvalidOptionError('sessionTimeoutMs', 'must be an integer number of ms from 1000 to 3600000');
+  if (typeof resolved.addressMap !== 'object' || resolved.addressMap === null)
+    throw new InvalidOptionError('addressMap', 'must map "host:port" to "host:port"');
+  for (const [from, to] of Object.entries(resolved.addressMap)) {
+    if (!HOST_PORT.test(from) || typeof to !== 'string' || !HOST_PORT.test(to))
+      throw new InvalidOptionError('addressMap', `expected "host:port" → "host:port", got ${from} → ${String(to)}`);
+  }
+  if (typeof resolved.delayTopicPrefix !== 'string' || !/^[A-Za-z0-9._-]{1,200}$/.test(resolved.delayTopicPrefix))
+    throw new InvalidOptionError('delayTopicPrefix', 'must be 1-200 characters of [A-Za-z0-9._-]');
+  if (typeof resolved.delayForwarder !== 'boolean')
+    throw new InvalidOptionError('delayForwarder', 'must be true or false');
+  return resolved;
+}
+
+function checkSasl(sasl: SASLOptions): void {
+  if (typeof sasl !== 'object' || sasl === null)
+    throw new InvalidOptionError('sasl', 'must be an object with a mechanism');
+  const mechanisms = ['plain', 'scram-sha-256', 'scram-sha-512', 'oauthbearer', 'aws'];
+  if (!mechanisms.includes(sasl.mechanism))
+    throw new InvalidOptionError('sasl', `mechanism must be one of ${mechanisms.join(', ')}`);
+  if (
+    (sasl.mechanism === 'plain' || sasl.mechanism.startsWith('scram')) &&
+    (typeof (sasl as { username?: unknown }).username !== 'string' ||
+      typeof (sasl as { password?: unknown }).password !== 'string')
+  )
+    throw new InvalidOptionError('sasl', `${sasl.mechanism} needs a username and a password`);
+}
+
+function withoutUndefined<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/**
+ * Parses `kafka://[user:password@]host:port[,host:port]` and `kafka+ssl://…`. The password is
+ * URL-decoded; InvalidBrokerUrlError hides it.
+ */
+export function parseKafkaUrl(url: string): KafkaTransportOptions {
+  const match = /^(kafka|kafka\+ssl):\/\/(?:([^@/?#]*)@)?([^/?#]*)\/?(\?[^#]*)?$/i.exec(url);
+  if (!match) throw new InvalidBrokerUrlError(url, 'expected kafka://host:port[,host:port] or kafka+ssl://…');
+  const [, scheme = '', userInfo, hosts = '', query = ''] = match;
+  const out: KafkaTransportOptions = {};
+  if (hosts !== '') {
+    const brokers = hosts.split(',').map((h) => (h.includes(':') ? h : `${h}:9092`));
+    for (const broker of brokers) {
+      if (!HOST_PORT.test(broker)) throw new InvalidBrokerUrlError(url, `bad broker address "${broker}"`);
+    }
+    out.brokers = brokers;
+  }
+  if (scheme.toLowerCase() === 'kafka+ssl') out.ssl = true;
+  let mechanism: KafkaSaslMechanism = 'scram-sha-512';
+  for (const [key, value] of new URLSearchParams(query)) {
+    if (key === 'partitions') out.partitions = Number(value);
+    else if (key === 'replicationFactor') out.replicationFactor = Number(value);
+    else if (key === 'createTopics') out.createTopics = value === 'true' || value === '1';
+    else if (key === 'clientId') out.clientId = value;
+    else if (key === 'compression') out.compression = value as KafkaCompression;
+    else if (key === 'sessionTimeoutMs') out.sessionTimeoutMs = Number(value);
+    else if (key === 'commitIntervalMs') out.commitIntervalMs = Number(value);
+    else if (key === 'mechanism') {
+      if (value !== 'plain' && value !== 'scram-sha-256' && value !== 'scram-sha-512')
+        throw new InvalidOptionError('mechanism', 'must be plain, scram-sha-256 or scram-sha-512');
+      mechanism = value;
+    } else throw new InvalidOptionError(key, 'unknown kafka:// URL parameter');
+  }
+  if (userInfo !== undefined) {
+    const [user = '', password = ''] = userInfo.split(':');
+    out.sasl = { mechanism, username: decodeURIComponent(user), password: decodeURIComponent(password) };
+  }
+  return out;
+}
