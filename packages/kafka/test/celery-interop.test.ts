@@ -1,7 +1,7 @@
 import { ensurePythonCelery } from '@conveyor/python-interop';
 import { describeCeleryInterop } from '@conveyor/python-interop/vitest';
 import { Kafka, logLevel } from 'kafkajs';
-import { describe, it } from 'vitest';
+import { afterAll, describe, it } from 'vitest';
 import { KafkaTransport } from '../src/index.js';
 import { CeleryRedisResults } from './fixtures/celery-redis-results.js';
 import { skipOrFailInCi } from './fixtures/ci.js';
@@ -21,12 +21,20 @@ const RESULTS = 'redis://127.0.0.1:6379/9';
 const CELERY_BROKER = `confluentkafka://${BROKERS[0]}`;
 // kombu polls each topic for wait_time_seconds (default 5): 1 s makes its stops quicker.
 const CELERY_TRANSPORT_OPTIONS = { wait_time_seconds: 1 };
+// Delay topics and forwarder group of this run alone. A Conveyor worker re-publishes a task Python
+// sent with a countdown to a delay topic until it is due, and the forwarder group of the default
+// prefix is shared by every Conveyor process on the cluster: while other test files start and stop
+// transports (or one was killed and has not timed out), that group keeps rebalancing and forwards
+// nothing. Measured with the default prefix while other Kafka tests ran, 3 runs: the countdown case
+// took 29 s once and timed out twice (no result after 30 s); a probe saw that group in
+// PreparingRebalance with 4-5 members for over 40 s. That is the forwarder under churn, not interop
+// (with a prefix of its own the case takes 2.2 s), so this file keeps its own.
+const DELAY_PREFIX = `kafka-interop-delay-${Math.random().toString(36).slice(2, 8)}`;
 
 const kafka = new Kafka({ brokers: BROKERS, clientId: 'celery-interop-cleanup', logLevel: logLevel.NOTHING });
 
 /** Deletes each queue's topic, its dead-letter topic, and the groups of both sides (kombu's, which
- *  Conveyor shares, and Conveyor's member-less delivery-count ledger beside it). The shared delay
- *  topics stay: other files use them. */
+ *  Conveyor shares, and Conveyor's member-less delivery-count ledger beside it). */
 async function deleteTopics(queues: readonly string[]): Promise<void> {
   const admin = kafka.admin();
   await admin.connect();
@@ -39,6 +47,19 @@ async function deleteTopics(queues: readonly string[]): Promise<void> {
       for (const group of [`${topic}-consumer-group`, `${topic}-consumer-group.conveyor-handouts`])
         await admin.deleteGroups([group]).catch(() => {});
     }
+    if (doomed.length > 0) await admin.deleteTopics({ topics: doomed, timeout: 30_000 });
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** Deletes this run's delay topics and their forwarder group (after both directions). */
+async function deleteDelayTopics(): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    await admin.deleteGroups([`${DELAY_PREFIX}.forwarder`]).catch(() => {});
+    const doomed = (await admin.listTopics()).filter((topic) => topic.startsWith(`${DELAY_PREFIX}.`));
     if (doomed.length > 0) await admin.deleteTopics({ topics: doomed, timeout: 30_000 });
   } finally {
     await admin.disconnect();
@@ -85,7 +106,8 @@ if (unavailable) {
 } else {
   describeCeleryInterop({
     name: 'Kafka',
-    createTransport: () => new KafkaTransport({ brokers: BROKERS, clientId: 'celery-interop' }),
+    createTransport: () =>
+      new KafkaTransport({ brokers: BROKERS, clientId: 'celery-interop', delayTopicPrefix: DELAY_PREFIX }),
     brokerUrl: CELERY_BROKER,
     celeryTransportOptions: CELERY_TRANSPORT_OPTIONS,
     resultBackendUrl: RESULTS,
@@ -93,4 +115,5 @@ if (unavailable) {
     queuePrefix: 'kafka-interop',
     cleanup: deleteTopics,
   });
+  afterAll(deleteDelayTopics);
 }
