@@ -3,7 +3,7 @@ import { type CommandDef, listOption } from '../args.js';
 import { BROKER_OPTION_HELP, brokerUrl, closeQuietly, connectTransport } from '../broker.js';
 import { type Command, defineCommand } from '../command.js';
 import { importRequiredModules, REQUIRE_OPTION } from '../required-modules.js';
-import { readyWordingFor } from './ready-wording.js';
+import { CONSUMER_LAG_NOTE, consumerLag, hasConsumerLag } from './consumer-lag.js';
 
 const def = {
   name: 'inspect',
@@ -12,8 +12,8 @@ const def = {
   description:
     'For each queue prints the messages ready, in flight (delivered, not yet acknowledged) and\n' +
     'delayed, and the depth of its dead-letter queue <queue>.dlq. "-" means the broker cannot\n' +
-    "tell cheaply. On Kafka the first column is the consumer group's lag (in-flight records\n" +
-    'included). When the transport reports facts about the broker (brokerFacts(); Redis: its\n' +
+    'tell cheaply. On Kafka it adds the lag: the records its consumer group has not committed.\n' +
+    'When the transport reports facts about the broker (brokerFacts(); Redis: its\n' +
     'persistence and what a crash can lose, its maxmemory-policy), they are printed too.\n' +
     'Exits 1 when the health check fails.',
   options: {
@@ -41,6 +41,8 @@ export interface QueueReport {
   inFlight: number | null;
   delayed: number | null;
   deadLettered: number;
+  /** Records the queue's consumer group has not committed; only where the broker has one (Kafka). */
+  lag?: number;
 }
 
 /**
@@ -74,16 +76,19 @@ export const inspectCommand: Command = defineCommand(def, async ({ values }, io)
     let facts: Record<string, string> | null = null;
     if (health.ok) {
       facts = await brokerFactsOf(transport);
+      const withLag = hasConsumerLag(transport.name);
       for (const queue of queues) {
         const depth = await transport.queueDepth(queue);
         const dead = await transport.queueDepth(`${queue}.dlq`);
-        reports.push({
+        const report: QueueReport = {
           queue,
           ready: depth.ready,
           inFlight: depth.inFlight ?? null,
           delayed: depth.delayed ?? null,
           deadLettered: dead.ready,
-        });
+        };
+        if (withLag) report.lag = consumerLag(report);
+        reports.push(report);
       }
     }
     const name = transport.name;
@@ -102,9 +107,8 @@ export const inspectCommand: Command = defineCommand(def, async ({ values }, io)
       io.out(`health  ${formatHealth(health)}`);
       for (const [label, value] of Object.entries(facts ?? {})) io.out(`${label}  ${value}`);
       if (reports.length > 0) io.out('');
-      const wording = readyWordingFor(name);
-      for (const line of formatTable(reports, wording?.column)) io.out(line);
-      if (reports.length > 0 && wording) io.out(wording.note);
+      for (const line of formatTable(reports)) io.out(line);
+      if (reports.some((r) => r.lag !== undefined)) io.out(CONSUMER_LAG_NOTE);
     }
     return health.ok ? 0 : 1;
   } catch (error) {
@@ -119,18 +123,20 @@ function formatHealth(health: HealthStatus): string {
 }
 
 /**
- * The queue table: a header and one line per queue, columns right-aligned. `readyColumn` renames
- * the `ready` column where the transport's figure means something else (Kafka: lag).
+ * The queue table: a header and one line per queue, columns right-aligned. A `lag` column follows
+ * when the reports have one (Kafka).
  */
-export function formatTable(reports: readonly QueueReport[], readyColumn = 'ready'): string[] {
+export function formatTable(reports: readonly QueueReport[]): string[] {
   if (reports.length === 0) return [];
-  const header = ['queue', readyColumn, 'in flight', 'delayed', 'dead-lettered'];
+  const withLag = reports.some((r) => r.lag !== undefined);
+  const header = ['queue', 'ready', 'in flight', 'delayed', 'dead-lettered', ...(withLag ? ['lag'] : [])];
   const rows = reports.map((r) => [
     r.queue,
     cell(r.ready),
     cell(r.inFlight),
     cell(r.delayed),
     cell(r.deadLettered),
+    ...(withLag ? [cell(r.lag ?? null)] : []),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
   const format = (row: readonly string[]): string =>

@@ -19,7 +19,8 @@ const def = {
     'running, needs this command: it does nothing but move due delayed messages to their queue,\n' +
     'where any worker finds them. Without --queue it looks for every queue holding delayed messages\n' +
     '(a SCAN each pass; name the queues on a large database). Runs until SIGINT or SIGTERM.\n' +
-    'Brokers that release delays by themselves (RabbitMQ, SQS) need no scheduler: it says so, exit 2.',
+    'Brokers that release delays by themselves (RabbitMQ, SQS) need no scheduler, nor does Kafka,\n' +
+    'whose workers forward delayed messages: it says so, exit 2.',
   options: {
     broker: { type: 'string', short: 'b', placeholder: 'URL', description: BROKER_OPTION_HELP },
     queue: {
@@ -74,8 +75,14 @@ export const schedulerCommand: Command = defineCommand(def, async ({ values }, i
   try {
     transport = await connectTransport(url);
     if (!releasesDelayed(transport)) {
+      // An emulated delay without releaseDelayed() is moved on by the transport's own consumers
+      // (Kafka: a forwarder beside every worker), not by the broker.
+      const releasedBy =
+        transport.capabilities.delay.mode === 'emulated'
+          ? 'its delayed messages are forwarded by the Conveyor workers that consume from it'
+          : 'its broker releases delayed messages by itself';
       throw new UsageError(
-        `the ${transport.name} transport needs no scheduler: its broker releases delayed messages by itself`,
+        `the ${transport.name} transport needs no scheduler: ${releasedBy}`,
         usageHint(def.name),
       );
     }
