@@ -4,8 +4,8 @@ import type { Transport } from './transport.js';
 
 /**
  * What a broker package Conveyor knows (TRANSPORT_PACKAGES) exports so that a broker URL can open
- * it: `@conveyor/redis`, `@conveyor/amqp` and `@conveyor/sqs` today; `@conveyor/kafka` is planned.
- * A third-party transport calls registerTransport instead.
+ * it: `@conveyor/redis`, `@conveyor/amqp`, `@conveyor/sqs` and `@conveyor/kafka`. A third-party
+ * transport calls registerTransport instead.
  */
 export interface TransportModule {
   createTransportFromUrl(url: string): Transport;
