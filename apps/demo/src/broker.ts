@@ -10,6 +10,7 @@ const OWN_BROKER_PACKAGES: Readonly<Record<string, () => Promise<BrokerPackage>>
   '@conveyor/redis': () => import('@conveyor/redis'),
   '@conveyor/amqp': () => import('@conveyor/amqp'),
   '@conveyor/sqs': () => import('@conveyor/sqs'),
+  '@conveyor/kafka': () => import('@conveyor/kafka'),
 };
 
 /** What a Conveyor broker package exports for URLs. */

@@ -20,6 +20,8 @@ const BROKERS = [
   { name: 'amqp', url: 'amqp://guest:guest@127.0.0.1:5672' },
   // ElasticMQ from tooling/brokers; a 1 s long poll so that the demo's worker stops quickly.
   { name: 'sqs', url: 'sqs://127.0.0.1:9324?waitTimeSeconds=1' },
+  // The KRaft node from tooling/brokers; the worker's consumer group joins in a few seconds.
+  { name: 'kafka', url: 'kafka://127.0.0.1:9092' },
 ];
 
 /** The environment of a user's shell: no NODE_PATH (pnpm's bin shims add its hidden store) or CONVEYOR_*. */
