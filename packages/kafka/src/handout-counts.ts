@@ -46,6 +46,13 @@ export class HandoutCounts {
       .map(([from, to, count]) => [Math.max(from, offset), to, count]);
   }
 
+  /** How many offsets in [from, to) were handed out at least once. */
+  handedOutBetween(from: number, to: number): number {
+    let n = 0;
+    for (const [f, t] of this.#runs) n += Math.max(0, Math.min(t + 1, to) - Math.max(f, from));
+    return n;
+  }
+
   /** `from-to:count,…`, compact enough for a commit's metadata (4 KiB by default). */
   serialize(): string {
     return this.#runs.map(([f, t, c]) => (f === t ? `${f}:${c}` : `${f}-${t}:${c}`)).join(',');

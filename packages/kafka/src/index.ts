@@ -23,7 +23,12 @@ export {
   type ResolvedKafkaOptions,
 } from './options.js';
 export { TopicMissingError } from './topic-missing-error.js';
-export { consumerGroupOf, handoutLedgerGroupOf, kafkaTopicName, MAX_TOPIC_NAME_LENGTH } from './topic-names.js';
+export {
+  consumerGroupOf,
+  handoutLedgerGroupOf,
+  kafkaTopicName,
+  MAX_TOPIC_NAME_LENGTH,
+} from './topic-names.js';
 
 /** Opens a KafkaTransport from a `kafka://` or `kafka+ssl://` URL. */
 export function createTransportFromUrl(url: string): Transport {

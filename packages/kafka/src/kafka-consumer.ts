@@ -50,6 +50,11 @@ export interface KafkaConsumerLink {
 
 /** kafkajs error types that mean "the group is rebalancing": the run loop rejoins by itself. */
 const REBALANCING = new Set(['REBALANCE_IN_PROGRESS', 'NOT_COORDINATOR_FOR_GROUP', 'ILLEGAL_GENERATION']);
+/**
+ * Commit refusals that mean the group forgot this member (its session timed out): whatever it held
+ * has moved or will move to others.
+ */
+const LEASE_GONE = new Set(['UNKNOWN_MEMBER_ID', 'FENCED_INSTANCE_ID']);
 
 /**
  * One consumer-group member reading one topic. Records are handed out concurrently up to the
@@ -75,8 +80,12 @@ export class KafkaQueueConsumer {
   #waiting = 0;
   #wakers: (() => void)[] = [];
   #stopped = false;
-  #commitTimer: ReturnType<typeof setTimeout> | undefined;
+  #rebalancing = false;
+  /** When the group last confirmed this member (a join, a heartbeat or a commit answered). */
+  #lastContactAt = 0;
   #committing: Promise<void> = Promise.resolve();
+  #nextCommit: Promise<boolean> | undefined;
+  #lastCommitAt = 0;
 
   constructor(
     link: KafkaConsumerLink,
@@ -103,15 +112,18 @@ export class KafkaQueueConsumer {
       groupId: link.groupId,
       sessionTimeout: link.sessionTimeoutMs,
       heartbeatInterval: Math.max(100, Math.floor(link.sessionTimeoutMs / 10)),
-      rebalanceTimeout: Math.max(link.sessionTimeoutMs, 10_000),
+      // A member that died without leaving holds a rebalance up to this long (kafkajs: 60 s).
+      rebalanceTimeout: link.sessionTimeoutMs,
       maxWaitTimeInMs: 500,
       allowAutoTopicCreation: false,
-      // The round-robin assigner, unchanged; the factory is where kafkajs hands out its cluster,
-      // which the ledger's member-less commits go through.
+      // kafkajs's round-robin assigner under librdkafka's name for the same strategy, so that a
+      // Python (kombu, confluent-kafka) worker can join the group too; kafkajs's own name is shared
+      // by no other client, and a group refuses members without a common one. The factory is also
+      // where kafkajs hands out its cluster, which the ledger's member-less commits go through.
       partitionAssigners: [
         (config) => {
           this.#cluster = config.cluster;
-          return PartitionAssigners.roundRobin(config);
+          return { ...PartitionAssigners.roundRobin(config), name: 'roundrobin' };
         },
       ],
       retry: { restartOnFailure: async () => !this.#stopped },
@@ -121,8 +133,13 @@ export class KafkaQueueConsumer {
       this.#joined(payload.memberId, payload.memberAssignment[link.topic] ?? []);
     });
     consumer.on(consumer.events.REBALANCING, () => {
-      // Commits with the ending generation are still accepted while the group re-forms.
-      void this.#flushCommits();
+      // Nothing more goes out until the join says which partitions stay; what was settled is
+      // committed now, while the group still accepts the ending generation's commits.
+      this.#rebalancing = true;
+      void this.#commitSoon();
+    });
+    consumer.on(consumer.events.HEARTBEAT, () => {
+      this.#lastContactAt = Date.now();
     });
     consumer.on(consumer.events.CRASH, ({ payload }) => this.#onError(payload.error));
     await consumer.connect();
@@ -150,43 +167,85 @@ export class KafkaQueueConsumer {
   /** Commits what was settled and leaves the group; unsettled records go to the next owner. */
   async close(): Promise<void> {
     this.stop();
-    clearTimeout(this.#commitTimer);
-    await this.#flushCommits().catch(() => {});
+    await this.#commitSoon();
+    // Leases end here, so settles still waiting for a commit answer instead of retrying forever.
     for (const lease of this.#leases.values()) lease.lose();
     this.#leases.clear();
     await this.#consumer?.disconnect().catch(this.#onError);
   }
 
-  /** Whether the lease a delivery came under is still this consumer's. */
+  /** Commits what was settled so far (queueDepth reads the committed offsets right after). */
+  async flush(): Promise<void> {
+    await this.#commitSoon();
+  }
+
+  /**
+   * Whether the lease a delivery came under is still this consumer's. A member the group has not
+   * heard from for a whole session timeout has been removed by the broker, whatever kafkajs
+   * believes while its connections hang: its leases are gone.
+   */
   holds(receipt: KafkaReceipt): boolean {
+    this.#checkContact();
     return !receipt.lease.lost && this.#leases.get(receipt.partition) === receipt.lease;
+  }
+
+  /** Resolves false when the session timeout since the last contact has passed. */
+  #contactDeadline(): Promise<boolean> {
+    const wait = this.#lastContactAt + this.#link.sessionTimeoutMs + 1 - Date.now();
+    return new Promise((resolve) => setTimeout(() => resolve(false), Math.max(0, wait)).unref());
+  }
+
+  #checkContact(): void {
+    if (this.#lastContactAt === 0 || Date.now() - this.#lastContactAt <= this.#link.sessionTimeoutMs) return;
+    for (const lease of [...this.#leases.values()]) this.#lose(lease);
   }
 
   /**
    * A delivery was settled (acked, dead-lettered, or requeued as a copy): its offset no longer
-   * holds the commit back, and the next record of its key may go out.
+   * holds the commit back, and the next record of its key may go out. Resolves true once a commit
+   * made after it landed (the group still counted this member as the partition's owner), false
+   * when the partition moved first: the record then goes to its new owner.
    */
-  settled(receipt: KafkaReceipt): void {
+  settled(receipt: KafkaReceipt): Promise<boolean> {
     const lease = receipt.lease;
-    if (lease.lost) return;
+    if (lease.lost) return Promise.resolve(false);
     const next = lease.settle(receipt.offset, receipt.key);
     if (next) {
       this.#waiting -= 1;
       this.#reserved += 1;
       void this.#handOut(lease, [next]);
     }
-    this.#scheduleCommit();
+    return this.#committed(lease, receipt.offset);
+  }
+
+  /**
+   * Waits for a commit that proves this member still owns the lease's partition: true then, false
+   * once the lease is lost. A commit refused mid-rebalance is tried again after the join, which
+   * tells whether the partition stayed here.
+   */
+  async #committed(lease: PartitionLease, offset: number): Promise<boolean> {
+    for (;;) {
+      // A commit stuck on a silent network is not waited for past the session timeout: by then the
+      // group has removed this member.
+      const landed = await Promise.race([this.#commitSoon(), this.#contactDeadline()]);
+      this.#checkContact();
+      // A commit past the offset stands even if the lease ended right after (a close, say).
+      if (lease.committed > offset) return true;
+      if (lease.lost) return false;
+      if (landed) return true;
+      await new Promise((resolve) => setTimeout(resolve, Math.max(50, this.#link.commitIntervalMs)));
+    }
   }
 
   #joined(memberId: string, partitions: number[]): void {
+    this.#rebalancing = false;
+    this.#lastContactAt = Date.now();
     const assigned = new Set(partitions);
     const sameMember = memberId === this.#memberId;
     this.#memberId = memberId;
     for (const [partition, lease] of this.#leases) {
       if (sameMember && assigned.has(partition)) continue;
-      this.#waiting -= lease.waiting;
-      lease.lose();
-      this.#leases.delete(partition);
+      this.#lose(lease);
     }
     this.#ledgerCounts = undefined;
     this.#wake();
@@ -208,7 +267,7 @@ export class KafkaQueueConsumer {
 
   /** Waits for a free slot, heartbeating meanwhile; false when the batch must be abandoned. */
   async #slot(payload: EachBatchPayload, lease: PartitionLease): Promise<boolean> {
-    while (this.#live(payload, lease) && this.#free() <= 0) {
+    while (this.#live(payload, lease) && (this.#free() <= 0 || this.#rebalancing)) {
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, 1000);
         this.#wakers.push(() => {
@@ -320,26 +379,40 @@ export class KafkaQueueConsumer {
     handToHandler(this.#handler, delivery, this.#onError);
   }
 
-  #scheduleCommit(): void {
-    if (this.#commitTimer !== undefined) return;
-    this.#commitTimer = setTimeout(() => {
-      this.#commitTimer = undefined;
-      void this.#flushCommits();
-    }, this.#link.commitIntervalMs);
+  /**
+   * The next commit: at most one is on its way, and one more waits behind it, spaced by
+   * commitIntervalMs; everything settled meanwhile rides on it.
+   */
+  #commitSoon(): Promise<boolean> {
+    this.#nextCommit ??= new Promise<boolean>((resolve) => {
+      const run = (): void => {
+        this.#nextCommit = undefined;
+        void this.#flushCommits().then(resolve);
+      };
+      const wait = Math.max(0, this.#lastCommitAt + this.#link.commitIntervalMs - Date.now());
+      void this.#committing.then(() => {
+        if (wait > 0) setTimeout(run, wait);
+        else run();
+      });
+    });
+    return this.#nextCommit;
   }
 
-  /** Commits every partition's settled prefix; one commit at a time. */
-  #flushCommits(): Promise<void> {
-    this.#committing = this.#committing.then(async () => {
+  /**
+   * Commits every partition's settled prefix, one commit at a time. A commit the group refuses
+   * because this member's generation ended (or the member is unknown) means its partitions may
+   * have moved: every lease is lost, and settles waiting on this commit report LeaseLostError.
+   */
+  #flushCommits(): Promise<boolean> {
+    const run = this.#committing.then(async (): Promise<boolean> => {
       const consumer = this.#consumer;
-      if (!consumer) return;
-      const due: { lease: PartitionLease; offset: number }[] = [];
-      for (const lease of this.#leases.values()) {
-        const offset = lease.commitOffset();
-        if (offset > lease.committed) due.push({ lease, offset });
-      }
-      if (due.length === 0) return;
+      if (!consumer) return false;
+      const leases = [...this.#leases.values()].filter((lease) => lease.nextOffset >= 0);
+      if (leases.length === 0) return true;
+      this.#lastCommitAt = Date.now();
+      const due = leases.map((lease) => ({ lease, offset: lease.commitOffset() }));
       try {
+        // Unchanged offsets are committed too: the commit is also the proof of ownership.
         await consumer.commitOffsets(
           due.map(({ lease, offset }) => ({
             topic: this.#link.topic,
@@ -347,17 +420,28 @@ export class KafkaQueueConsumer {
             offset: String(offset),
           })),
         );
+        this.#lastContactAt = Date.now();
         for (const { lease, offset } of due) {
           lease.committed = offset;
           lease.counts.dropBelow(offset);
         }
+        return true;
       } catch (error) {
-        // A rebalance ends the generation: the join that follows decides what is still ours.
-        if (!REBALANCING.has((error as { type?: string }).type ?? '')) this.#onError(error);
-        this.#scheduleCommit();
+        const type = (error as { type?: string }).type ?? '';
+        if (LEASE_GONE.has(type)) for (const { lease } of due) this.#lose(lease);
+        else if (!REBALANCING.has(type)) this.#onError(error);
+        return false;
       }
     });
-    return this.#committing;
+    this.#committing = run.then(() => undefined);
+    return run;
+  }
+
+  #lose(lease: PartitionLease): void {
+    if (lease.lost) return;
+    this.#waiting -= lease.waiting;
+    lease.lose();
+    if (this.#leases.get(lease.partition) === lease) this.#leases.delete(lease.partition);
   }
 }
 

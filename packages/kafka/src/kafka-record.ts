@@ -25,8 +25,7 @@ export const KAFKA_MAX_RECORD_BYTES = 1_048_588;
  */
 export const RECORD_ALLOWANCE_BYTES = 8 * 1024;
 /** The largest body that always fits: the envelope base64's it (4/3). */
-export const KAFKA_MAX_BODY_BYTES =
-  Math.floor((KAFKA_MAX_RECORD_BYTES - RECORD_ALLOWANCE_BYTES) / 4) * 3;
+export const KAFKA_MAX_BODY_BYTES = Math.floor((KAFKA_MAX_RECORD_BYTES - RECORD_ALLOWANCE_BYTES) / 4) * 3;
 
 /**
  * The Kafka record of a message bound for `queue`: value = kombu's JSON envelope (what kombu's

@@ -1,5 +1,3 @@
-import net from 'node:net';
-import tls from 'node:tls';
 import {
   BatchPublishError,
   BrokerConnectionError,
@@ -29,17 +27,11 @@ import {
   UnsupportedFeatureError,
   type WireMessage,
 } from '@conveyor/core/transport';
-import {
-  type Admin,
-  CompressionTypes,
-  type ISocketFactory,
-  Kafka,
-  type Message,
-  type Producer,
-  logLevel as KafkaLogLevel,
-} from 'kafkajs';
+import { type Admin, CompressionTypes, type Kafka, type Message, type Producer } from 'kafkajs';
 import { bucketFor, bucketTopic } from './delay-buckets.js';
-import { DelayForwarder } from './delay-forwarder.js';
+import { acquireDelayForwarder, delayTopics } from './delay-forwarder.js';
+import { HandoutCounts } from './handout-counts.js';
+import { createKafkaClient } from './kafka-client.js';
 import { KafkaQueueConsumer, type KafkaReceipt } from './kafka-consumer.js';
 import {
   deadLetterRecordHeaders,
@@ -53,7 +45,12 @@ import {
 import { type KafkaTransportOptions, type ResolvedKafkaOptions, resolveKafkaOptions } from './options.js';
 import { ProduceBatcher } from './produce-batcher.js';
 import { TopicMissingError } from './topic-missing-error.js';
-import { consumerGroupOf, defaultDeadLetterQueue, kafkaTopicName } from './topic-names.js';
+import {
+  consumerGroupOf,
+  defaultDeadLetterQueue,
+  handoutLedgerGroupOf,
+  kafkaTopicName,
+} from './topic-names.js';
 
 /**
  * Conveyor on Apache Kafka (kafkajs). A queue is a topic and its workers are one consumer group,
@@ -71,7 +68,8 @@ export class KafkaTransport implements Transport {
   #admin: Admin | undefined;
   #batcher: ProduceBatcher | undefined;
   #connecting: Promise<void> | undefined;
-  #forwarder: DelayForwarder | undefined;
+  /** Gives back this transport's hold on the process's delay forwarder. */
+  #releaseForwarder: (() => Promise<void>) | undefined;
   #closed = false;
   readonly #held = new HeldDeliveries();
   readonly #consumers = new Set<KafkaQueueConsumer>();
@@ -97,18 +95,7 @@ export class KafkaTransport implements Transport {
       deduplication: false,
       redelivery: { trigger: 'rebalance', visibilityTimeoutMs: null },
     });
-    const o = this.options;
-    this.#kafka = new Kafka({
-      clientId: o.clientId,
-      brokers: o.brokers,
-      ...(o.ssl !== undefined ? { ssl: o.ssl } : {}),
-      ...(o.sasl !== undefined ? { sasl: o.sasl } : {}),
-      socketFactory: socketFactory(o.addressMap),
-      // kafkajs logs to the console by default; Conveyor reports through onError instead, and a log
-      // line could carry a SASL username.
-      logLevel: KafkaLogLevel.NOTHING,
-      retry: { retries: 8, initialRetryTime: 100, maxRetryTime: 5000 },
-    });
+    this.#kafka = createKafkaClient(this.options);
   }
 
   connect(): Promise<void> {
@@ -151,7 +138,7 @@ export class KafkaTransport implements Transport {
     // partition gets them (the ledger says they were handed out once more).
     this.#held.closeAll<TransportDelivery<KafkaReceipt>>();
     await Promise.allSettled(consumers.map((consumer) => consumer.close()));
-    await this.#forwarder?.stop();
+    await this.#releaseForwarder?.();
     await this.#batcher?.idle().catch(() => {});
     await Promise.allSettled([this.#producer?.disconnect(), this.#admin?.disconnect()]);
   }
@@ -281,17 +268,9 @@ export class KafkaTransport implements Transport {
     );
     this.#consumers.add(consumer);
     onAbort(options.signal, () => consumer.stop());
-    if (this.options.delayForwarder && !this.#forwarder) {
+    if (this.options.delayForwarder && !this.#releaseForwarder) {
       await this.#ensureDelayTopics();
-      this.#forwarder = new DelayForwarder({
-        kafka: this.#kafka,
-        batcher: this.#batcher!,
-        prefix: this.options.delayTopicPrefix,
-        sessionTimeoutMs: this.options.sessionTimeoutMs,
-        onError: options.onError ?? (() => {}),
-      });
-      // Not awaited: joining its group takes a rebalance, and consumption need not wait for it.
-      this.#forwarder.start().catch(options.onError ?? (() => {}));
+      this.#releaseForwarder = acquireDelayForwarder(this.options, options.onError ?? (() => {}));
     }
     try {
       await consumer.start();
@@ -312,8 +291,7 @@ export class KafkaTransport implements Transport {
       settle: async (receipt, settlement, message) => {
         if (!consumer.holds(receipt)) return false;
         if (settlement.kind === 'requeue') await this.#requeue(queue, topic, receipt, settlement, message);
-        consumer.settled(receipt);
-        return true;
+        return consumer.settled(receipt);
       },
       deadLetterQueueOf: (name) => this.#deadLetterQueueOf(name),
       publishDeadLetter: async (deadLetterQueue, letter) => {
@@ -349,29 +327,39 @@ export class KafkaTransport implements Transport {
   }
 
   /**
-   * `ready` is the group's lag: records written and not yet committed by the queue's consumer group
-   * (it includes those out with a worker, and those settled but not committed yet). Kafka cannot
-   * tell in-flight or delayed records apart.
+   * `ready` is the group's lag (records written and not yet committed by the queue's consumer
+   * group) less `inFlight`, the offsets above the committed one that the hand-out ledger says went
+   * out to some worker, wherever it runs. Delayed records sit in the shared delay topics and are
+   * not counted per queue (`delayed` is undefined).
    */
   async queueDepth(queue: string): Promise<QueueDepth> {
     this.#assertOpen('queueDepth');
     const topic = kafkaTopicName(queue);
     await this.connect();
+    // What this process settled is committed first, so that it reads its own acks.
+    await Promise.all([...this.#consumers].filter((c) => c.queue === queue).map((c) => c.flush()));
     try {
       const admin = this.#admin!;
-      const [ends, committed] = await Promise.all([
+      const [ends, committed, ledger] = await Promise.all([
         admin.fetchTopicOffsets(topic),
         admin.fetchOffsets({ groupId: consumerGroupOf(topic), topics: [topic] }),
+        admin.fetchOffsets({ groupId: handoutLedgerGroupOf(topic), topics: [topic] }),
       ]);
       const done = new Map<number, number>();
       for (const p of committed[0]?.partitions ?? []) done.set(p.partition, Number(p.offset));
+      const handouts = new Map<number, HandoutCounts>();
+      for (const p of ledger[0]?.partitions ?? []) handouts.set(p.partition, HandoutCounts.parse(p.metadata));
       let ready = 0;
+      let inFlight = 0;
       for (const p of ends) {
         const high = Number(p.high);
-        const from = done.get(p.partition) ?? -1;
-        ready += Math.max(0, high - (from >= 0 ? from : Number(p.low)));
+        const committedAt = done.get(p.partition) ?? -1;
+        const from = committedAt >= 0 ? committedAt : Number(p.low);
+        const out = handouts.get(p.partition)?.handedOutBetween(from, high) ?? 0;
+        inFlight += out;
+        ready += Math.max(0, high - from - out);
       }
-      return { ready, inFlight: undefined, delayed: undefined };
+      return { ready, inFlight, delayed: undefined };
     } catch (error) {
       throw this.#mapError(error, `queueDepth of "${queue}"`);
     }
@@ -396,7 +384,7 @@ export class KafkaTransport implements Transport {
   }
 
   #ensureDelayTopics(): Promise<void> {
-    this.#delayTopics ??= this.#createOrCheck(DelayForwarder.topics(this.options.delayTopicPrefix)).catch(
+    this.#delayTopics ??= this.#createOrCheck(delayTopics(this.options.delayTopicPrefix)).catch(
       (error: unknown) => {
         this.#delayTopics = undefined;
         throw error;
@@ -463,25 +451,4 @@ function isTopicExists(error: unknown): boolean {
   return (
     Array.isArray(e.errors) && e.errors.length > 0 && e.errors.every((x) => x.type === 'TOPIC_ALREADY_EXISTS')
   );
-}
-
-/** kafkajs's socket factory with the advertised-address map applied (KafkaTransportOptions.addressMap). */
-function socketFactory(addressMap: Record<string, string>): ISocketFactory {
-  return ({ host, port, ssl, onConnect }) => {
-    const mapped = addressMap[`${host}:${port}`];
-    const [toHost, toPort] = mapped ? splitHostPort(mapped) : [host, port];
-    const socket = ssl
-      ? tls.connect(
-          { host: toHost, port: toPort, ...(net.isIP(host) ? {} : { servername: host }), ...ssl },
-          onConnect,
-        )
-      : net.connect({ host: toHost, port: toPort }, onConnect);
-    socket.setKeepAlive(true, 60_000);
-    return socket;
-  };
-}
-
-function splitHostPort(address: string): [string, number] {
-  const i = address.lastIndexOf(':');
-  return [address.slice(0, i).replace(/^\[|\]$/g, ''), Number(address.slice(i + 1))];
 }

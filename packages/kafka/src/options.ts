@@ -143,11 +143,17 @@ export function resolveKafkaOptions(options: KafkaTransportOptions): ResolvedKaf
     throw new InvalidOptionError('partitions', 'must be an integer from 1 to 10000');
   const r = resolved.replicationFactor;
   if (!(Number.isInteger(r) && (r === -1 || (r >= 1 && r <= 32))))
-    throw new InvalidOptionError('replicationFactor', 'must be -1 (broker default) or an integer from 1 to 32');
+    throw new InvalidOptionError(
+      'replicationFactor',
+      'must be -1 (broker default) or an integer from 1 to 32',
+    );
   if (typeof resolved.createTopics !== 'boolean')
     throw new InvalidOptionError('createTopics', 'must be true or false');
   if (resolved.compression !== 'none' && resolved.compression !== 'gzip')
-    throw new InvalidOptionError('compression', `must be "none" or "gzip", got ${JSON.stringify(resolved.compression)}`);
+    throw new InvalidOptionError(
+      'compression',
+      `must be "none" or "gzip", got ${JSON.stringify(resolved.compression)}`,
+    );
   const c = resolved.commitIntervalMs;
   if (!(Number.isFinite(c) && c >= 0 && c <= 60_000))
     throw new InvalidOptionError('commitIntervalMs', 'must be a number of ms from 0 to 60000');
@@ -158,9 +164,15 @@ export function resolveKafkaOptions(options: KafkaTransportOptions): ResolvedKaf
     throw new InvalidOptionError('addressMap', 'must map "host:port" to "host:port"');
   for (const [from, to] of Object.entries(resolved.addressMap)) {
     if (!HOST_PORT.test(from) || typeof to !== 'string' || !HOST_PORT.test(to))
-      throw new InvalidOptionError('addressMap', `expected "host:port" → "host:port", got ${from} → ${String(to)}`);
+      throw new InvalidOptionError(
+        'addressMap',
+        `expected "host:port" → "host:port", got ${from} → ${String(to)}`,
+      );
   }
-  if (typeof resolved.delayTopicPrefix !== 'string' || !/^[A-Za-z0-9._-]{1,200}$/.test(resolved.delayTopicPrefix))
+  if (
+    typeof resolved.delayTopicPrefix !== 'string' ||
+    !/^[A-Za-z0-9._-]{1,200}$/.test(resolved.delayTopicPrefix)
+  )
     throw new InvalidOptionError('delayTopicPrefix', 'must be 1-200 characters of [A-Za-z0-9._-]');
   if (typeof resolved.delayForwarder !== 'boolean')
     throw new InvalidOptionError('delayForwarder', 'must be true or false');

@@ -14,7 +14,10 @@ export function kafkaTopicName(queue: string): string {
   if (topic === '' || topic === '.' || topic === '..')
     throw new InvalidOptionError('queue', `"${queue}" gives no usable Kafka topic name`);
   if (topic.length > MAX_TOPIC_NAME_LENGTH)
-    throw new InvalidOptionError('queue', `"${queue}" is longer than Kafka's ${MAX_TOPIC_NAME_LENGTH} characters`);
+    throw new InvalidOptionError(
+      'queue',
+      `"${queue}" is longer than Kafka's ${MAX_TOPIC_NAME_LENGTH} characters`,
+    );
   if (!/^[A-Za-z0-9._-]+$/.test(topic))
     throw new InvalidOptionError('queue', `"${queue}": Kafka topic names allow only A-Z a-z 0-9 . _ -`);
   return topic;

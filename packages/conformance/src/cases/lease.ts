@@ -16,8 +16,10 @@ const VISIBILITY_TIMEOUT_MS = 1000;
  * not remove the new owner's message.
  *
  * The lease is taken away the way the broker does it: past the visibility timeout where the
- * transport has one (the message is redelivered to a second consumer), otherwise by cutting the
- * consumer's connection through the fault proxy (the broker requeues what the connection held).
+ * transport has one (the message is redelivered to a second consumer); by silencing the consumer's
+ * network through the fault proxy until its group gives its partitions to a second member, where
+ * redelivery follows a rebalance (Kafka); otherwise by cutting the consumer's connection through
+ * the fault proxy (the broker requeues what the connection held).
  */
 export const settleAfterLeaseLossReportsLeaseLost = defineCase({
   id: 'LSE-01',
@@ -29,6 +31,7 @@ export const settleAfterLeaseLossReportsLeaseLost = defineCase({
   },
   async run(ctx) {
     if (ctx.capabilities.redelivery.visibilityTimeoutMs !== null) await loseLeaseByVisibilityTimeout(ctx);
+    else if (ctx.capabilities.redelivery.trigger === 'rebalance') await loseLeaseByRebalance(ctx);
     else await loseLeaseByConnectionCut(ctx);
   },
 });
@@ -107,6 +110,54 @@ async function loseLeaseByConnectionCut(ctx: CaseContext): Promise<void> {
     2,
     `expected the message to be gone once its redelivery was acked, but it was delivered ${probe.deliveries.length} times`,
   );
+}
+
+/**
+ * A consumer group member whose network goes silent (a partition, not a close: its connections stay
+ * open and unanswered) is removed from the group after its session timeout, and its partitions go
+ * to the other member. Its settles must then report LeaseLostError, even before its connections
+ * come back, and the new owner's ack must stand.
+ */
+async function loseLeaseByRebalance(ctx: CaseContext): Promise<void> {
+  const proxy = await ctx.faultProxy();
+  const queue = ctx.queue();
+  const direct = await ctx.transport();
+  await direct.declareQueue({ name: queue });
+  const silenced = await ctx.transport({ endpoint: proxy.endpoint });
+  const holder = await new ConsumerProbe(silenced, queue, 1, 'hold').start();
+  const id = `${queue}-leased`;
+  await direct.publish(queue, probeMessage(id));
+  await holder.waitForCount(1, ctx.patienceMs);
+  const lost = holder.deliveries[0]!;
+  const taker = await new ConsumerProbe(await ctx.transport(), queue, 1, 'hold').start();
+  const silencedAt = Date.now();
+  proxy.blackhole(true);
+  try {
+    await taker.waitForCount(1, ctx.patienceMs * 2);
+    const movedAfter = Date.now() - silencedAt;
+    ctx.metric('redelivered-to-new-owner-after', movedAfter, 'ms');
+    const current = taker.deliveries[0]!;
+    assert.equal(
+      idOf(current),
+      id,
+      `expected the message held by the silenced member (${id}) to reach the other member, got ${idOf(current)}`,
+    );
+    const why = `whose member was silenced until the group gave its partition to another member ${movedAfter} ms later`;
+    await expectSettlesReportLeaseLost(ctx, lost, why);
+    await expectResolves(
+      () => taker.ack(current),
+      'the new owner acked the message after the stale ack (the stale ack must not have removed it)',
+    );
+    await sleep(QUIET_WINDOW_MS);
+    assert.equal(
+      taker.deliveries.length,
+      1,
+      `expected the message to be gone once its new owner acked it, but it was delivered ${taker.deliveries.length} times`,
+    );
+  } finally {
+    proxy.blackhole(false);
+    proxy.cutAll();
+  }
 }
 
 /** Ack, then nack, of a delivery whose lease is gone: each must report LeaseLostError. */
