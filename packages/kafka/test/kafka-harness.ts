@@ -70,7 +70,11 @@ export function kafkaHarness(
       const producer = rawKafka().producer({ allowAutoTopicCreation: false });
       await producer.connect();
       try {
-        await producer.send({ topic: kafkaTopicName(queue), acks: -1, messages: [{ value: Buffer.from(bytes) }] });
+        await producer.send({
+          topic: kafkaTopicName(queue),
+          acks: -1,
+          messages: [{ value: Buffer.from(bytes) }],
+        });
       } finally {
         await producer.disconnect();
       }
