@@ -8,8 +8,8 @@ import {
   processTable,
 } from './case-tables.js';
 import { ENQUEUE_BATCH, versionOf } from './contenders.js';
-
 import { KAFKA_PARTITIONS, type KafkaContender, type KafkaTarget } from './kafka-contenders.js';
+import { conveyorKafkaContender } from './kafka-conveyor-contender.js';
 import { DrainClock, timeKafkaThroughputRun } from './kafka-throughput-run.js';
 import { kafkajsClient, kafkajsContender } from './kafkajs-contender.js';
 import { formatMs, ratio } from './markdown-tables.js';
@@ -22,6 +22,12 @@ import { type Figure, figure, formatCount, machineLine } from './stats.js';
 export interface KafkaSuiteOptions extends BrokerSuiteOptions<KafkaContender['id']> {
   /** `host:port` bootstrap brokers, e.g. `['127.0.0.1:9092']`. */
   brokers: string[];
+  /**
+   * Records per throughput run at concurrency 1 (default `tasks`): a contender that commits before
+   * its next hand-out drains a few hundred records/s there, where the anchors drain tens of
+   * thousands, and the same N would take minutes per run.
+   */
+  tasksAtOne?: number;
 }
 
 /** One contender at one concurrency; its jobs are records. */
@@ -42,7 +48,11 @@ export const KAFKA_CONCURRENCIES = [1, 50] as const;
 export const DEFAULT_KAFKA_BROKERS = ['127.0.0.1:9092'];
 
 /** Every contender, in table order: Conveyor first, then its anchors. */
-export const KAFKA_CONTENDERS: readonly KafkaContender[] = [kafkajsContender, platformaticContender];
+export const KAFKA_CONTENDERS: readonly KafkaContender[] = [
+  conveyorKafkaContender,
+  kafkajsContender,
+  platformaticContender,
+];
 
 /** Opens the suite's own admin client; fails with a clear message when the broker is not there. */
 export async function openKafkaAdmin(brokers: string[]): Promise<Admin> {
@@ -110,7 +120,9 @@ export async function runKafkaSuite(options: KafkaSuiteOptions): Promise<KafkaSu
   const contenders = KAFKA_CONTENDERS.filter((c) => !options.contenders || options.contenders.includes(c.id));
   const rows: KafkaRow[] = [];
   try {
-    const { brokers, tasks } = options;
+    const { brokers } = options;
+    const tasksAt = (concurrency: number): number =>
+      concurrency === 1 ? (options.tasksAtOne ?? options.tasks) : options.tasks;
     const target = (topic: string): KafkaTarget => ({ brokers, topic, partitions: KAFKA_PARTITIONS });
     const cases = measureCases({
       levels: KAFKA_CONCURRENCIES,
@@ -119,6 +131,7 @@ export async function runKafkaSuite(options: KafkaSuiteOptions): Promise<KafkaSu
       throughput: (contender, concurrency) =>
         onTopicOfItsOwn(admin, target(caseTopic(contender, concurrency, 'throughput')), (t) => {
           const clock = new DrainClock();
+          const tasks = tasksAt(concurrency);
           return timeKafkaThroughputRun(contender.throughput(t, tasks, concurrency, clock), tasks, clock);
         }),
       pickup: (contender, concurrency) =>
@@ -151,7 +164,7 @@ function kafkaLibraryVersions(): string {
 /** The Markdown section for docs/benchmarks.md. */
 export function kafkaSuiteMarkdown(
   result: KafkaSuiteResult,
-  options: Pick<KafkaSuiteOptions, 'tasks' | 'runs' | 'samples' | 'brokers'>,
+  options: Pick<KafkaSuiteOptions, 'tasks' | 'tasksAtOne' | 'runs' | 'samples' | 'brokers'>,
   command: string,
 ): string {
   const { rows } = result;
@@ -165,7 +178,7 @@ export function kafkaSuiteMarkdown(
   });
   const lines: string[] = [];
   lines.push(
-    `Command: \`${command}\` (N = ${formatCount(options.tasks)} no-op messages per throughput run, ${options.samples} sequential messages per pickup run, median of ${options.runs} runs after one warm-up).`,
+    `Command: \`${command}\` (N = ${formatCount(options.tasks)} no-op messages per throughput run${options.tasksAtOne !== undefined && options.tasksAtOne !== options.tasks ? `, ${formatCount(options.tasksAtOne)} at concurrency 1` : ''}, ${options.samples} sequential messages per pickup run, median of ${options.runs} runs after one warm-up).`,
     `Machine: ${machineLine()}; Kafka at ${options.brokers.join(',')} (same machine, a single KRaft node; tooling/brokers starts Apache Kafka 4.1.2), one new topic of ${KAFKA_PARTITIONS} partitions (replication 1) and one new consumer group per run, both deleted after it. Libraries: ${kafkaLibraryVersions()}.`,
     '',
     'How measured: every case runs alone, one after the other, in one Node process that is both producer and',
@@ -177,9 +190,9 @@ export function kafkaSuiteMarkdown(
     `concurrency (capped at N / ${ENQUEUE_BATCH}), no consumer running (Conveyor \`client.sendMany\` of ${ENQUEUE_BATCH} tasks, one \`producer.send\`).`,
     '*Process*: the consumer is then started on the N queued records, in a new group reading from the earliest',
     'offset, and timed from the first record reaching a handler to the N-th done: the group join and first fetch',
-    'before it are the *start ms* column, not in the rate. Conveyor: `Worker`',
-    'with that concurrency (which is also its prefetch), `ignoreResult` task, no result backend; a message is done',
-    'when the worker reports it succeeded (acked; the transport commits the acked prefix on its own schedule). Raw',
+    'before it are the *start ms* column, not in the rate. Conveyor: `Worker` with that concurrency (which is also',
+    'its prefetch) on a `KafkaTransport` with its defaults (commit interval 100 ms, delay forwarder on), `ignoreResult`',
+    'task, no result backend; a message is done when the worker reports it succeeded (its ack returned). Raw',
     'kafkajs: `consumer.run` with `eachBatch` (no auto-commit, no auto-resolve), partitions consumed concurrently up to',
     'the concurrency (at most 3), the handler on every record of the batch with at most the concurrency in flight, then',
     "`resolveOffset` and `commitOffsetsIfNecessary` with the batch's next offset, awaited: one commit per batch, the",

@@ -33,6 +33,7 @@ Measures Conveyor side by side with its anchors and writes the tables to docs/be
   --sqs-samples N      SQS pickup-latency messages per run (default 100)
   --sqs-endpoint URL   SQS endpoint the SQS suite uses (default http://127.0.0.1:9324, ElasticMQ)
   --kafka-tasks N      Kafka records per throughput run (default 20000)
+  --kafka-tasks-at-1 N Kafka records per throughput run at concurrency 1 (default: --kafka-tasks)
   --kafka-samples N    Kafka pickup-latency records per run (default 100)
   --kafka-brokers LIST Kafka bootstrap brokers, comma-separated (default 127.0.0.1:9092)
   --isolation-tasks N  tasks per run of the isolation suite, in-process vs thread vs process (default 5000)
@@ -65,6 +66,7 @@ async function main(): Promise<void> {
       'sqs-samples': { type: 'string', default: '100' },
       'sqs-endpoint': { type: 'string', default: DEFAULT_SQS_ENDPOINT },
       'kafka-tasks': { type: 'string', default: '20000' },
+      'kafka-tasks-at-1': { type: 'string' },
       'kafka-samples': { type: 'string', default: '100' },
       'kafka-brokers': { type: 'string', default: DEFAULT_KAFKA_BROKERS.join(',') },
       'isolation-tasks': { type: 'string', default: '5000' },
@@ -96,6 +98,10 @@ async function main(): Promise<void> {
   const sqsSamples = positiveInteger('sqs-samples', values['sqs-samples']);
   const sqsEndpoint = values['sqs-endpoint'];
   const kafkaTasks = positiveInteger('kafka-tasks', values['kafka-tasks']);
+  const kafkaTasksAtOne =
+    values['kafka-tasks-at-1'] === undefined
+      ? undefined
+      : positiveInteger('kafka-tasks-at-1', values['kafka-tasks-at-1']);
   const kafkaSamples = positiveInteger('kafka-samples', values['kafka-samples']);
   const kafkaBrokers = values['kafka-brokers']
     .split(',')
@@ -187,6 +193,7 @@ async function main(): Promise<void> {
   }
   if (suites.has('kafka')) {
     const extra = [
+      kafkaTasksAtOne !== undefined ? ` --kafka-tasks-at-1 ${kafkaTasksAtOne}` : '',
       kafkaSamples !== 100 ? ` --kafka-samples ${kafkaSamples}` : '',
       kafkaBrokers.join(',') !== DEFAULT_KAFKA_BROKERS.join(',')
         ? ` --kafka-brokers ${kafkaBrokers.join(',')}`
@@ -196,7 +203,13 @@ async function main(): Promise<void> {
     process.stdout.write(
       `kafka suite: ${kafkaTasks} records x ${runs} runs per case, ${kafkaSamples} pickup samples...\n`,
     );
-    const options = { tasks: kafkaTasks, runs, samples: kafkaSamples, brokers: kafkaBrokers };
+    const options = {
+      tasks: kafkaTasks,
+      ...(kafkaTasksAtOne === undefined ? {} : { tasksAtOne: kafkaTasksAtOne }),
+      runs,
+      samples: kafkaSamples,
+      brokers: kafkaBrokers,
+    };
     const result = await runKafkaSuite({ ...options, log: (line) => process.stdout.write(`${line}\n`) });
     await write(
       'kafka',
