@@ -70,7 +70,9 @@ const def = {
 /**
  * Schemes whose URL host:port is a plain TCP broker address the suite's fault proxy can sit in front
  * of. `sqs://host:port` is plain HTTP (ElasticMQ, LocalStack); `sqs://` alone is AWS, which has no
- * host in the URL, and `sqs+https://` would fail TLS through the proxy.
+ * host in the URL, and `sqs+https://` would fail TLS through the proxy. `kafka://` is absent: a
+ * Kafka client dials the addresses the broker advertises once bootstrapped, so a proxy in front of
+ * the URL's address alone would be bypassed and the reconnect cases would cut nothing.
  */
 const PROXYABLE_PORTS: Readonly<Record<string, number>> = { redis: 6379, amqp: 5672, sqs: 80 };
 
