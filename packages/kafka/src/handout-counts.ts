@@ -1,6 +1,10 @@
+/** Count stored for an offset that was settled (acked or dead-lettered): never handed out again. */
+const DONE = -1;
+
 /**
  * How many times each offset of one partition has been handed out, for the offsets not yet
- * committed. Kafka keeps no per-record state, so without this a record replayed after a crash or
+ * committed, and which of them were settled above an unsettled one (the committed offset cannot
+ * pass those yet; the next owner skips them instead of running them again). Kafka keeps no per-record state, so without this a record replayed after a crash or
  * a rebalance would come back with deliveryCount 1 forever, and the Worker's delivery limit could
  * never stop a message that crashes its worker. Stored as runs `[from, to, count]` (inclusive,
  * sorted, disjoint): hand-outs are nearly contiguous, so a partition needs a few runs.
@@ -14,6 +18,25 @@ export class HandoutCounts {
 
   /** Times `offset` was handed out so far. */
   countOf(offset: number): number {
+    return Math.max(0, this.#valueOf(offset));
+  }
+
+  /** Whether `offset` was settled. */
+  isDone(offset: number): boolean {
+    return this.#valueOf(offset) === DONE;
+  }
+
+  /** Counts one more hand-out of `offset`. */
+  add(offset: number): void {
+    this.#set(offset, this.countOf(offset) + 1);
+  }
+
+  /** Marks `offset` settled. */
+  markDone(offset: number): void {
+    this.#set(offset, DONE);
+  }
+
+  #valueOf(offset: number): number {
     for (const [from, to, count] of this.#runs) {
       if (offset < from) return 0;
       if (offset <= to) return count;
@@ -21,11 +44,9 @@ export class HandoutCounts {
     return 0;
   }
 
-  /** Counts one more hand-out of `offset`. */
-  add(offset: number): void {
+  #set(offset: number, count: number): void {
     const runs = this.#runs;
     const i = runs.findIndex(([, to]) => to >= offset);
-    const count = this.countOf(offset) + 1;
     if (i === -1 || runs[i]![0] > offset) {
       runs.splice(i === -1 ? runs.length : i, 0, [offset, offset, count]);
     } else {
@@ -46,26 +67,34 @@ export class HandoutCounts {
       .map(([from, to, count]) => [Math.max(from, offset), to, count]);
   }
 
-  /** How many offsets in [from, to) were handed out at least once. */
+  /** How many offsets in [from, to) were handed out and not settled. */
   handedOutBetween(from: number, to: number): number {
     let n = 0;
-    for (const [f, t] of this.#runs) n += Math.max(0, Math.min(t + 1, to) - Math.max(f, from));
+    for (const [f, t, c] of this.#runs) if (c > 0) n += Math.max(0, Math.min(t + 1, to) - Math.max(f, from));
     return n;
   }
 
-  /** `from-to:count,…`, compact enough for a commit's metadata (4 KiB by default). */
+  /** How many offsets in [from, to) were settled above an unsettled one. */
+  doneBetween(from: number, to: number): number {
+    let n = 0;
+    for (const [f, t, c] of this.#runs)
+      if (c === DONE) n += Math.max(0, Math.min(t + 1, to) - Math.max(f, from));
+    return n;
+  }
+
+  /** `from-to:count,…` (`d` for settled), compact enough for a commit's metadata (4 KiB by default). */
   serialize(): string {
-    return this.#runs.map(([f, t, c]) => (f === t ? `${f}:${c}` : `${f}-${t}:${c}`)).join(',');
+    return this.#runs.map(([f, t, c]) => `${f === t ? f : `${f}-${t}`}:${c === DONE ? 'd' : c}`).join(',');
   }
 
   /** Reads what serialize wrote; anything unreadable counts as no hand-outs (never throws). */
   static parse(text: string | null | undefined): HandoutCounts {
     const runs: [number, number, number][] = [];
     for (const part of (text ?? '').split(',')) {
-      const m = /^(\d+)(?:-(\d+))?:(\d+)$/.exec(part);
+      const m = /^(\d+)(?:-(\d+))?:(\d+|d)$/.exec(part);
       if (!m) continue;
       const from = Number(m[1]);
-      runs.push([from, m[2] === undefined ? from : Number(m[2]), Number(m[3])]);
+      runs.push([from, m[2] === undefined ? from : Number(m[2]), m[3] === 'd' ? DONE : Number(m[3])]);
     }
     runs.sort((a, b) => a[0] - b[0]);
     return new HandoutCounts(runs);

@@ -209,6 +209,8 @@ export class KafkaQueueConsumer {
   settled(receipt: KafkaReceipt): Promise<boolean> {
     const lease = receipt.lease;
     if (lease.lost) return Promise.resolve(false);
+    lease.counts.markDone(receipt.offset);
+    lease.ledgerDirty = true;
     const next = lease.settle(receipt.offset, receipt.key);
     if (next) {
       this.#waiting -= 1;
@@ -299,8 +301,14 @@ export class KafkaQueueConsumer {
         const record = records[i]!;
         i += 1;
         last = record.offset;
+        const offset = Number(record.offset);
         // Fetched again after a rebalance that left the partition here: already taken.
-        if (Number(record.offset) < lease.nextOffset) continue;
+        if (offset < lease.nextOffset) continue;
+        // Settled by an earlier owner above a record it had not finished: not run again.
+        if (lease.counts.isDone(offset)) {
+          lease.nextOffset = offset + 1;
+          continue;
+        }
         room -= 1;
         if (lease.take(record, this.#link.keyOrder ? keyOf(record) : undefined)) ready.push(record);
         else this.#waiting += 1;
@@ -425,6 +433,18 @@ export class KafkaQueueConsumer {
           lease.committed = offset;
           lease.counts.dropBelow(offset);
         }
+        // Settled records above a gap are in the ledger too, so that the next owner of the
+        // partition skips them instead of running them again.
+        await Promise.all(
+          due
+            .filter(
+              ({ lease }) => lease.ledgerDirty && lease.counts.doneBetween(lease.committed, Infinity) > 0,
+            )
+            .map(({ lease }) => {
+              lease.ledgerDirty = false;
+              return this.#ledger.store(lease.partition, () => lease.counts).catch(this.#onError);
+            }),
+        );
         return true;
       } catch (error) {
         const type = (error as { type?: string }).type ?? '';

@@ -17,6 +17,8 @@ export class PartitionLease {
   nextOffset = -1;
   /** The offset last committed by this lease; -1 before the first commit. */
   committed = -1;
+  /** Settlements the ledger has not stored yet. */
+  ledgerDirty = false;
   /** Offsets taken and not settled: handed out, or waiting for their key. */
   readonly #open = new Set<number>();
   /** Keys with a delivery out, and the records of that key waiting behind it (oldest first). */
