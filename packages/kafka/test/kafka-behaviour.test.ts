@@ -70,7 +70,7 @@ describe('KafkaTransport on a real broker', () => {
     for (const id of ['a', 'b', 'c']) await first.publish(queue, task(`${queue}-${id}`));
     const held = collect(first, queue, 3);
     await held.until();
-    const [a, b, c] = held.deliveries;
+    const [, b, c] = held.deliveries;
     expect(held.deliveries.map(idOf)).toEqual([`${queue}-a`, `${queue}-b`, `${queue}-c`]);
     // b and c are done, a is still running when its worker goes away.
     await b!.ack();
