@@ -16,7 +16,14 @@ export const KAFKA_ADDRESS = `${KAFKA.host}:${KAFKA.port}`;
  * Quick group membership for tests: a consumer that dies is noticed after 6 s (the broker's
  * group.min.session.timeout.ms) instead of 10.
  */
-export const FAST: KafkaTransportOptions = { brokers: [KAFKA_ADDRESS], sessionTimeoutMs: 6000 };
+export const FAST: KafkaTransportOptions = {
+  brokers: [KAFKA_ADDRESS],
+  sessionTimeoutMs: 6000,
+  // Delay topics and forwarder group of this package's tests alone: the tests of other packages
+  // (CLI, demo, bench) run at the same time, and each of their processes joining or leaving the
+  // shared forwarder group would pause forwarding here.
+  delayTopicPrefix: 'conveyor-kafka-tests.delay',
+};
 
 /** A transport on the shared Kafka with the fast test settings. */
 export function fastTransport(extra: KafkaTransportOptions = {}): KafkaTransport {
