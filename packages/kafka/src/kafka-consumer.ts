@@ -65,8 +65,8 @@ const LEASE_GONE = new Set(['UNKNOWN_MEMBER_ID', 'FENCED_INSTANCE_ID']);
  */
 export class KafkaQueueConsumer {
   readonly #link: KafkaConsumerLink;
-  readonly #handler: DeliveryHandler;
-  readonly #onError: (error: unknown) => void;
+  #handler: DeliveryHandler;
+  #onError: (error: unknown) => void;
   readonly #window: PrefetchWindow;
   readonly #port: DeliveryPort<KafkaReceipt>;
   readonly #ledger: HandoutLedger;
@@ -103,6 +103,33 @@ export class KafkaQueueConsumer {
 
   get queue(): string {
     return this.#link.queue;
+  }
+
+  /** The prefetch bound it was started with. */
+  get prefetch(): number {
+    return this.#window.prefetch;
+  }
+
+  /** Deliveries handed out and not settled. */
+  get held(): number {
+    return this.#window.held;
+  }
+
+  /**
+   * Hands out again after stop(), to a new handler, keeping the group membership, the partitions
+   * and the deliveries already out: what a new consume() of the same queue gets instead of a new
+   * member (see KafkaTransport#consume).
+   */
+  revive(handler: DeliveryHandler, onError: (error: unknown) => void): void {
+    this.#handler = handler;
+    this.#onError = onError;
+    this.#stopped = false;
+    try {
+      this.#consumer?.resume([{ topic: this.#link.topic }]);
+    } catch {
+      // Not running: nothing was paused.
+    }
+    this.#wake();
   }
 
   /** Joins the group and starts fetching; resolves once the first assignment arrived. */
@@ -150,6 +177,8 @@ export class KafkaQueueConsumer {
       partitionsConsumedConcurrently: 4,
       eachBatch: (payload) => this.#eachBatch(payload),
     });
+    // Stopped while joining, before there was a run to pause.
+    if (this.#stopped) consumer.pause([{ topic: link.topic }]);
   }
 
   /** Stops handing out; held deliveries can still be settled and committed. */

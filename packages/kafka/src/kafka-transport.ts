@@ -73,6 +73,8 @@ export class KafkaTransport implements Transport {
   #closed = false;
   readonly #held = new HeldDeliveries();
   readonly #consumers = new Set<KafkaQueueConsumer>();
+  /** Consumers stopped by their signal, by queue, until taken over or retired (see consume). */
+  readonly #dormant = new Map<string, KafkaQueueConsumer>();
   readonly #topics = new Map<string, Promise<void>>();
   readonly #deadLetterQueues = new Map<string, string | null>();
   #delayTopics: Promise<void> | undefined;
@@ -136,6 +138,7 @@ export class KafkaTransport implements Transport {
     this.#closed = true;
     const consumers = [...this.#consumers];
     this.#consumers.clear();
+    this.#dormant.clear();
     for (const consumer of consumers) consumer.stop();
     // Unsettled deliveries become closed; their records stay uncommitted, so the next owner of the
     // partition gets them (the ledger says they were handed out once more).
@@ -245,10 +248,27 @@ export class KafkaTransport implements Transport {
     }
   }
 
+  /**
+   * Consumes a queue as a member of its consumer group. A consumer stopped by its signal stays a
+   * member for a while (its deliveries must stay settleable, and a commit needs membership): a
+   * later consume of the same queue with the same prefetch takes it over instead of joining as a
+   * new member, which would cost a rebalance, and would leave the stopped member holding its
+   * partitions (the Worker pauses and resumes consumption around each redelivered message). A
+   * stopped consumer nobody takes over leaves the group once it holds nothing for a session
+   * timeout.
+   */
   async consume(queue: string, handler: DeliveryHandler, options: ConsumeOptions): Promise<void> {
     this.#assertOpen('consume');
     checkPrefetch(this.name, options?.prefetch);
     const topic = kafkaTopicName(queue);
+    const onError = options.onError ?? (() => {});
+    const dormant = this.#dormant.get(queue);
+    if (dormant && dormant.prefetch === options.prefetch && !options.signal?.aborted) {
+      this.#dormant.delete(queue);
+      dormant.revive(handler, onError);
+      onAbort(options.signal, () => this.#putToSleep(queue, dormant));
+      return;
+    }
     await this.connect();
     await this.#ensureTopic(topic);
     if (options.signal?.aborted) return;
@@ -267,22 +287,53 @@ export class KafkaTransport implements Transport {
       },
       handler,
       options.prefetch,
-      options.onError ?? (() => {}),
+      onError,
     );
     this.#consumers.add(consumer);
-    onAbort(options.signal, () => consumer.stop());
+    onAbort(options.signal, () => this.#putToSleep(queue, consumer));
     if (this.options.delayForwarder && !this.#releaseForwarder) {
       await this.#ensureDelayTopics();
-      this.#releaseForwarder = acquireDelayForwarder(this.options, options.onError ?? (() => {}));
+      this.#releaseForwarder = acquireDelayForwarder(this.options, onError);
     }
     try {
       await consumer.start();
     } catch (error) {
       this.#consumers.delete(consumer);
+      if (this.#dormant.get(queue) === consumer) this.#dormant.delete(queue);
       await consumer.close();
       throw this.#mapError(error, `consume "${queue}"`);
     }
-    if (options.signal?.aborted || this.#closed) consumer.stop();
+    if (this.#closed) consumer.stop();
+  }
+
+  /** A consumer's signal aborted: it stops handing out and waits to be taken over or retired. */
+  #putToSleep(queue: string, consumer: KafkaQueueConsumer): void {
+    consumer.stop();
+    if (this.#closed) return;
+    const previous = this.#dormant.get(queue);
+    this.#dormant.set(queue, consumer);
+    if (previous && previous !== consumer) void this.#retire(queue, previous);
+    let idleSince = consumer.held === 0 ? Date.now() : 0;
+    const check = setInterval(() => {
+      if (this.#dormant.get(queue) !== consumer || this.#closed) {
+        clearInterval(check);
+        return;
+      }
+      if (consumer.held > 0) idleSince = 0;
+      else if (idleSince === 0) idleSince = Date.now();
+      else if (Date.now() - idleSince >= this.options.sessionTimeoutMs) {
+        clearInterval(check);
+        void this.#retire(queue, consumer);
+      }
+    }, 1000);
+    check.unref();
+  }
+
+  /** A stopped consumer leaves the group: its partitions go to the other members. */
+  async #retire(queue: string, consumer: KafkaQueueConsumer): Promise<void> {
+    if (this.#dormant.get(queue) === consumer) this.#dormant.delete(queue);
+    this.#consumers.delete(consumer);
+    await consumer.close();
   }
 
   #portOf(queue: string, topic: string, consumer: KafkaQueueConsumer): DeliveryPort<KafkaReceipt> {

@@ -1,7 +1,7 @@
 import { type Delivery, encodeTaskMessage } from '@conveyor/core/transport';
 import { afterAll, describe, expect, it } from 'vitest';
-import { type KafkaTransport, TopicMissingError } from '../src/index.js';
-import { deleteQueues, fastTransport } from './kafka-harness.js';
+import { consumerGroupOf, type KafkaTransport, kafkaTopicName, TopicMissingError } from '../src/index.js';
+import { deleteQueues, fastTransport, rawKafka } from './kafka-harness.js';
 
 // Behaviour the conformance suite does not pin, on the Kafka of tooling/brokers.
 const RUN = Math.random().toString(36).slice(2, 8);
@@ -118,6 +118,32 @@ describe('KafkaTransport on a real broker', () => {
     await consumer.until(40_000);
     expect(Date.now() - sentAt).toBeGreaterThanOrEqual(3500);
     await consumer.deliveries[0]!.ack();
+  }, 60_000);
+
+  it('a consume after an aborted one takes its membership over: one member, no rebalance, its deliveries still settle', async () => {
+    const queue = queueName('revive');
+    const t = transport();
+    await t.declareQueue({ name: queue });
+    await t.publish(queue, task(`${queue}-1`));
+    const first = collect(t, queue, 1, 5);
+    await first.until();
+    first.stop();
+    const second = collect(t, queue, 1, 5);
+    await t.publish(queue, task(`${queue}-2`));
+    await second.until();
+    expect(second.deliveries.map(idOf)).toEqual([`${queue}-2`]);
+    // The delivery taken before the abort is still the member's to settle.
+    await first.deliveries[0]!.ack();
+    await second.deliveries[0]!.ack();
+    const admin = rawKafka().admin();
+    await admin.connect();
+    try {
+      const { groups } = await admin.describeGroups([consumerGroupOf(kafkaTopicName(queue))]);
+      expect(groups[0]!.members).toHaveLength(1);
+    } finally {
+      await admin.disconnect();
+    }
+    expect(await t.queueDepth(queue)).toMatchObject({ ready: 0, inFlight: 0 });
   }, 60_000);
 
   it('with createTopics false, a missing topic is a TopicMissingError naming it', async () => {
