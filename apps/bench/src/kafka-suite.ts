@@ -161,6 +161,12 @@ function kafkaLibraryVersions(): string {
   return `kafkajs ${versionOf('kafkajs')} (the kafkajs anchor; @conveyor/kafka is built on the same release), @platformatic/kafka ${versionOf('@platformatic/kafka')}`;
 }
 
+/** A ratio for the target line: two decimals, or two significant digits below 0.1 (where 0.00× would hide it). */
+function targetRatio(value: number, reference: number): string {
+  const r = value / reference;
+  return r >= 0.1 ? ratio(value, reference) : `${r.toPrecision(2)}×`;
+}
+
 /** The Markdown section for docs/benchmarks.md. */
 export function kafkaSuiteMarkdown(
   result: KafkaSuiteResult,
@@ -224,7 +230,7 @@ export function kafkaSuiteMarkdown(
     const platformatic = at('platformatic', concurrency);
     if (ours === undefined || raw === undefined) continue;
     summary.push(
-      `at concurrency ${concurrency} @conveyor/kafka drains ${ratio(ours, raw)} of raw kafkajs's rate${platformatic === undefined ? '' : ` and ${ratio(ours, platformatic)} of raw @platformatic/kafka's`}`,
+      `at concurrency ${concurrency} @conveyor/kafka drains ${targetRatio(ours, raw)} of raw kafkajs's rate${platformatic === undefined ? '' : ` and ${targetRatio(ours, platformatic)} of raw @platformatic/kafka's`}`,
     );
   }
   if (summary.length > 0)

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { KafkaRow } from '../src/kafka-suite.js';
 import {
   DEFAULT_KAFKA_BROKERS,
   kafkaBenchPrefix,
@@ -38,4 +39,53 @@ describe('Kafka bench suite', () => {
     expect(topics).toEqual([]);
     expect(groups).toEqual([]);
   }, 240_000);
+});
+
+describe('Kafka suite Markdown', () => {
+  const figure = (value: number) => ({ median: value, runs: [value] });
+  const row = (
+    contender: KafkaRow['contender'],
+    name: string,
+    concurrency: number,
+    process: number,
+    startupMs: number,
+  ): KafkaRow => ({
+    contender,
+    name,
+    concurrency,
+    enqueue: figure(20_000),
+    process: figure(process),
+    nodeCpuUsPerJob: 12.4,
+    pickupP50: figure(1.5),
+    pickupP99: figure(4),
+    startupMs: figure(startupMs),
+  });
+  const rows: KafkaRow[] = [
+    row('conveyor', '@conveyor/kafka', 1, 10, 33),
+    row('kafkajs', 'raw kafkajs', 1, 8000, 12),
+    row('conveyor', '@conveyor/kafka', 50, 72_000, 40),
+    row('kafkajs', 'raw kafkajs', 50, 90_000, 18),
+    row('platformatic', 'raw platformatic', 50, 100_000, 170),
+  ];
+
+  it('renders start ms, the per-level N, and the target line with small ratios readable', () => {
+    const markdown = kafkaSuiteMarkdown(
+      { rows },
+      { tasks: 20_000, tasksAtOne: 500, runs: 1, samples: 100, brokers: ['127.0.0.1:9092'] },
+      'node apps/bench/dist/main.js --suite kafka',
+    );
+    expect(markdown).toContain('(N = 20,000 no-op messages per throughput run, 500 at concurrency 1,');
+    const lines = markdown.split('\n').filter((line) => line.startsWith('|'));
+    expect(lines).toContain(
+      '| contender | concurrency | msgs/s (median) | vs raw kafkajs | vs raw @platformatic/kafka | Node CPU µs/msg | start ms | runs |',
+    );
+    expect(lines).toContain('| @conveyor/kafka | 50 | 72,000 | 0.80× | 0.72× | 12 | 40 | 72,000 |');
+    expect(lines).toContain(
+      '| contender | batches in flight | msgs/s (median) | vs raw kafkajs | vs raw @platformatic/kafka | runs |',
+    );
+    expect(lines).toContain('| raw kafkajs | 40 | 20,000 | 1.00× | 1.00× | 20,000 |');
+    expect(markdown).toContain(
+      "at concurrency 1 @conveyor/kafka drains 0.0013× of raw kafkajs's rate; at concurrency 50 @conveyor/kafka drains 0.80× of raw kafkajs's rate and 0.72× of raw @platformatic/kafka's.",
+    );
+  });
 });
