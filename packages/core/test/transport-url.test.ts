@@ -111,6 +111,7 @@ describe('transportFromUrl', () => {
       sqs: '@conveyor/sqs',
       'sqs+https': '@conveyor/sqs',
       kafka: '@conveyor/kafka',
+      'kafka+ssl': '@conveyor/kafka',
     });
   });
 });

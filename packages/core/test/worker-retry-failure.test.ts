@@ -11,7 +11,7 @@ import {
   type WireMessage,
   Worker,
 } from '../src/index.js';
-import { encodeTaskMessage } from '../src/transport-authors.js';
+import { defineCapabilities, encodeTaskMessage } from '../src/transport-authors.js';
 import { collect, eventually, pause, uniqueBroker } from './helpers.js';
 
 /**
@@ -114,5 +114,38 @@ describe('Worker: a retry that cannot be published', () => {
     await eventually(() =>
       expect(clientSide.queueDepth('celery')).resolves.toMatchObject({ inFlight: 0, delayed: 1 }),
     );
+  });
+});
+
+describe('an eta within the transport delay precision', () => {
+  /** A transport whose delays are only good to 2 s (Kafka's claim), so re-delaying cannot help. */
+  class CoarseDelays extends MemoryTransport {
+    override readonly capabilities = defineCapabilities({
+      ...new MemoryTransport().capabilities,
+      delay: { mode: 'native', maxDelayMs: null, precisionMs: 2000 },
+    });
+  }
+
+  it('is waited out in the worker: the task never starts before its eta', async () => {
+    const broker = uniqueBroker('eta-within-precision');
+    const transport = new CoarseDelays({ broker });
+    let startedAt = 0;
+    const soon = defineTask({
+      name: 'soon',
+      handler: () => {
+        startedAt = Date.now();
+      },
+    });
+    const worker = new Worker({ transport, tasks: [soon], concurrency: 1 });
+    cleanups.push(() => worker.stop({ deadlineMs: 0 }));
+    await worker.start();
+    const eta = new Date(Date.now() + 700);
+    await transport.publish(
+      'celery',
+      encodeTaskMessage({ id: 'soon', task: 'soon', args: [], kwargs: {}, eta }),
+    );
+    await eventually(() => expect(startedAt).toBeGreaterThan(0), 5000);
+    // Before the fix a remainder within the precision ran at once, up to 2 s early.
+    expect(startedAt).toBeGreaterThanOrEqual(eta.getTime());
   });
 });

@@ -90,19 +90,10 @@ export class DelayForwarder {
   async #start(): Promise<void> {
     const options = this.#options;
     const kafka = createKafkaClient(options);
-    const producer = kafka.producer({
-      idempotent: true,
-      maxInFlightRequests: 1,
-      allowAutoTopicCreation: false,
-    });
-    this.#producer = producer;
+    this.#kafka = kafka;
     this.#admin = kafka.admin();
     await this.#admin.connect();
-    this.#batcher = new ProduceBatcher(
-      producer,
-      options.compression === 'gzip' ? CompressionTypes.GZIP : CompressionTypes.None,
-    );
-    await producer.connect();
+    await this.#renewProducer();
     if (this.#stopped) return;
     const consumer = kafka.consumer({
       groupId: `${this.#prefix}.forwarder`,

@@ -394,6 +394,8 @@ export class KafkaTransport implements Transport {
     await Promise.all([...this.#consumers].filter((c) => c.queue === queue).map((c) => c.flush()));
     try {
       const admin = this.#admin!;
+      // A queue nobody declared yet (a Python producer makes no .dlq, say) holds nothing.
+      if (!(await admin.listTopics()).includes(topic)) return { ready: 0, inFlight: 0, delayed: undefined };
       const [ends, committed, ledger] = await Promise.all([
         admin.fetchTopicOffsets(topic),
         admin.fetchOffsets({ groupId: consumerGroupOf(topic), topics: [topic] }),

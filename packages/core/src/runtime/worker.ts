@@ -599,9 +599,11 @@ export class Worker extends TypedEmitter<WorkerEvents> {
   async #deferIfEarly(execution: Execution, message: TaskMessage): Promise<boolean> {
     const { delay } = this.transport.capabilities;
     const remaining = message.eta!.getTime() - Date.now();
-    if (remaining <= Math.max(delay.precisionMs, 1)) return false;
-    if (delay.mode === 'none') {
-      // The broker cannot hold it; Celery holds such messages in the worker too.
+    if (remaining <= 0) return false;
+    // Within the transport's precision a re-delay could not land any closer to the eta: the
+    // remainder is waited out here instead, and the task never starts early.
+    if (remaining <= delay.precisionMs || delay.mode === 'none') {
+      // (Without delays the broker cannot hold it; Celery holds such messages in the worker too.)
       await sleep(remaining, execution);
       return false;
     }

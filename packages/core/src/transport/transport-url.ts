@@ -22,6 +22,7 @@ export const TRANSPORT_PACKAGES: Readonly<Record<string, string>> = Object.freez
   sqs: '@conveyor/sqs',
   'sqs+https': '@conveyor/sqs',
   kafka: '@conveyor/kafka',
+  'kafka+ssl': '@conveyor/kafka',
 });
 
 /** Opens an unconnected transport for a URL of a registered scheme. */

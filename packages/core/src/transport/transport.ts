@@ -83,7 +83,7 @@ export interface HealthStatus {
 /**
  * The contract a broker plugin implements. It is deliberately small: brokers provide these
  * primitives; retries, delay policy, results, time limits and encoding live in core.
- * See docs/transport-contract.md for how each operation maps onto Redis and RabbitMQ (built) and SQS and Kafka (planned).
+ * See docs/transport-contract.md for how each operation maps onto Redis, RabbitMQ, SQS and Kafka.
  *
  * Rules every implementation follows (each has a conformance case):
  * - Delivery is at-least-once: a message leaves the broker only by `ack` or `reject`.
