@@ -90,7 +90,7 @@ async function deleteTopics(app: string, select: (topic: string) => boolean): Pr
 }
 
 /** The conformance cases this file runs, and the topic names they give their queues. */
-const CASES = ['MAN-01', 'LIF-01', 'LIF-02', 'ACK-01'];
+const CASES = ['MAN-01', 'LIF-01', 'LIF-02', 'ACK-01', 'RCN-01'];
 const CASE_TOPIC = /^cvy-([a-z0-9]+)-([a-z0-9]+)-/;
 
 /**
@@ -214,7 +214,7 @@ describe('conveyor worker, send, inspect and conformance on kafka://', () => {
     );
   }, 60_000);
 
-  it('conformance --only runs the cases against the URL', async () => {
+  it('conformance --only runs the cases against the URL, RCN-01 through the fault proxy', async () => {
     const before = await listTopics(app);
     try {
       const result = await runBin(['conformance', '-b', BROKER, '--only', CASES.join(',')], {

@@ -21,7 +21,7 @@ export function createKafkaClient(options: ResolvedKafkaOptions): Kafka {
 /** kafkajs's socket factory with the advertised-address map applied (KafkaTransportOptions.addressMap). */
 function socketFactory(addressMap: Record<string, string>): ISocketFactory {
   return ({ host, port, ssl, onConnect }) => {
-    const mapped = addressMap[`${host}:${port}`];
+    const mapped = addressMap[`${host}:${port}`] ?? addressMap['*'];
     const [toHost, toPort] = mapped ? splitHostPort(mapped) : [host, port];
     const socket = ssl
       ? tls.connect(

@@ -14,7 +14,7 @@ export interface KafkaTransportOptions {
    * `kafka://host:port[,host:port]` (plain), `kafka+ssl://…` (TLS). `user:password@` before the
    * hosts turns SASL on (mechanism from `?mechanism=`, default scram-sha-512). Query parameters:
    * partitions, replicationFactor, createTopics, clientId, compression, sessionTimeoutMs,
-   * commitIntervalMs, mechanism.
+   * commitIntervalMs, mechanism, addressMap (`from=to[,from=to]`, `from` may be `*`).
    */
   url?: string;
   /** Bootstrap brokers, `host:port`. Default `['127.0.0.1:9092']` when no URL is given. */
@@ -54,7 +54,8 @@ export interface KafkaTransportOptions {
    * Dial another address for a broker than the one it advertises, e.g.
    * `{ '10.0.0.5:9092': '127.0.0.1:19092' }` through a tunnel or port-forward. Kafka clients connect
    * to the advertised addresses after bootstrap, so a proxy in front of the bootstrap address alone
-   * is bypassed.
+   * is bypassed. The key `*` sends every connection to one address (a single-node cluster behind
+   * a proxy).
    */
   addressMap?: Record<string, string>;
   /** Prefix of the shared delay topics (`<prefix>.<seconds>s`). Default `conveyor.delay`. */
@@ -163,7 +164,7 @@ export function resolveKafkaOptions(options: KafkaTransportOptions): ResolvedKaf
   if (typeof resolved.addressMap !== 'object' || resolved.addressMap === null)
     throw new InvalidOptionError('addressMap', 'must map "host:port" to "host:port"');
   for (const [from, to] of Object.entries(resolved.addressMap)) {
-    if (!HOST_PORT.test(from) || typeof to !== 'string' || !HOST_PORT.test(to))
+    if ((from !== '*' && !HOST_PORT.test(from)) || typeof to !== 'string' || !HOST_PORT.test(to))
       throw new InvalidOptionError(
         'addressMap',
         `expected "host:port" → "host:port", got ${from} → ${String(to)}`,
@@ -223,6 +224,7 @@ export function parseKafkaUrl(url: string): KafkaTransportOptions {
     else if (key === 'compression') out.compression = value as KafkaCompression;
     else if (key === 'sessionTimeoutMs') out.sessionTimeoutMs = Number(value);
     else if (key === 'commitIntervalMs') out.commitIntervalMs = Number(value);
+    else if (key === 'addressMap') out.addressMap = parseAddressMap(value);
     else if (key === 'mechanism') {
       if (value !== 'plain' && value !== 'scram-sha-256' && value !== 'scram-sha-512')
         throw new InvalidOptionError('mechanism', 'must be plain, scram-sha-256 or scram-sha-512');
@@ -234,4 +236,15 @@ export function parseKafkaUrl(url: string): KafkaTransportOptions {
     out.sasl = { mechanism, username: decodeURIComponent(user), password: decodeURIComponent(password) };
   }
   return out;
+}
+
+/** `from=to[,from=to]` of the addressMap URL parameter. */
+function parseAddressMap(value: string): Record<string, string> {
+  const map: Record<string, string> = {};
+  for (const pair of value.split(',')) {
+    const i = pair.indexOf('=');
+    if (i <= 0) throw new InvalidOptionError('addressMap', `expected from=to pairs, got "${pair}"`);
+    map[pair.slice(0, i)] = pair.slice(i + 1);
+  }
+  return map;
 }

@@ -38,6 +38,20 @@ describe('URL forms', () => {
     });
   });
 
+  it('addressMap maps advertised addresses, * every one', () => {
+    expect(parseKafkaUrl('kafka://h:1?addressMap=*=127.0.0.1:4000').addressMap).toEqual({
+      '*': '127.0.0.1:4000',
+    });
+    expect(
+      new KafkaTransport('kafka://h:1?addressMap=10.0.0.5:9092=127.0.0.1:19092').options.addressMap,
+    ).toEqual({
+      '10.0.0.5:9092': '127.0.0.1:19092',
+    });
+    expect(() => parseKafkaUrl('kafka://h:1?addressMap=nowhere')).toThrow(
+      expect.objectContaining({ option: 'addressMap' }),
+    );
+  });
+
   it('refuses an unknown parameter or mechanism and another scheme, without repeating the password', () => {
     expect(() => parseKafkaUrl('kafka://h:1?colour=red')).toThrow(
       expect.objectContaining({ code: 'INVALID_OPTION', option: 'colour' }),

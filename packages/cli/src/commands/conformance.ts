@@ -70,11 +70,12 @@ const def = {
 /**
  * Schemes whose URL host:port is a plain TCP broker address the suite's fault proxy can sit in front
  * of. `sqs://host:port` is plain HTTP (ElasticMQ, LocalStack); `sqs://` alone is AWS, which has no
- * host in the URL, and `sqs+https://` would fail TLS through the proxy. `kafka://` is absent: a
- * Kafka client dials the addresses the broker advertises once bootstrapped, so a proxy in front of
- * the URL's address alone would be bypassed and the reconnect cases would cut nothing.
+ * host in the URL, and `sqs+https://` would fail TLS through the proxy. `kafka://host:port` (one
+ * broker): a Kafka client dials the addresses the broker advertises once bootstrapped, so the URL
+ * also gets `addressMap=*=<proxy>`, which sends every connection through the proxy; a URL listing
+ * several brokers gets no proxy.
  */
-const PROXYABLE_PORTS: Readonly<Record<string, number>> = { redis: 6379, amqp: 5672, sqs: 80 };
+const PROXYABLE_PORTS: Readonly<Record<string, number>> = { redis: 6379, amqp: 5672, sqs: 80, kafka: 9092 };
 
 /** `conveyor conformance`. */
 export const conformanceCommand: Command = defineCommand(def, async ({ values }, io) => {
@@ -225,6 +226,9 @@ export function urlFor(url: string, options: TransportFactoryOptions): string {
   if (options.endpoint !== undefined) {
     parsed.hostname = options.endpoint.host;
     parsed.port = String(options.endpoint.port);
+    if (brokerScheme(url) === 'kafka') {
+      parsed.searchParams.set('addressMap', `*=${options.endpoint.host}:${options.endpoint.port}`);
+    }
   }
   return parsed.toString();
 }
@@ -233,6 +237,8 @@ function upstreamOf(url: string): Endpoint | undefined {
   const scheme = brokerScheme(url);
   const defaultPort = PROXYABLE_PORTS[scheme];
   if (defaultPort === undefined) return undefined;
+  // Several brokers (`kafka://a:1,b:2`) are no single address to stand in front of.
+  if (!URL.canParse(url)) return undefined;
   const parsed = new URL(url);
   if (parsed.hostname === '') return undefined;
   return {
