@@ -21,6 +21,7 @@ import { HandoutCounts } from './handout-counts.js';
 import { HandoutLedger } from './handout-ledger.js';
 import { decodeRecordValue } from './kafka-record.js';
 import { PartitionLease } from './partition-lease.js';
+import { stickyAssigner } from './sticky-assigner.js';
 
 /** What a delivery's receipt names: the record and the lease it was handed out under. */
 export interface KafkaReceipt {
@@ -143,15 +144,18 @@ export class KafkaQueueConsumer {
       rebalanceTimeout: link.sessionTimeoutMs,
       maxWaitTimeInMs: 500,
       allowAutoTopicCreation: false,
-      // kafkajs's round-robin assigner under librdkafka's name for the same strategy, so that a
-      // Python (kombu, confluent-kafka) worker can join the group too; kafkajs's own name is shared
-      // by no other client, and a group refuses members without a common one. The factory is also
-      // where kafkajs hands out its cluster, which the ledger's member-less commits go through.
+      // Conveyor's sticky assigner first (a rebalance moves as few partitions as it can, so little
+      // in flight runs twice); then kafkajs's round-robin assigner under librdkafka's name for the
+      // same strategy, which a group falls back to when a Python (kombu, confluent-kafka) worker
+      // joins: kafkajs's own name is shared by no other client, and a group refuses members
+      // without a common protocol. The factories are also where kafkajs hands out its cluster,
+      // which the ledger's member-less commits go through.
       partitionAssigners: [
         (config) => {
           this.#cluster = config.cluster;
-          return { ...PartitionAssigners.roundRobin(config), name: 'roundrobin' };
+          return stickyAssigner(() => ({ [link.topic]: [...this.#leases.keys()] }))(config);
         },
+        (config) => ({ ...PartitionAssigners.roundRobin(config), name: 'roundrobin' }),
       ],
       retry: { restartOnFailure: async () => !this.#stopped },
     });
