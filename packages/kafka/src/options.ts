@@ -42,7 +42,7 @@ export interface KafkaTransportOptions {
   compression?: KafkaCompression;
   /**
    * Acknowledged offsets are committed at most this often per consumer (plus on rebalance and
-   * close). A crash redelivers what was acked but not yet committed. Default 100.
+   * close). A crash redelivers what was acked but not yet committed. Default 20: a settle resolves when its commit lands, so this is also the ack latency.
    */
   commitIntervalMs?: number;
   /**
@@ -122,7 +122,7 @@ export function resolveKafkaOptions(options: KafkaTransportOptions): ResolvedKaf
     replicationFactor: merged.replicationFactor ?? -1,
     createTopics: merged.createTopics ?? true,
     compression: merged.compression ?? 'none',
-    commitIntervalMs: merged.commitIntervalMs ?? 100,
+    commitIntervalMs: merged.commitIntervalMs ?? 20,
     sessionTimeoutMs: merged.sessionTimeoutMs ?? 10_000,
     addressMap: merged.addressMap ?? {},
     delayTopicPrefix: merged.delayTopicPrefix ?? 'conveyor.delay',

@@ -88,7 +88,7 @@ describe('options', () => {
       replicationFactor: -1,
       createTopics: true,
       compression: 'none',
-      commitIntervalMs: 100,
+      commitIntervalMs: 20,
       sessionTimeoutMs: 10_000,
       delayTopicPrefix: 'conveyor.delay',
       delayForwarder: true,
