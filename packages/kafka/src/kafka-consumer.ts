@@ -222,12 +222,6 @@ export class KafkaQueueConsumer {
     return !receipt.lease.lost && this.#leases.get(receipt.partition) === receipt.lease;
   }
 
-  /** Resolves false when the session timeout since the last contact has passed. */
-  #contactDeadline(): Promise<boolean> {
-    const wait = this.#lastContactAt + this.#link.sessionTimeoutMs + 1 - Date.now();
-    return new Promise((resolve) => setTimeout(() => resolve(false), Math.max(0, wait)).unref());
-  }
-
   #checkContact(): void {
     if (this.#lastContactAt === 0 || Date.now() - this.#lastContactAt <= this.#link.sessionTimeoutMs) return;
     for (const lease of [...this.#leases.values()]) this.#lose(lease);
@@ -235,13 +229,15 @@ export class KafkaQueueConsumer {
 
   /**
    * A delivery was settled (acked, dead-lettered, or requeued as a copy): its offset no longer
-   * holds the commit back, and the next record of its key may go out. Resolves true once a commit
-   * made after it landed (the group still counted this member as the partition's owner), false
-   * when the partition moved first: the record then goes to its new owner.
+   * holds the commit back, and the next record of its key may go out. The commit follows within
+   * commitIntervalMs; the settle does not wait for it, or a worker slot would idle for a commit
+   * round trip after every task. False when the lease is already known lost (the partition moved,
+   * or the group has not heard from this member for a session timeout).
    */
-  settled(receipt: KafkaReceipt): Promise<boolean> {
+  settled(receipt: KafkaReceipt): boolean {
     const lease = receipt.lease;
-    if (lease.lost) return Promise.resolve(false);
+    this.#checkContact();
+    if (lease.lost) return false;
     lease.counts.markDone(receipt.offset);
     lease.ledgerDirty = true;
     const next = lease.settle(receipt.offset, receipt.key);
@@ -250,31 +246,15 @@ export class KafkaQueueConsumer {
       this.#reserved += 1;
       void this.#handOut(lease, [next]);
     }
-    return this.#committed(lease, receipt.offset);
-  }
-
-  /**
-   * Waits for a commit that proves this member still owns the lease's partition: true then, false
-   * once the lease is lost. A commit refused mid-rebalance is tried again after the join, which
-   * tells whether the partition stayed here.
-   */
-  async #committed(lease: PartitionLease, offset: number): Promise<boolean> {
-    for (;;) {
-      // A commit stuck on a silent network is not waited for past the session timeout: by then the
-      // group has removed this member.
-      const landed = await Promise.race([this.#commitSoon(), this.#contactDeadline()]);
-      this.#checkContact();
-      // A commit past the offset stands even if the lease ended right after (a close, say).
-      if (lease.committed > offset) return true;
-      if (lease.lost) return false;
-      if (landed) return true;
-      await new Promise((resolve) => setTimeout(resolve, Math.max(50, this.#link.commitIntervalMs)));
-    }
+    void this.#commitSoon();
+    return true;
   }
 
   #joined(memberId: string, partitions: number[]): void {
     this.#rebalancing = false;
     this.#lastContactAt = Date.now();
+    // What was settled while the group re-formed is committed under the new generation.
+    queueMicrotask(() => void this.#commitSoon());
     const assigned = new Set(partitions);
     const sameMember = memberId === this.#memberId;
     this.#memberId = memberId;
@@ -482,7 +462,13 @@ export class KafkaQueueConsumer {
       } catch (error) {
         const type = (error as { type?: string }).type ?? '';
         if (LEASE_GONE.has(type)) for (const { lease } of due) this.#lose(lease);
-        else if (!REBALANCING.has(type)) this.#onError(error);
+        else {
+          if (!REBALANCING.has(type)) this.#onError(error);
+          // Settled progress must not wait for the next settle to be committed.
+          if (!this.#stopped || this.#leases.size > 0) {
+            setTimeout(() => void this.#commitSoon(), Math.max(100, this.#link.commitIntervalMs)).unref();
+          }
+        }
         return false;
       }
     });
