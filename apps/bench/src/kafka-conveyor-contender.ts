@@ -11,6 +11,12 @@ function kafkaTransport(target: KafkaTarget): KafkaTransport {
   return new KafkaTransport({ brokers: target.brokers, partitions: target.partitions });
 }
 
+/** The defaults the measured transport ran with, as the table's prose names them. */
+export function conveyorKafkaDefaults(): string {
+  const { commitIntervalMs, delayForwarder } = new KafkaTransport({ brokers: ['127.0.0.1:9092'] }).options;
+  return `commit interval ${commitIntervalMs} ms, delay forwarder ${delayForwarder ? 'on' : 'off'}`;
+}
+
 /**
  * Conveyor on Kafka as the other suites run it: a Client (`sendMany` of 500) and a Worker whose
  * concurrency is the case's level (and so its prefetch), each on a transport of its own, a no-op

@@ -9,7 +9,7 @@ import {
 } from './case-tables.js';
 import { ENQUEUE_BATCH, versionOf } from './contenders.js';
 import { KAFKA_PARTITIONS, type KafkaContender, type KafkaTarget } from './kafka-contenders.js';
-import { conveyorKafkaContender } from './kafka-conveyor-contender.js';
+import { conveyorKafkaContender, conveyorKafkaDefaults } from './kafka-conveyor-contender.js';
 import { DrainClock, timeKafkaThroughputRun } from './kafka-throughput-run.js';
 import { kafkajsClient, kafkajsContender } from './kafkajs-contender.js';
 import { formatMs, ratio } from './markdown-tables.js';
@@ -40,6 +40,8 @@ export interface KafkaRow extends CaseRow<KafkaContender['id']> {
 /** Results of the Kafka suite. */
 export interface KafkaSuiteResult {
   rows: KafkaRow[];
+  /** The transport's defaults that set its pace, e.g. `commit interval 20 ms, delay forwarder on`. */
+  conveyorDefaults?: string;
 }
 
 /** The concurrencies of the Redis and SQS suites: one message at a time, and many. */
@@ -150,7 +152,7 @@ export async function runKafkaSuite(options: KafkaSuiteOptions): Promise<KafkaSu
         `  ${contender.name} @ ${concurrency}: ${caseSummary(figures)}, start ${formatMs(startupMs.median)} ms`,
       );
     }
-    return { rows };
+    return { rows, conveyorDefaults: conveyorKafkaDefaults() };
   } finally {
     await admin.disconnect();
   }
@@ -197,7 +199,7 @@ export function kafkaSuiteMarkdown(
     '*Process*: the consumer is then started on the N queued records, in a new group reading from the earliest',
     'offset, and timed from the first record reaching a handler to the N-th done: the group join and first fetch',
     'before it are the *start ms* column, not in the rate. Conveyor: `Worker` with that concurrency (which is also',
-    'its prefetch) on a `KafkaTransport` with its defaults (commit interval 100 ms, delay forwarder on), `ignoreResult`',
+    `its prefetch) on a \`KafkaTransport\` with its defaults (${result.conveyorDefaults ?? 'see @conveyor/kafka'}), \`ignoreResult\``,
     'task, no result backend; a message is done when the worker reports it succeeded (its ack returned). Raw',
     'kafkajs: `consumer.run` with `eachBatch` (no auto-commit, no auto-resolve), partitions consumed concurrently up to',
     'the concurrency (at most 3), the handler on every record of the batch with at most the concurrency in flight, then',

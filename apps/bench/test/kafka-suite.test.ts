@@ -30,6 +30,9 @@ describe('Kafka bench suite', () => {
       'node apps/bench/dist/main.js --suite kafka --kafka-tasks 200 --kafka-tasks-at-1 50 --runs 1';
     const markdown = kafkaSuiteMarkdown(result, options, command);
     expect(markdown).toMatch(/^Machine: Node v\d+.*127\.0\.0\.1:9092/m);
+    expect(markdown).toMatch(
+      /`KafkaTransport` with its defaults \(commit interval \d+ ms, delay forwarder on\)/,
+    );
     expectCaseTables(markdown, command, result.rows);
 
     // Every case deleted its topic and its consumer group: none of this process's is left.
