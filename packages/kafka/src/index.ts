@@ -17,6 +17,7 @@ export {
 export { KafkaTransport } from './kafka-transport.js';
 export {
   type KafkaCompression,
+  type KafkaDeliveryCounts,
   type KafkaSaslMechanism,
   type KafkaTransportOptions,
   parseKafkaUrl,

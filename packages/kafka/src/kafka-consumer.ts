@@ -45,6 +45,8 @@ export interface KafkaConsumerLink {
   readonly commitIntervalMs: number;
   /** Per-key order: a record waits while an earlier one of its key is out. */
   readonly keyOrder: boolean;
+  /** Hand-outs wait until the ledger stored their count (see KafkaTransportOptions). */
+  readonly countsBeforeHandout: boolean;
   /** The port every delivery of this consumer settles through (built by the transport). */
   port(consumer: KafkaQueueConsumer): DeliveryPort<KafkaReceipt>;
 }
@@ -78,6 +80,8 @@ export class KafkaQueueConsumer {
   #ledgerCounts: Promise<Map<number, HandoutCounts>> | undefined;
   /** Slots promised to records being handed out (the ledger write is on its way). */
   #reserved = 0;
+  /** Ledger writes on their way that hand-outs did not wait for (countsBeforeHandout false). */
+  readonly #ledgerWrites = new Set<Promise<void>>();
   #waiting = 0;
   #wakers: (() => void)[] = [];
   #stopped = false;
@@ -200,6 +204,8 @@ export class KafkaQueueConsumer {
   /** Commits what was settled and leaves the group; unsettled records go to the next owner. */
   async close(): Promise<void> {
     this.stop();
+    // The next owner counts from the ledger: what went out must be in it before this member leaves.
+    await Promise.all([...this.#ledgerWrites]);
     await this.#commitSoon();
     // Leases end here, so settles still waiting for a commit answer instead of retrying forever.
     for (const lease of this.#leases.values()) lease.lose();
@@ -353,12 +359,14 @@ export class KafkaQueueConsumer {
   /** Counts the hand-outs durably, then hands the records out. */
   async #handOut(lease: PartitionLease, records: KafkaMessage[]): Promise<void> {
     for (const record of records) lease.counts.add(Number(record.offset));
-    try {
-      await this.#ledger.store(lease.partition, () => lease.counts);
-    } catch (error) {
-      // Handed out all the same: a lost count is better than a stalled queue.
-      this.#onError(error);
-    }
+    const stored = this.#ledger
+      .store(lease.partition, () => lease.counts)
+      .catch((error: unknown) => {
+        // Handed out all the same: a lost count is better than a stalled queue.
+        this.#onError(error);
+      });
+    if (this.#link.countsBeforeHandout) await stored;
+    else this.#ledgerWrites.add(stored.finally(() => this.#ledgerWrites.delete(stored)));
     for (const record of records) {
       this.#reserved -= 1;
       if (lease.lost) continue;

@@ -283,6 +283,7 @@ export class KafkaTransport implements Transport {
         sessionTimeoutMs: this.options.sessionTimeoutMs,
         commitIntervalMs: this.options.commitIntervalMs,
         keyOrder: true,
+        countsBeforeHandout: this.options.deliveryCounts === 'before-handout',
         port: (owner) => this.#portOf(queue, topic, owner),
       },
       handler,

@@ -5,6 +5,9 @@ import type { SASLOptions } from 'kafkajs';
 /** Compression of produced batches. kafkajs carries gzip itself; other codecs need plug-ins. */
 export type KafkaCompression = 'none' | 'gzip';
 
+/** When hand-out counts are stored: see KafkaTransportOptions.deliveryCounts. */
+export type KafkaDeliveryCounts = 'before-handout' | 'after-handout';
+
 /** SASL mechanisms Conveyor accepts from options and URLs (credentials never appear in errors). */
 export type KafkaSaslMechanism = 'plain' | 'scram-sha-256' | 'scram-sha-512';
 
@@ -58,6 +61,16 @@ export interface KafkaTransportOptions {
    * a proxy).
    */
   addressMap?: Record<string, string>;
+  /**
+   * When a hand-out's count reaches the broker's ledger (the commit metadata that keeps
+   * deliveryCount exact when another member replays a record). `before-handout`: a record goes to
+   * its handler only once its count is stored, so even a worker killed at once is counted, at the
+   * cost of a coordinator round trip per batch of hand-outs (throughput is then about prefetch per
+   * round trip). `after-handout`: the count is stored right after, alongside the work; a worker
+   * killed within that round trip (a few ms) under-counts the records it had just received, once.
+   * Graceful closes and rebalances are exact either way. Default `after-handout`.
+   */
+  deliveryCounts?: KafkaDeliveryCounts;
   /** Prefix of the shared delay topics (`<prefix>.<seconds>s`). Default `conveyor.delay`. */
   delayTopicPrefix?: string;
   /**
@@ -83,6 +96,7 @@ export interface ResolvedKafkaOptions {
   addressMap: Record<string, string>;
   delayTopicPrefix: string;
   delayForwarder: boolean;
+  deliveryCounts: KafkaDeliveryCounts;
 }
 
 const KNOWN = new Set<string>([
@@ -100,6 +114,7 @@ const KNOWN = new Set<string>([
   'addressMap',
   'delayTopicPrefix',
   'delayForwarder',
+  'deliveryCounts',
 ]);
 
 const HOST_PORT = /^(\[[0-9a-f:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/i;
@@ -127,6 +142,7 @@ export function resolveKafkaOptions(options: KafkaTransportOptions): ResolvedKaf
     addressMap: merged.addressMap ?? {},
     delayTopicPrefix: merged.delayTopicPrefix ?? 'conveyor.delay',
     delayForwarder: merged.delayForwarder ?? true,
+    deliveryCounts: merged.deliveryCounts ?? 'after-handout',
   };
   if (!Array.isArray(resolved.brokers) || resolved.brokers.length === 0)
     throw new InvalidOptionError('brokers', 'must be a non-empty array of "host:port"');
@@ -175,6 +191,8 @@ export function resolveKafkaOptions(options: KafkaTransportOptions): ResolvedKaf
     !/^[A-Za-z0-9._-]{1,200}$/.test(resolved.delayTopicPrefix)
   )
     throw new InvalidOptionError('delayTopicPrefix', 'must be 1-200 characters of [A-Za-z0-9._-]');
+  if (resolved.deliveryCounts !== 'before-handout' && resolved.deliveryCounts !== 'after-handout')
+    throw new InvalidOptionError('deliveryCounts', 'must be "before-handout" or "after-handout"');
   if (typeof resolved.delayForwarder !== 'boolean')
     throw new InvalidOptionError('delayForwarder', 'must be true or false');
   return resolved;
@@ -225,6 +243,7 @@ export function parseKafkaUrl(url: string): KafkaTransportOptions {
     else if (key === 'sessionTimeoutMs') out.sessionTimeoutMs = Number(value);
     else if (key === 'commitIntervalMs') out.commitIntervalMs = Number(value);
     else if (key === 'addressMap') out.addressMap = parseAddressMap(value);
+    else if (key === 'deliveryCounts') out.deliveryCounts = value as KafkaDeliveryCounts;
     else if (key === 'mechanism') {
       if (value !== 'plain' && value !== 'scram-sha-256' && value !== 'scram-sha-512')
         throw new InvalidOptionError('mechanism', 'must be plain, scram-sha-256 or scram-sha-512');

@@ -34,8 +34,13 @@ function freshQueue(): string {
 const workerErrors: string[] = [];
 
 /** Starts a worker process on `queue` that records each run to `file`; resolves once it consumes. */
-function startWorker(queue: string, file: string, label: string): Promise<ChildProcess> {
-  const settings = [String(CONCURRENCY), String(SESSION_TIMEOUT_MS), String(PARTITIONS)];
+function startWorker(
+  queue: string,
+  file: string,
+  label: string,
+  deliveryCounts: 'before-handout' | 'after-handout' = 'after-handout',
+): Promise<ChildProcess> {
+  const settings = [String(CONCURRENCY), String(SESSION_TIMEOUT_MS), String(PARTITIONS), deliveryCounts];
   const child = spawn(process.execPath, [fixture, KAFKA_ADDRESS, queue, file, label, ...settings], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -190,8 +195,10 @@ describe('Kafka workers of one consumer group', () => {
     expect(accepted).toBe(TOTAL);
 
     const [doomed, survivor] = await Promise.all([
-      startWorker(queue, file, 'doomed'),
-      startWorker(queue, file, 'survivor'),
+      // Counts stored before each hand-out: the kill lands at any moment, and every replay must
+      // still show how often it ran (the default stores them a round trip later, see the README).
+      startWorker(queue, file, 'doomed', 'before-handout'),
+      startWorker(queue, file, 'survivor', 'before-handout'),
     ]);
     // Both members own partitions and a third of the tasks ran: the kill lands mid-stream.
     await expect

@@ -92,6 +92,7 @@ describe('options', () => {
       sessionTimeoutMs: 10_000,
       delayTopicPrefix: 'conveyor.delay',
       delayForwarder: true,
+      deliveryCounts: 'after-handout',
     });
   });
 
@@ -108,6 +109,7 @@ describe('options', () => {
     [{ addressMap: { 'a:1': 'nowhere' } }, 'addressMap'],
     [{ delayTopicPrefix: 'no spaces' }, 'delayTopicPrefix'],
     [{ sasl: { mechanism: 'plain', username: 'u' } }, 'sasl'],
+    [{ deliveryCounts: 'never' }, 'deliveryCounts'],
     [{ colour: 'red' }, 'colour'],
   ])('%o fails at construction naming %s', (bad, option) => {
     expect(() => new KafkaTransport(bad as never)).toThrow(
