@@ -13,8 +13,10 @@ function kafkaTransport(target: KafkaTarget): KafkaTransport {
 
 /** The defaults the measured transport ran with, as the table's prose names them. */
 export function conveyorKafkaDefaults(): string {
-  const { commitIntervalMs, delayForwarder } = new KafkaTransport({ brokers: ['127.0.0.1:9092'] }).options;
-  return `commit interval ${commitIntervalMs} ms, delay forwarder ${delayForwarder ? 'on' : 'off'}`;
+  const { commitIntervalMs, deliveryCounts, delayForwarder } = new KafkaTransport({
+    brokers: ['127.0.0.1:9092'],
+  }).options;
+  return `delivery counts stored ${deliveryCounts}, commit interval ${commitIntervalMs} ms, delay forwarder ${delayForwarder ? 'on' : 'off'}`;
 }
 
 /**

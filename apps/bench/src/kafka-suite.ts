@@ -40,7 +40,7 @@ export interface KafkaRow extends CaseRow<KafkaContender['id']> {
 /** Results of the Kafka suite. */
 export interface KafkaSuiteResult {
   rows: KafkaRow[];
-  /** The transport's defaults that set its pace, e.g. `commit interval 20 ms, delay forwarder on`. */
+  /** The transport's defaults that set its pace, e.g. `delivery counts stored after-handout, commit interval 20 ms, …`. */
   conveyorDefaults?: string;
 }
 
