@@ -64,7 +64,8 @@ const LEASE_GONE = new Set(['UNKNOWN_MEMBER_ID', 'FENCED_INSTANCE_ID']);
  * prefetch bound, each offset's settlement is tracked, and a partition's committed offset only
  * moves past records that were settled (acked, dead-lettered or requeued as a copy): a crash
  * redelivers every unfinished record and never skips one. Hand-outs are counted in the
- * HandoutLedger before they happen, so a replayed record carries its true delivery count.
+ * HandoutLedger (before or right after they happen, see deliveryCounts), so a replayed record
+ * carries its true delivery count.
  */
 export class KafkaQueueConsumer {
   readonly #link: KafkaConsumerLink;
@@ -207,7 +208,7 @@ export class KafkaQueueConsumer {
     // The next owner counts from the ledger: what went out must be in it before this member leaves.
     await Promise.all([...this.#ledgerWrites]);
     await this.#commitSoon();
-    // Leases end here, so settles still waiting for a commit answer instead of retrying forever.
+    // Leases end here: a settle after this reports the lease lost.
     for (const lease of this.#leases.values()) lease.lose();
     this.#leases.clear();
     await this.#consumer?.disconnect().catch(this.#onError);
@@ -428,9 +429,9 @@ export class KafkaQueueConsumer {
   }
 
   /**
-   * Commits every partition's settled prefix, one commit at a time. A commit the group refuses
-   * because this member's generation ended (or the member is unknown) means its partitions may
-   * have moved: every lease is lost, and settles waiting on this commit report LeaseLostError.
+   * Commits every partition's settled prefix, one commit at a time; unchanged offsets too, so that
+   * a member the group forgot (UNKNOWN_MEMBER_ID) learns it: its leases are then lost, and later
+   * settles report LeaseLostError. Refusals while the group re-forms are retried after the join.
    */
   #flushCommits(): Promise<boolean> {
     const run = this.#committing.then(async (): Promise<boolean> => {

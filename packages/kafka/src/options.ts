@@ -45,7 +45,8 @@ export interface KafkaTransportOptions {
   compression?: KafkaCompression;
   /**
    * Acknowledged offsets are committed at most this often per consumer (plus on rebalance and
-   * close). A crash redelivers what was acked but not yet committed. Default 20: a settle resolves when its commit lands, so this is also the ack latency.
+   * close). A crash redelivers what was acked but not yet committed. Default
+   * 20.
    */
   commitIntervalMs?: number;
   /**
