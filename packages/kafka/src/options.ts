@@ -45,8 +45,7 @@ export interface KafkaTransportOptions {
   compression?: KafkaCompression;
   /**
    * Acknowledged offsets are committed at most this often per consumer (plus on rebalance and
-   * close). A crash redelivers what was acked but not yet committed. Default
-   * 20.
+   * close). A crash redelivers what was acked but not yet committed. Default 20.
    */
   commitIntervalMs?: number;
   /**
