@@ -2,10 +2,10 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { Client, defineTask, Worker } from '@conveyor/core';
+import { skipOrFailInCi } from '@conveyor/python-interop';
 import { describe, expect, it } from 'vitest';
 import { AmqpTransport } from '../src/index.js';
 import { RABBIT_URL, rabbitHarness } from './amqp-harness.js';
-import { skipOrFailInCi } from './ci.js';
 
 const TOTAL = 10_000;
 const brokers = fileURLToPath(new URL('../../../tooling/brokers/brokers.sh', import.meta.url));

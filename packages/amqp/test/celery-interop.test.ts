@@ -1,19 +1,19 @@
 // First: @conveyor/amqp must load before amqplib to read py-amqp's 64-bit `L` headers.
 import '../src/index.js';
 import { defineTask } from '@conveyor/core';
-import { ensurePythonCelery } from '@conveyor/python-interop';
 import {
   CELERY_INTEROP_CASES,
   type CeleryToConveyorCase,
   describeCeleryInterop,
   INTEROP_RESULT_TIMEOUT_MS,
+  missingInteropPrerequisites,
+  skipCeleryInterop,
 } from '@conveyor/python-interop/vitest';
 import { RedisResultBackend } from '@conveyor/redis';
 import amqplib from 'amqplib';
-import { describe, expect, it } from 'vitest';
+import { expect } from 'vitest';
 import { AmqpTransport } from '../src/index.js';
 import { RABBIT_URL, rabbitHarness } from './amqp-harness.js';
-import { skipOrFailInCi } from './ci.js';
 
 // Real Python Celery (tooling/python) on the same RabbitMQ; results in Celery's Redis backend.
 // Celery's AMQP URL names the vhost `/` explicitly, hence the extra slash.
@@ -43,32 +43,17 @@ const readsPyAmqpInt64Headers: CeleryToConveyorCase = {
   },
 };
 
-/** Why the suite cannot run here (RabbitMQ or the Python venv missing), or null. */
-async function missing(): Promise<string | null> {
-  try {
+const unavailable = await missingInteropPrerequisites({
+  broker: `RabbitMQ at ${RABBIT_URL.replace(/:[^:@/]*@/, ':***@')}`,
+  probeBroker: async () => {
     const connection = await amqplib.connect(RABBIT_URL, { timeout: 5000 });
     await connection.close();
-  } catch (error) {
-    return `RabbitMQ does not answer at ${RABBIT_URL.replace(/:[^:@/]*@/, ':***@')}: ${String((error as Error).message)}`;
-  }
-  try {
-    await ensurePythonCelery();
-  } catch (error) {
-    return `no Python Celery: ${String((error as Error).message)
-      .replace(/\s+/g, ' ')
-      .slice(0, 500)}`;
-  }
-  return null;
-}
-
-const unavailable = await missing();
+  },
+  redisResultsUrl: RESULTS,
+});
 if (unavailable) {
   // Under CI a skip would hide a broken set-up: there the file fails.
-  skipOrFailInCi('Celery interop over AMQP', unavailable, (note) => {
-    describe.skip('Celery interop over AMQP', () => {
-      it(note, () => {});
-    });
-  });
+  skipCeleryInterop('AMQP', unavailable);
 } else {
   describeCeleryInterop({
     name: 'AMQP',

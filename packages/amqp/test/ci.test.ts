@@ -1,5 +1,5 @@
+import { isCi, skipOrFailInCi } from '@conveyor/python-interop';
 import { describe, expect, it } from 'vitest';
-import { isCi, skipOrFailInCi } from './ci.js';
 
 describe('skip or fail when a test cannot run', () => {
   it('fails under CI, naming what cannot run and why', () => {

@@ -11,12 +11,11 @@ import {
   type TaskContext,
   Worker,
 } from '@conveyor/core';
-import { ensurePythonCelery } from '@conveyor/python-interop';
+import { ensurePythonCelery, skipOrFailInCi } from '@conveyor/python-interop';
 import amqplib from 'amqplib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { AmqpTransport, typedHeaders } from '../src/index.js';
 import { RABBIT_URL, rabbitHarness } from './amqp-harness.js';
-import { skipOrFailInCi } from './ci.js';
 
 const require = createRequire(import.meta.url);
 const codec = require(join(dirname(require.resolve('amqplib')), 'lib', 'codec.js')) as {

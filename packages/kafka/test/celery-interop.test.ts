@@ -1,10 +1,12 @@
-import { ensurePythonCelery } from '@conveyor/python-interop';
-import { describeCeleryInterop } from '@conveyor/python-interop/vitest';
+import {
+  CeleryRedisResults,
+  describeCeleryInterop,
+  missingInteropPrerequisites,
+  skipCeleryInterop,
+} from '@conveyor/python-interop/vitest';
 import { Kafka, logLevel } from 'kafkajs';
-import { afterAll, describe, it } from 'vitest';
+import { afterAll } from 'vitest';
 import { KafkaTransport } from '../src/index.js';
-import { CeleryRedisResults } from './fixtures/celery-redis-results.js';
-import { skipOrFailInCi } from './fixtures/ci.js';
 
 // Real Python Celery (tooling/python: Celery 5.7 with kombu 5.7's confluentkafka transport on
 // confluent-kafka 2.15.1) and Conveyor on the same Kafka topics, both ways, with results in Celery's
@@ -71,43 +73,25 @@ async function deleteDelayTopics(): Promise<void> {
   }
 }
 
-/** Why the suite cannot run here (Kafka, Redis or the Python venv missing), or null. */
-async function missing(): Promise<string | null> {
+/** Resolves once Kafka answers a metadata request. */
+async function kafkaAnswers(): Promise<void> {
   const admin = kafka.admin();
   try {
     await admin.connect();
     await admin.listTopics();
-  } catch (error) {
-    return `no Kafka at ${BOOTSTRAP} (bash tooling/brokers/brokers.sh up kafka): ${String((error as Error).message)}`;
   } finally {
     await admin.disconnect().catch(() => {});
   }
-  const results = new CeleryRedisResults(RESULTS);
-  try {
-    await results.get('00000000-0000-4000-8000-000000000000');
-  } catch (error) {
-    return `no Redis at ${RESULTS} for the results: ${String((error as Error).message)}`;
-  } finally {
-    await results.close();
-  }
-  try {
-    await ensurePythonCelery();
-  } catch (error) {
-    return `no Python Celery: ${String((error as Error).message)
-      .replace(/\s+/g, ' ')
-      .slice(0, 500)}`;
-  }
-  return null;
 }
 
-const unavailable = await missing();
+const unavailable = await missingInteropPrerequisites({
+  broker: `Kafka at ${BOOTSTRAP} (bash tooling/brokers/brokers.sh up kafka)`,
+  probeBroker: kafkaAnswers,
+  redisResultsUrl: RESULTS,
+});
 if (unavailable) {
   // Under CI a skip would hide a broken set-up: there the file fails.
-  skipOrFailInCi('Celery interop over Kafka', unavailable, (note) => {
-    describe.skip('Celery interop over Kafka', () => {
-      it(note, () => {});
-    });
-  });
+  skipCeleryInterop('Kafka', unavailable);
 } else {
   describeCeleryInterop({
     name: 'Kafka',

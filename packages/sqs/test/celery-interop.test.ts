@@ -1,14 +1,13 @@
 import { DeleteQueueCommand, ListQueuesCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { ensurePythonCelery } from '@conveyor/python-interop';
 import {
   CELERY_INTEROP_CASES,
+  CeleryRedisResults,
   conveyorSendsCountdown,
   describeCeleryInterop,
+  missingInteropPrerequisites,
+  skipCeleryInterop,
 } from '@conveyor/python-interop/vitest';
-import { describe, it } from 'vitest';
 import { SqsTransport } from '../src/index.js';
-import { CeleryRedisResults } from './fixtures/celery-redis-results.js';
-import { skipOrFailInCi } from './fixtures/ci.js';
 
 // Real Python Celery (tooling/python: Celery 5.7 with kombu's SQS transport, boto3 and pycurl) and
 // Conveyor on the same ElasticMQ queues, both ways, with results in Celery's Redis result backend
@@ -36,39 +35,16 @@ async function deleteQueues(queues: readonly string[]): Promise<void> {
   }
 }
 
-/** Why the suite cannot run here (ElasticMQ, Redis or the Python venv missing), or null. */
-async function missing(): Promise<string | null> {
-  try {
+const unavailable = await missingInteropPrerequisites({
+  broker: `SQS at ${ENDPOINT} (bash tooling/brokers/brokers.sh up sqs)`,
+  probeBroker: async () => {
     await sqs.send(new ListQueuesCommand({ MaxResults: 1 }));
-  } catch (error) {
-    return `no SQS at ${ENDPOINT} (bash tooling/brokers/brokers.sh up sqs): ${String((error as Error).message)}`;
-  }
-  const results = new CeleryRedisResults(RESULTS);
-  try {
-    await results.get('00000000-0000-4000-8000-000000000000');
-  } catch (error) {
-    return `no Redis at ${RESULTS} for the results: ${String((error as Error).message)}`;
-  } finally {
-    await results.close();
-  }
-  try {
-    await ensurePythonCelery();
-  } catch (error) {
-    return `no Python Celery: ${String((error as Error).message)
-      .replace(/\s+/g, ' ')
-      .slice(0, 500)}`;
-  }
-  return null;
-}
-
-const unavailable = await missing();
+  },
+  redisResultsUrl: RESULTS,
+});
 if (unavailable) {
   // Under CI a skip would hide a broken set-up: there the file fails.
-  skipOrFailInCi('Celery interop over SQS', unavailable, (note) => {
-    describe.skip('Celery interop over SQS', () => {
-      it(note, () => {});
-    });
-  });
+  skipCeleryInterop('SQS', unavailable);
 } else {
   describeCeleryInterop({
     name: 'SQS',

@@ -23,3 +23,5 @@ export {
   sendFromPython,
   startCeleryWorker,
 } from './celery.js';
+// Skip on a developer's machine, fail under CI: for any test that needs what a machine may lack.
+export { isCi, skipOrFailInCi } from './ci.js';

@@ -274,5 +274,13 @@ function transportOptionsOf(options: CeleryInteropOptions): { transportOptions?:
   return options.celeryTransportOptions ? { transportOptions: options.celeryTransportOptions } : {};
 }
 
+// Celery's Redis results, for the brokers on which Celery has no result backend (SQS, Kafka).
+export { CeleryRedisResults } from './celery-redis-results.js';
 // The whole catalogue (cases, task mirrors, context types) is part of this entry point's API.
 export * from './interop-cases.js';
+// The probe a broker package's interop test file runs first: skip (or fail under CI) with the reason.
+export {
+  type InteropPrerequisites,
+  missingInteropPrerequisites,
+  skipCeleryInterop,
+} from './interop-prerequisites.js';

@@ -1,7 +1,7 @@
 // Test-only helpers for the SQS self-tests: find the ElasticMQ that tooling/brokers starts, and call
 // its SQS JSON API directly (this package has no AWS SDK; ElasticMQ checks no signature).
 
-import { skipOrFailInCi } from './redis.js';
+import { warnOrFailInCi } from './redis.js';
 
 export type SqsCheck = { ok: true; endpoint: string } | { ok: false; reason: string };
 
@@ -39,7 +39,7 @@ export async function deleteQueues(prefix: string): Promise<void> {
 
 /**
  * ElasticMQ for a test file that cannot run without it: skipped with a warning on a developer's
- * machine, failed under CI (see skipOrFailInCi).
+ * machine, failed under CI (see warnOrFailInCi).
  */
 export async function sqsOrSkip(what: string): Promise<SqsCheck> {
   try {
@@ -47,7 +47,7 @@ export async function sqsOrSkip(what: string): Promise<SqsCheck> {
     return { ok: true, endpoint: SQS_ENDPOINT };
   } catch (error) {
     const reason = `no SQS at ${SQS_ENDPOINT} (bash tooling/brokers/brokers.sh up sqs): ${(error as Error).message}`;
-    skipOrFailInCi(what, reason);
+    warnOrFailInCi(what, reason);
     return { ok: false, reason };
   }
 }

@@ -1,3 +1,9 @@
+// Whether a test that cannot run here is skipped or failed. The broker packages' interop and
+// broker-restart tests need things a developer's machine may lack (a broker, the Python venv,
+// rabbitmqctl): there a skip with the reason is the useful answer, but under CI the same skip would
+// hide a broken set-up behind a green run, so there it fails. Kept free of vitest and
+// @conveyor/core, hence exported from the main entry point.
+
 /**
  * True when `CI` is set to anything but an empty string, `0` or `false` (CI services set
  * `CI=true`).
