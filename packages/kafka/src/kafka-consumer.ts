@@ -87,6 +87,8 @@ export class KafkaQueueConsumer {
   #wakers: (() => void)[] = [];
   #stopped = false;
   #rebalancing = false;
+  #heartbeatCalledAt = 0;
+  readonly #heartbeatEveryMs: number;
   /** When the group last confirmed this member (a join, a heartbeat or a commit answered). */
   #lastContactAt = 0;
   #committing: Promise<void> = Promise.resolve();
@@ -103,6 +105,7 @@ export class KafkaQueueConsumer {
     this.#handler = handler;
     this.#onError = onError;
     this.#window = new PrefetchWindow(prefetch, () => this.#wake());
+    this.#heartbeatEveryMs = Math.max(100, Math.floor(link.sessionTimeoutMs / 20));
     this.#port = link.port(this);
     this.#ledger = new HandoutLedger(link.topic, link.admin, () => this.#cluster);
   }
@@ -283,13 +286,19 @@ export class KafkaQueueConsumer {
     for (const wake of wakers) wake();
   }
 
+  /**
+   * Whether the batch may still be handed out. kafkajs's isStale() (a seek is pending) is not asked:
+   * it serializes the topic-partition on every call, and the only seeks are kafkajs's own after a
+   * join, which the lease and the offsets already taken (nextOffset) cover.
+   */
   #live(payload: EachBatchPayload, lease: PartitionLease): boolean {
-    return !this.#stopped && !lease.lost && payload.isRunning() && !payload.isStale();
+    return !this.#stopped && !lease.lost && payload.isRunning();
   }
 
   /** Waits for a free slot, heartbeating meanwhile; false when the batch must be abandoned. */
   async #slot(payload: EachBatchPayload, lease: PartitionLease): Promise<boolean> {
-    while (this.#live(payload, lease) && (this.#free() <= 0 || this.#rebalancing)) {
+    let live = this.#live(payload, lease);
+    while (live && (this.#free() <= 0 || this.#rebalancing)) {
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, 1000);
         this.#wakers.push(() => {
@@ -297,14 +306,21 @@ export class KafkaQueueConsumer {
           resolve();
         });
       });
-      try {
-        await payload.heartbeat();
-      } catch (error) {
-        if (REBALANCING.has((error as { type?: string }).type ?? '')) throw error;
-        this.#onError(error);
+      // kafkajs sends a heartbeat only once per heartbeat interval anyway; calling it after every
+      // wake (each settle, at concurrency 1) only cost a round of promises.
+      const now = Date.now();
+      if (now - this.#heartbeatCalledAt >= this.#heartbeatEveryMs) {
+        this.#heartbeatCalledAt = now;
+        try {
+          await payload.heartbeat();
+        } catch (error) {
+          if (REBALANCING.has((error as { type?: string }).type ?? '')) throw error;
+          this.#onError(error);
+        }
       }
+      live = this.#live(payload, lease);
     }
-    return this.#live(payload, lease);
+    return live;
   }
 
   async #eachBatch(payload: EachBatchPayload): Promise<void> {

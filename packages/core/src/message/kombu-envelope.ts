@@ -53,7 +53,12 @@ export interface DecodedKombuEnvelope {
 export function decodeKombuEnvelope(raw: string | Uint8Array): DecodedKombuEnvelope {
   let doc: unknown;
   try {
-    doc = JSON.parse(typeof raw === 'string' ? raw : Buffer.from(raw).toString('utf8'));
+    // A view over the same bytes, not a copy (Buffer.from(Uint8Array) copies).
+    const text =
+      typeof raw === 'string'
+        ? raw
+        : Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString('utf8');
+    doc = JSON.parse(text);
   } catch (error) {
     throw new MalformedMessageError(`envelope is not JSON: ${(error as Error).message}`, { cause: error });
   }
