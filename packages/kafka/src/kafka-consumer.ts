@@ -89,6 +89,9 @@ export class KafkaQueueConsumer {
   #rebalancing = false;
   #heartbeatCalledAt = 0;
   readonly #heartbeatEveryMs: number;
+  #pumpScheduled = false;
+  /** Fetched records held at most (beyond one fetch), waiting for slots. */
+  readonly #maxBacklog: number;
   /** When the group last confirmed this member (a join, a heartbeat or a commit answered). */
   #lastContactAt = 0;
   #committing: Promise<void> = Promise.resolve();
@@ -106,6 +109,7 @@ export class KafkaQueueConsumer {
     this.#onError = onError;
     this.#window = new PrefetchWindow(prefetch, () => this.#wake());
     this.#heartbeatEveryMs = Math.max(100, Math.floor(link.sessionTimeoutMs / 20));
+    this.#maxBacklog = Math.max(1000, prefetch * 4);
     this.#port = link.port(this);
     this.#ledger = new HandoutLedger(link.topic, link.admin, () => this.#cluster);
   }
@@ -277,13 +281,49 @@ export class KafkaQueueConsumer {
   }
 
   #free(): number {
-    return this.#window.free - this.#reserved - this.#waiting;
+    return this.#window.free - this.#reserved;
+  }
+
+  /** Records fetched and waiting in the leases' backlogs. */
+  #backlogSize(): number {
+    let n = 0;
+    for (const lease of this.#leases.values()) n += lease.backlog.length;
+    return n;
   }
 
   #wake(): void {
     const wakers = this.#wakers;
     this.#wakers = [];
     for (const wake of wakers) wake();
+    this.#schedulePump();
+  }
+
+  #schedulePump(): void {
+    if (this.#pumpScheduled) return;
+    this.#pumpScheduled = true;
+    queueMicrotask(() => {
+      this.#pumpScheduled = false;
+      this.#pump();
+    });
+  }
+
+  /** Hands out backlog records while slots are free, a partition at a time in turn. */
+  #pump(): void {
+    if (this.#stopped || this.#rebalancing) return;
+    let free = this.#free();
+    while (free > 0) {
+      let handed = false;
+      for (const lease of this.#leases.values()) {
+        if (free <= 0) break;
+        if (lease.lost || lease.backlog.length === 0) continue;
+        const chunk = lease.backlog.splice(0, free);
+        free -= chunk.length;
+        this.#reserved += chunk.length;
+        handed = true;
+        void this.#handOut(lease, chunk);
+      }
+      if (!handed) return;
+    }
   }
 
   /**
@@ -295,10 +335,13 @@ export class KafkaQueueConsumer {
     return !this.#stopped && !lease.lost && payload.isRunning();
   }
 
-  /** Waits for a free slot, heartbeating meanwhile; false when the batch must be abandoned. */
-  async #slot(payload: EachBatchPayload, lease: PartitionLease): Promise<boolean> {
+  /**
+   * Waits while the backlog holds more than it may (kafkajs then fetches no further), heartbeating
+   * meanwhile; false when the batch must be abandoned.
+   */
+  async #room(payload: EachBatchPayload, lease: PartitionLease): Promise<boolean> {
     let live = this.#live(payload, lease);
-    while (live && (this.#free() <= 0 || this.#rebalancing)) {
+    while (live && (this.#backlogSize() >= this.#maxBacklog || this.#rebalancing)) {
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, 1000);
         this.#wakers.push(() => {
@@ -307,7 +350,7 @@ export class KafkaQueueConsumer {
         });
       });
       // kafkajs sends a heartbeat only once per heartbeat interval anyway; calling it after every
-      // wake (each settle, at concurrency 1) only cost a round of promises.
+      // wake only cost a round of promises.
       const now = Date.now();
       if (now - this.#heartbeatCalledAt >= this.#heartbeatEveryMs) {
         this.#heartbeatCalledAt = now;
@@ -323,36 +366,30 @@ export class KafkaQueueConsumer {
     return live;
   }
 
+  /**
+   * Takes a fetched batch into its partition's backlog and returns, so that kafkajs fetches the
+   * next batch while these go out (it fetches again only once every batch of a fetch returned).
+   * Records already taken (refetched after a join that kept the partition) or settled by an
+   * earlier owner (the ledger's marks) are skipped.
+   */
   async #eachBatch(payload: EachBatchPayload): Promise<void> {
     const { batch } = payload;
     const lease = await this.#leaseOf(batch.partition);
-    const records = batch.messages;
-    let i = 0;
-    while (i < records.length) {
-      if (!(await this.#slot(payload, lease))) return;
-      const ready: KafkaMessage[] = [];
-      let room = this.#free();
-      let last: string | undefined;
-      while (i < records.length && room > 0) {
-        const record = records[i]!;
-        i += 1;
-        last = record.offset;
-        const offset = Number(record.offset);
-        // Fetched again after a rebalance that left the partition here: already taken.
-        if (offset < lease.nextOffset) continue;
-        // Settled by an earlier owner above a record it had not finished: not run again.
-        if (lease.counts.isDone(offset)) {
-          lease.nextOffset = offset + 1;
-          continue;
-        }
-        room -= 1;
-        if (lease.take(record, this.#link.keyOrder ? keyOf(record) : undefined)) ready.push(record);
-        else this.#waiting += 1;
+    if (!(await this.#room(payload, lease))) return;
+    let last: string | undefined;
+    for (const record of batch.messages) {
+      last = record.offset;
+      const offset = Number(record.offset);
+      if (offset < lease.nextOffset) continue;
+      if (lease.counts.isDone(offset)) {
+        lease.nextOffset = offset + 1;
+        continue;
       }
-      this.#reserved += ready.length;
-      if (ready.length > 0) await this.#handOut(lease, ready);
-      if (last !== undefined) payload.resolveOffset(last);
+      if (lease.take(record, this.#link.keyOrder ? keyOf(record) : undefined)) lease.backlog.push(record);
+      else this.#waiting += 1;
     }
+    if (last !== undefined) payload.resolveOffset(last);
+    this.#pump();
   }
 
   async #leaseOf(partition: number): Promise<PartitionLease> {

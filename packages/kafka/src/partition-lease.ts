@@ -19,6 +19,11 @@ export class PartitionLease {
   committed = -1;
   /** Settlements the ledger has not stored yet. */
   ledgerDirty = false;
+  /**
+   * Records taken from fetches and free to go out, oldest first: the consumer hands them out as
+   * slots free up, while kafkajs fetches the next batch.
+   */
+  readonly backlog: KafkaMessage[] = [];
   /** Offsets taken and not settled: handed out, or waiting for their key. */
   readonly #open = new Set<number>();
   /** Keys with a delivery out, and the records of that key waiting behind it (oldest first). */
@@ -87,6 +92,7 @@ export class PartitionLease {
   /** The partition moved: nothing of it may be settled or handed out any more. */
   lose(): void {
     this.lost = true;
+    this.backlog.length = 0;
     this.#keys.clear();
     this.#waiting = 0;
   }
