@@ -13,15 +13,8 @@ import { KafkaTransport } from '../src/index.js';
 // Redis result backend (Celery has none on Kafka). Redis db 9 is the Kafka tests' own.
 //
 // Both directions run every shared case. Each direction has its own topic, consumed by one side only:
-// a Python worker and a Conveyor worker cannot share a queue, because their consumer-group protocols
-// have no assignor name in common (librdkafka offers `range` and `roundrobin`, kafkajs's round-robin
-// assigner is named `RoundRobinAssigner`), so the broker refuses the second to join with
-// INCONSISTENT_GROUP_PROTOCOL (docs/celery-wire.md §5). Measured with this transport (4dbc5f8) and
-// a Celery worker on one queue, 10 tasks sent from Python: Conveyor joined first, it ran all 10 while
-// Celery logged INCONSISTENT_GROUP_PROTOCOL 22 times and ran none; Celery joined first, Conveyor's
-// consumer crashed with it and Celery ran all 10. The same build with its assigner renamed
-// `roundrobin` shared the group: 5 and 5, no error. A mixed-group case belongs here once the
-// transport does that.
+// a group with both kinds of member is possible (test/celery-mixed-group.test.ts) but not supported,
+// since kombu commits everything it polled with one ack.
 const BOOTSTRAP = process.env.CONVEYOR_KAFKA_BROKERS ?? '127.0.0.1:9092';
 const BROKERS = BOOTSTRAP.split(',');
 const RESULTS = 'redis://127.0.0.1:6379/9';
