@@ -10,5 +10,7 @@ export default async function setup(): Promise<void> {
   const script = fileURLToPath(new URL('../../../tooling/brokers/brokers.sh', import.meta.url));
   // Without the script, the brokers are expected to be running already (the test says so if it is not).
   if (!existsSync(script)) return;
-  await promisify(execFile)('bash', [script, 'up', 'redis', 'rabbitmq', 'sqs', 'kafka'], { timeout: 300_000 });
+  await promisify(execFile)('bash', [script, 'up', 'redis', 'rabbitmq', 'sqs', 'kafka'], {
+    timeout: 300_000,
+  });
 }
