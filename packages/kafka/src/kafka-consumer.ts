@@ -83,7 +83,6 @@ export class KafkaQueueConsumer {
   #reserved = 0;
   /** Ledger writes on their way that hand-outs did not wait for (countsBeforeHandout false). */
   readonly #ledgerWrites = new Set<Promise<void>>();
-  #waiting = 0;
   #wakers: (() => void)[] = [];
   #stopped = false;
   #rebalancing = false;
@@ -256,7 +255,6 @@ export class KafkaQueueConsumer {
     lease.ledgerDirty = true;
     const next = lease.settle(receipt.offset, receipt.key);
     if (next) {
-      this.#waiting -= 1;
       this.#reserved += 1;
       void this.#handOut(lease, [next]);
     }
@@ -386,7 +384,6 @@ export class KafkaQueueConsumer {
         continue;
       }
       if (lease.take(record, this.#link.keyOrder ? keyOf(record) : undefined)) lease.backlog.push(record);
-      else this.#waiting += 1;
     }
     if (last !== undefined) payload.resolveOffset(last);
     this.#pump();
@@ -540,7 +537,6 @@ export class KafkaQueueConsumer {
 
   #lose(lease: PartitionLease): void {
     if (lease.lost) return;
-    this.#waiting -= lease.waiting;
     lease.lose();
     if (this.#leases.get(lease.partition) === lease) this.#leases.delete(lease.partition);
   }

@@ -28,21 +28,10 @@ export class PartitionLease {
   readonly #open = new Set<number>();
   /** Keys with a delivery out, and the records of that key waiting behind it (oldest first). */
   readonly #keys = new Map<string, KafkaMessage[]>();
-  #waiting = 0;
 
   constructor(partition: number, counts: HandoutCounts) {
     this.partition = partition;
     this.counts = counts;
-  }
-
-  /** Records waiting for their key. */
-  get waiting(): number {
-    return this.#waiting;
-  }
-
-  /** Unsettled offsets (handed out or waiting). */
-  get openCount(): number {
-    return this.#open.size;
   }
 
   /**
@@ -60,7 +49,6 @@ export class PartitionLease {
       return true;
     }
     queue.push(record);
-    this.#waiting += 1;
     return false;
   }
 
@@ -73,10 +61,7 @@ export class PartitionLease {
     if (key === undefined) return undefined;
     const queue = this.#keys.get(key);
     const next = queue?.shift();
-    if (next) {
-      this.#waiting -= 1;
-      return next;
-    }
+    if (next) return next;
     this.#keys.delete(key);
     return undefined;
   }
@@ -94,6 +79,5 @@ export class PartitionLease {
     this.lost = true;
     this.backlog.length = 0;
     this.#keys.clear();
-    this.#waiting = 0;
   }
 }
