@@ -61,17 +61,7 @@ async function loseLeaseByVisibilityTimeout(ctx: CaseContext): Promise<void> {
     `expected the message held past its ${VISIBILITY_TIMEOUT_MS} ms visibility timeout (${id}) to reach the second consumer, got ${idOf(current)}`,
   );
   const why = `held past its ${VISIBILITY_TIMEOUT_MS} ms visibility timeout and redelivered to another consumer after ${lostAfter} ms`;
-  await expectSettlesReportLeaseLost(ctx, lost, why);
-  await expectResolves(
-    () => taker.ack(current),
-    'the new owner acked the message after the stale ack (the stale ack must not have removed it)',
-  );
-  await sleep(QUIET_WINDOW_MS);
-  assert.equal(
-    taker.deliveries.length,
-    1,
-    `expected the message to be gone once its new owner acked it, but it was delivered ${taker.deliveries.length} times`,
-  );
+  await expectStaleSettlesLostAndNewAckStands(ctx, lost, why, taker, current, 1);
 }
 
 async function loseLeaseByConnectionCut(ctx: CaseContext): Promise<void> {
@@ -143,21 +133,36 @@ async function loseLeaseByRebalance(ctx: CaseContext): Promise<void> {
       `expected the message held by the silenced member (${id}) to reach the other member, got ${idOf(current)}`,
     );
     const why = `whose member was silenced until the group gave its partition to another member ${movedAfter} ms later`;
-    await expectSettlesReportLeaseLost(ctx, lost, why);
-    await expectResolves(
-      () => taker.ack(current),
-      'the new owner acked the message after the stale ack (the stale ack must not have removed it)',
-    );
-    await sleep(QUIET_WINDOW_MS);
-    assert.equal(
-      taker.deliveries.length,
-      1,
-      `expected the message to be gone once its new owner acked it, but it was delivered ${taker.deliveries.length} times`,
-    );
+    await expectStaleSettlesLostAndNewAckStands(ctx, lost, why, taker, current, 1);
   } finally {
     proxy.blackhole(false);
     proxy.cutAll();
   }
+}
+
+/**
+ * The stale delivery's settles report LeaseLostError, the current owner's ack then stands, and the
+ * message is gone: `owner` has seen it `deliveries` times and sees it no more.
+ */
+async function expectStaleSettlesLostAndNewAckStands(
+  ctx: CaseContext,
+  lost: { ack(): Promise<void>; nack(): Promise<void> },
+  why: string,
+  owner: ConsumerProbe,
+  current: Parameters<ConsumerProbe['ack']>[0],
+  deliveries: number,
+): Promise<void> {
+  await expectSettlesReportLeaseLost(ctx, lost, why);
+  await expectResolves(
+    () => owner.ack(current),
+    'the new owner acked the message after the stale ack (the stale ack must not have removed it)',
+  );
+  await sleep(QUIET_WINDOW_MS);
+  assert.equal(
+    owner.deliveries.length,
+    deliveries,
+    `expected the message to be gone once its new owner acked it, but it was delivered ${owner.deliveries.length} times`,
+  );
 }
 
 /** Ack, then nack, of a delivery whose lease is gone: each must report LeaseLostError. */
