@@ -120,4 +120,16 @@ describe('decodeKombuEnvelope', () => {
   ])('rejects %s with MalformedMessageError', (_case, raw) => {
     expect(() => decodeKombuEnvelope(raw)).toThrow(MalformedMessageError);
   });
+
+  it('rejects bytes that are not UTF-8, even inside a string of a valid envelope (read as U+FFFD, its letter would be changed)', () => {
+    const envelope = Buffer.concat([
+      Buffer.from('{"body":"W10=","headers":{"task":"t","id":"i-'),
+      Buffer.from([0xff, 0xc3]),
+      Buffer.from('"},"properties":{"body_encoding":"base64"}}'),
+    ]);
+    expect(() => decodeKombuEnvelope(envelope)).toThrow(/not UTF-8/);
+    expect(decodeKombuEnvelope(Buffer.from('{"body":"","headers":{"id":"é ✓"}}')).message.headers.id).toBe(
+      'é ✓',
+    );
+  });
 });

@@ -168,8 +168,8 @@ export class RedisConsumer {
     let message: WireMessage | null = null;
     let malformed: MalformedMessageError | null = null;
     try {
-      // The text is only for JSON.parse: `raw` itself stays as stored, for the dead letter.
-      message = decodeKombuEnvelope(raw.toString('utf8')).message;
+      // Read in place and as strict UTF-8: `raw` itself stays as stored, for the dead letter.
+      message = decodeKombuEnvelope(raw).message;
       const level = levelOfBucket(Number(bucketText));
       if (level === undefined) delete message.properties.priority;
       else message.properties.priority = level;

@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { MalformedMessageError } from '../errors/message-errors.js';
 import type { JsonValue } from './json-value.js';
 import type { WireMessage, WireProperties } from './wire-message.js';
@@ -49,9 +50,17 @@ export interface DecodedKombuEnvelope {
   brokerPriority: number | undefined;
 }
 
-/** Parses a kombu envelope; anything that is not one throws MalformedMessageError with the reason. */
+/**
+ * Parses a kombu envelope; anything that is not one throws MalformedMessageError with the reason.
+ * Bytes must be UTF-8 (JSON on the wire is, and kombu decodes it strictly): bytes that are not would
+ * read as U+FFFD, and a message decoded from them would be re-published (retried, dead-lettered)
+ * changed, where a malformed payload is dead-lettered byte for byte.
+ */
 export function decodeKombuEnvelope(raw: string | Uint8Array): DecodedKombuEnvelope {
   let doc: unknown;
+  if (typeof raw !== 'string' && !isUtf8(raw)) {
+    throw new MalformedMessageError('envelope is not JSON: its bytes are not UTF-8');
+  }
   try {
     // A view over the same bytes, not a copy (Buffer.from(Uint8Array) copies).
     const text =
