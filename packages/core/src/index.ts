@@ -28,6 +28,7 @@ export type { TaskEmbed, TaskMessage } from './message/task-message.js';
 export type { WireMessage, WireProperties } from './message/wire-message.js';
 export * from './results/index.js';
 export * from './runtime/index.js';
+export * from './signing/index.js';
 export type {
   CapabilitiesInput,
   DelayMode,

@@ -6,6 +6,8 @@ import { encodeTaskMessage } from '../message/encode-task.js';
 import type { JsonValue } from '../message/json-value.js';
 import type { WireMessage } from '../message/wire-message.js';
 import type { ResultBackend } from '../results/result-backend.js';
+import { MessageSigner } from '../signing/message-signer.js';
+import type { ClientSigningOptions } from '../signing/signing-options.js';
 import type { PublishEntry, PublishOptions, Transport } from '../transport/transport.js';
 import { publishWithRetry, resolvePublishRetry } from './publish-with-retry.js';
 import { ResultHandle } from './result-handle.js';
@@ -33,6 +35,11 @@ export interface ClientOptions {
    * e.g. Redis), whose parked messages only Conveyor processes release, and `'broker'` elsewhere.
    */
   delayedDelivery?: DelayedDelivery;
+  /**
+   * Sign every task body with this key, in Celery's `auth` format, so that workers that trust
+   * the certificate (Conveyor or Celery with `task_serializer='auth'`) run it. See docs/signing.md.
+   */
+  signing?: ClientSigningOptions;
 }
 
 /**
@@ -81,6 +88,7 @@ const KNOWN_CLIENT_OPTIONS = new Set([
   'codecs',
   'publishRetry',
   'delayedDelivery',
+  'signing',
 ]);
 
 /** Sends tasks. Connects the transport and declares queues lazily, once. */
@@ -92,6 +100,7 @@ export class Client {
   readonly delayedDelivery: 'broker' | 'eta';
   readonly #codecs: CodecRegistry;
   readonly #publishRetry: RetryPolicy;
+  readonly #signer: MessageSigner | undefined;
   #connected: Promise<void> | undefined;
   readonly #declared = new Map<string, Promise<void>>();
 
@@ -108,6 +117,7 @@ export class Client {
     this.#codecs = options.codecs ?? defaultCodecs;
     this.#publishRetry = resolvePublishRetry(options.publishRetry);
     this.delayedDelivery = resolveDelayedDelivery(options.delayedDelivery, this.transport);
+    this.#signer = options.signing === undefined ? undefined : new MessageSigner(options.signing);
   }
 
   /** Sends one task; resolves when the broker has it. */
@@ -154,7 +164,7 @@ export class Client {
     const handles: ResultHandle<Result>[] = new Array(argsList.length);
     for (let i = 0; i < argsList.length; i++) {
       const id = options.taskId ?? randomUUID();
-      const message: WireMessage = encodeTaskMessage(
+      let message: WireMessage = encodeTaskMessage(
         {
           id,
           task: name,
@@ -169,6 +179,7 @@ export class Client {
         },
         this.#codecs,
       );
+      if (this.#signer) message = this.#signer.sign(message);
       entries[i] = publishOptions ? { message, options: publishOptions } : { message };
       handles[i] = new ResultHandle<Result>(id, this.results);
     }

@@ -22,6 +22,9 @@ import type { TaskMessage } from '../message/task-message.js';
 import type { ResultBackend } from '../results/result-backend.js';
 import { exceptionInfo, type ResultMeta } from '../results/result-meta.js';
 import type { TaskState } from '../results/task-state.js';
+import { MessageVerifier } from '../signing/message-verifier.js';
+import { isSignedMessage, withSignedBody } from '../signing/signed-body.js';
+import type { WorkerSigningOptions } from '../signing/signing-options.js';
 import { type Delivery, MAX_VISIBILITY_EXTENSION_MS } from '../transport/delivery.js';
 import type { PublishOptions, Transport } from '../transport/transport.js';
 import { validateArgs } from './client.js';
@@ -67,6 +70,12 @@ export interface WorkerOptions {
    * The runners import the tasks from `isolation.tasksModule`. Default: none (in-process).
    */
   isolation?: IsolationOptions;
+  /**
+   * Run only tasks signed by a trusted producer (Celery's `auth` format): an unsigned message
+   * (when `require`, the default), a tampered one or one from an unknown signer is dead-lettered
+   * with the reason and never run. See docs/signing.md.
+   */
+  signing?: WorkerSigningOptions;
 }
 
 const KNOWN_WORKER_OPTIONS = new Set([
@@ -82,6 +91,7 @@ const KNOWN_WORKER_OPTIONS = new Set([
   'maxDeliveries',
   'codecs',
   'isolation',
+  'signing',
 ]);
 
 /** One running task, so that shutdown can give it back. */
@@ -111,6 +121,7 @@ export class Worker extends TypedEmitter<WorkerEvents> {
   readonly #codecs: CodecRegistry;
   readonly #shutdownDeadlineMs: number;
   readonly #trackStarted: boolean;
+  readonly #verifier: MessageVerifier | undefined;
   /** The runners of isolated handlers, when `isolation` is set. */
   readonly #isolation: RunnerPool | undefined;
   readonly #active = new Set<Execution>();
@@ -164,6 +175,7 @@ export class Worker extends TypedEmitter<WorkerEvents> {
     this.#codecs = options.codecs ?? defaultCodecs;
     this.#shutdownDeadlineMs = deadline;
     this.#trackStarted = options.trackStarted ?? false;
+    this.#verifier = options.signing === undefined ? undefined : new MessageVerifier(options.signing);
     this.#isolation =
       options.isolation === undefined
         ? undefined
@@ -399,7 +411,8 @@ export class Worker extends TypedEmitter<WorkerEvents> {
     }
     let message: TaskMessage;
     try {
-      message = decodeTaskMessage(delivery.message, this.#codecs);
+      const wire = this.#verifier ? this.#verifier.open(delivery.message) : delivery.message;
+      message = decodeTaskMessage(wire, this.#codecs);
     } catch (error) {
       if (error instanceof MalformedMessageError)
         return this.#reject(delivery, error.message, undefined, undefined);
@@ -627,7 +640,9 @@ export class Worker extends TypedEmitter<WorkerEvents> {
   ): Promise<void> {
     const queue = delivery.queue;
     const orderingKey = delivery.orderingKey;
-    const wire = encodeTaskMessage({ ...message, ...changes }, this.#codecs);
+    let wire = encodeTaskMessage({ ...message, ...changes }, this.#codecs);
+    // Only headers changed: the producer's signed body goes back as it came, still verifiable.
+    if (isSignedMessage(delivery.message)) wire = withSignedBody(wire, delivery.message);
     const options: PublishOptions = {};
     if (delayMs > 0) options.delayMs = delayMs;
     // Unset stays unset (the broker's Celery default); an explicit level, even 0, is kept.
