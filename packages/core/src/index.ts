@@ -7,10 +7,14 @@
  * shared delivery layer, the publish checks, the kombu envelope and the message codec.
  */
 
+// Dead-letter tooling (list, show, redrive, purge) over the Transport contract: the CLI's
+// `conveyor dlq` and the dashboard share it.
+export * from './dead-letters/index.js';
 export {
   DEAD_LETTER_CONTENT_ENCODING_HEADER,
   DEAD_LETTER_CONTENT_TYPE_HEADER,
   DEAD_LETTER_TRUNCATED_HEADER,
+  DEAD_LETTERED_AT_HEADER,
 } from './delivery/dead-letter-message.js';
 export * from './errors/index.js';
 export { MEMORY_PRIORITY_LEVELS, MemoryBroker } from './memory/memory-broker.js';

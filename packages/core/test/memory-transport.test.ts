@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   DEAD_LETTER_REASON_HEADER,
   DEAD_LETTER_SOURCE_HEADER,
+  DEAD_LETTERED_AT_HEADER,
   type Delivery,
   InvalidOptionError,
   LeaseLostError,
@@ -176,6 +177,7 @@ describe('MemoryTransport: nack and reject', () => {
       'x-keep': 1,
       [DEAD_LETTER_REASON_HEADER]: 'handler exploded',
       [DEAD_LETTER_SOURCE_HEADER]: Q,
+      [DEAD_LETTERED_AT_HEADER]: expect.stringMatching(/^\d{4}-\d{2}-\d{2}T/),
     });
     expect(await transport.queueDepth(Q)).toEqual({ ready: 0, inFlight: 0, delayed: 0 });
   });

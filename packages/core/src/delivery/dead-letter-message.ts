@@ -11,6 +11,12 @@ import {
  * the payload before the cut (the body holds its first bytes).
  */
 export const DEAD_LETTER_TRUNCATED_HEADER = 'x-conveyor-dead-letter-truncated';
+/**
+ * Header on every dead letter Conveyor writes: when it was dead-lettered, an ISO 8601 UTC time.
+ * The dead-letter tooling (`since=`) filters on it; letters the broker moved on its own (an SQS
+ * redrive policy, a quorum queue's delivery limit) and letters written before it existed lack it.
+ */
+export const DEAD_LETTERED_AT_HEADER = 'x-conveyor-dead-lettered-at';
 /** Header on a truncated dead letter: the payload's own `content_type` (the letter says octet-stream). */
 export const DEAD_LETTER_CONTENT_TYPE_HEADER = 'x-conveyor-dead-letter-content-type';
 /** Header on a truncated dead letter: the payload's own `content_encoding` (the letter says binary). */
@@ -39,9 +45,9 @@ export interface DeadLetterSource {
 
 /**
  * The one layout of a dead-lettered message, whichever transport or core path writes it: the
- * original message with the reason and source queue added to its headers, or, for a payload that
- * could not be decoded, its raw bytes unchanged as `application/octet-stream` with the same two
- * headers (so nothing about the garbage is lost or re-encoded).
+ * original message with the reason, source queue and time added to its headers, or, for a payload
+ * that could not be decoded, its raw bytes unchanged as `application/octet-stream` with the same
+ * three headers (so nothing about the garbage is lost or re-encoded).
  *
  * A payload that would not fit in `maxBytes` is truncated rather than refused: a letter the broker
  * refuses leaves the message in its queue, redelivered after every visibility timeout for ever. The
@@ -56,6 +62,7 @@ export function deadLetterMessage(source: DeadLetterSource): WireMessage {
   const extra: Record<string, JsonValue> = {
     [DEAD_LETTER_REASON_HEADER]: String(source.reason),
     [DEAD_LETTER_SOURCE_HEADER]: source.queue,
+    [DEAD_LETTERED_AT_HEADER]: new Date().toISOString(),
   };
   const letter: WireMessage = source.message
     ? { ...source.message, headers: { ...source.message.headers, ...extra } }

@@ -2,6 +2,7 @@ export {
   DEAD_LETTER_CONTENT_ENCODING_HEADER,
   DEAD_LETTER_CONTENT_TYPE_HEADER,
   DEAD_LETTER_TRUNCATED_HEADER,
+  DEAD_LETTERED_AT_HEADER,
   type DeadLetterSource,
   deadLetterMessage,
 } from './dead-letter-message.js';
