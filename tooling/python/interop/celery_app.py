@@ -8,8 +8,12 @@ Configured entirely from the environment so every transport package can reuse it
   CELERY_QUEUE           default queue: what the worker consumes and send_task targets (default celery)
   CELERY_TRANSPORT_OPTIONS  optional JSON object for broker_transport_options
                             (e.g. {"visibility_timeout": 60}, {"global_keyprefix": "x:"})
+  CELERY_SECURITY_KEY, CELERY_SECURITY_CERTIFICATE, CELERY_SECURITY_CERT_STORE
+                         optional: paths of a PEM key, its certificate and the trusted certificates;
+                         when set, tasks are signed and verified (the `auth` serializer)
 
-JSON only. Task names are fixed strings (``interop.*``) so a Conveyor worker registers the same names.
+JSON only (signed JSON with the CELERY_SECURITY_* variables). Task names are fixed strings
+(``interop.*``) so a Conveyor worker registers the same names.
 Start a worker with:  python -m celery -A celery_app worker -P solo -Q "$CELERY_QUEUE" -l info
 """
 
@@ -45,6 +49,18 @@ app.conf.update(
 )
 if os.environ.get("CELERY_TRANSPORT_OPTIONS"):
     app.conf.broker_transport_options = json.loads(os.environ["CELERY_TRANSPORT_OPTIONS"])
+if os.environ.get("CELERY_SECURITY_KEY"):
+    # Celery's message signing (docs/signing.md): tasks are signed with this key and certificate,
+    # and accepted only when signed by a certificate of the store (a file, a directory or a glob).
+    app.conf.update(
+        security_key=os.environ["CELERY_SECURITY_KEY"],
+        security_certificate=os.environ["CELERY_SECURITY_CERTIFICATE"],
+        security_cert_store=os.environ["CELERY_SECURITY_CERT_STORE"],
+        task_serializer="auth",
+        accept_content=["auth"],
+    )
+    # Results stay JSON: keep the json decoder enabled for the result backend.
+    app.setup_security(allowed_serializers=["json"])
 
 
 @app.task(name="interop.add")
