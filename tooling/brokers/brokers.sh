@@ -9,6 +9,9 @@
 #
 # redis 127.0.0.1:6379 | redis-cluster 127.0.0.1:7000-7002 | rabbitmq 127.0.0.1:5672 (guest/guest)
 # kafka 127.0.0.1:9092 (KRaft) | sqs (ElasticMQ) http://127.0.0.1:9324
+# TLS, next to them (certificates from tls-certs.sh in .conveyor/brokers/tls/): rediss 127.0.0.1:6380
+# | amqps 127.0.0.1:5671 (client certificate required) | kafka SASL_SSL 127.0.0.1:9094 (SCRAM user
+# conveyor / conveyor-secret) | sqs https://127.0.0.1:9325 (a TLS terminator in front of ElasticMQ)
 #
 # Redis and RabbitMQ come from Debian's packages (installed with apt-get when missing), Kafka and
 # ElasticMQ from their official jars on Maven Central (fetched once into the state folder). A broker
@@ -34,6 +37,16 @@ RABBITMQ_NODE=conveyor@localhost
 KAFKA_ADDRESS=127.0.0.1:9092
 SQS_ENDPOINT=http://127.0.0.1:9324
 
+# TLS listeners beside the plain ones, with the certificates tls-certs.sh makes in $TLS.
+TLS="$STATE/tls"
+REDIS_TLS_PORT=6380
+AMQPS_ADDRESS=127.0.0.1:5671
+KAFKA_SASL_SSL_ADDRESS=127.0.0.1:9094
+SQS_TLS_ADDRESS=127.0.0.1:9325
+# The SCRAM user of Kafka's SASL_SSL listener. A test credential on loopback only, not a secret.
+KAFKA_SCRAM_USER=conveyor
+KAFKA_SCRAM_PASSWORD=conveyor-secret
+
 export DEBIAN_FRONTEND=noninteractive
 
 say() { printf 'brokers: %s\n' "$*"; }
@@ -49,7 +62,7 @@ since() { # start_ms -> "1.2s"
 }
 
 usage() {
-  sed -n '2,11p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,14p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
   exit 2
 }
 
@@ -227,6 +240,7 @@ missing_packages() { # brokers...
       kafka | sqs) need_java=1 ;;
     esac
   done
+  command -v openssl >/dev/null || pkgs+=(openssl) # tls-certs.sh
   if [ $need_redis = 1 ] && ! { command -v redis-server && command -v redis-cli; } >/dev/null; then
     pkgs+=(redis-server)
   fi
@@ -275,7 +289,7 @@ check_pins() {
     die "ELASTICMQ_VERSION=$ELASTICMQ_VERSION in brokers.sh does not match elasticmq/pom.xml"
 }
 
-probe() { node "$HERE/probe.mjs" "$@"; }
+probe() { PROBE_TLS_DIR="$TLS" node "$HERE/probe.mjs" "$@"; }
 
 # ---- Redis protocol over bash's /dev/tcp (no redis-cli needed to see a broker is there) --------
 
@@ -311,12 +325,29 @@ redis_version() { redis_field "$1" redis_version INFO server; }
 R="$STATE/redis"
 REDIS_STARTED=0
 
+# TLS on a second port with the test certificates. Client certificates are optional: one signed by
+# another CA is refused, none is fine (the password or ACL does the authentication).
+REDIS_TLS_SETTINGS=(tls-port "$REDIS_TLS_PORT" tls-cert-file "$TLS/server.crt" tls-key-file "$TLS/server.key"
+  tls-ca-cert-file "$TLS/ca.crt" tls-auth-clients optional)
+
 start_redis() {
   mkdir -p "$R"
-  if redis_ping "$REDIS_PORT"; then return 0; fi
+  if redis_ping "$REDIS_PORT"; then
+    # Ours but started before it had TLS: Redis takes the TLS port at run time, no restart (and no
+    # loss of data) needed.
+    if ! port_open "$REDIS_TLS_PORT" && pid_of "$R/redis.pid" redis-server >/dev/null; then
+      redis_cmd "$REDIS_PORT" CONFIG SET "${REDIS_TLS_SETTINGS[@]}" >/dev/null ||
+        warn "redis: CONFIG SET of the TLS port $REDIS_TLS_PORT failed"
+    fi
+    return 0
+  fi
   REDIS_STARTED=1
+  local arg tls_args=()
+  for arg in "${REDIS_TLS_SETTINGS[@]}"; do
+    if [[ $arg == tls-* ]]; then tls_args+=("--$arg"); else tls_args+=("$arg"); fi
+  done
   redis-server --daemonize yes --bind 127.0.0.1 --port "$REDIS_PORT" --save "" --appendonly no \
-    --dir "$R" --pidfile "$R/redis.pid" --logfile "$R/redis.log" 9>&- >/dev/null
+    "${tls_args[@]}" --dir "$R" --pidfile "$R/redis.pid" --logfile "$R/redis.log" 9>&- >/dev/null
 }
 
 wait_redis() {
@@ -325,7 +356,17 @@ wait_redis() {
     fail_broker redis "no PONG on 127.0.0.1:$REDIS_PORT: $WAIT_OUTPUT" "$R/redis.log"
     return
   fi
-  say "redis: ready on 127.0.0.1:$REDIS_PORT, redis $(redis_version "$REDIS_PORT") ($(owner_redis)) ($(since "$start"))"
+  local tls="no TLS (not started by brokers.sh)"
+  if pid_of "$R/redis.pid" redis-server >/dev/null; then
+    if ! wait_for 10 "" "" probe redis-tls "127.0.0.1:$REDIS_TLS_PORT"; then
+      fail_broker redis "no PONG over TLS on 127.0.0.1:$REDIS_TLS_PORT: $WAIT_OUTPUT" "$R/redis.log"
+      return
+    fi
+    tls="rediss on 127.0.0.1:$REDIS_TLS_PORT"
+  elif probe redis-tls "127.0.0.1:$REDIS_TLS_PORT" >/dev/null 2>&1; then
+    tls="rediss on 127.0.0.1:$REDIS_TLS_PORT"
+  fi
+  say "redis: ready on 127.0.0.1:$REDIS_PORT, $tls, redis $(redis_version "$REDIS_PORT") ($(owner_redis)) ($(since "$start"))"
 }
 
 owner_redis() {
@@ -453,13 +494,34 @@ rabbitmq_env() { # exports; call it in a subshell
     ERL_EPMD_ADDRESS=127.0.0.1
 }
 
+# The node's configuration: guest/guest on loopback is the default; an `ssl` listener on 5671 with the
+# test certificates, which requires a client certificate signed by the test CA.
+write_rabbitmq_conf() {
+  cat >"$Q/rabbitmq.conf" <<EOF
+# Written by brokers.sh on every start; edits are lost.
+listeners.ssl.default = $AMQPS_ADDRESS
+ssl_options.cacertfile = $TLS/ca.crt
+ssl_options.certfile = $TLS/server.crt
+ssl_options.keyfile = $TLS/server.key
+ssl_options.verify = verify_peer
+ssl_options.fail_if_no_peer_cert = true
+EOF
+}
+
 start_rabbitmq() {
   mkdir -p "$Q/home" "$Q/mnesia" "$Q/log"
+  # Ours, but started before it had TLS: the listener needs a restart (durable queues survive it).
+  if ! port_open "${AMQPS_ADDRESS##*:}" && pid_of "$Q/rabbitmq.pid" rabbitmq >/dev/null &&
+    probe amqp "$AMQP_ADDRESS" >/dev/null 2>&1; then
+    say "rabbitmq: restarting to open the TLS listener on $AMQPS_ADDRESS"
+    term_pid rabbitmq "$Q/rabbitmq.pid" rabbitmq
+    await_stopped
+  fi
   if probe amqp "$AMQP_ADDRESS" >/dev/null 2>&1; then return 0; fi
   if pid_of "$Q/rabbitmq.pid" rabbitmq >/dev/null; then return 0; fi # ours, still booting
   port_open "${AMQP_ADDRESS##*:}" && return 0 # someone else's, maybe still booting: wait_rabbitmq decides
   [ -f "$Q/enabled_plugins" ] || echo '[].' >"$Q/enabled_plugins"
-  [ -f "$Q/rabbitmq.conf" ] || printf '%s\n' '# brokers.sh: empty on purpose (guest/guest on loopback is the default)' >"$Q/rabbitmq.conf"
+  write_rabbitmq_conf
   : >"$Q/rabbitmq-env.conf"
   RABBITMQ_STARTED=1
   (
@@ -484,13 +546,19 @@ wait_rabbitmq() {
     give_up rabbitmq "$Q/rabbitmq.pid" rabbitmq
     return
   fi
-  local pid
+  local pid plain=$WAIT_OUTPUT tls="no TLS (not started by brokers.sh)"
   if pid=$(pid_of "$Q/rabbitmq.pid" rabbitmq); then
     [ "$RABBITMQ_STARTED" = 1 ] && how="started, pid $pid" || how="already running, pid $pid"
+    if ! wait_for 30 "" "" probe amqps "$AMQPS_ADDRESS"; then
+      fail_broker rabbitmq "no AMQP handshake over TLS on $AMQPS_ADDRESS: $WAIT_OUTPUT" "$Q/log/$RABBITMQ_NODE.log"
+      return
+    fi
+    tls="amqps on $AMQPS_ADDRESS"
   else
     how="reused: not started by brokers.sh"
+    probe amqps "$AMQPS_ADDRESS" >/dev/null 2>&1 && tls="amqps on $AMQPS_ADDRESS"
   fi
-  say "rabbitmq: ready on amqp://guest:guest@$AMQP_ADDRESS, $WAIT_OUTPUT, Debian rabbitmq-server $(deb_version rabbitmq-server) ($how) ($(since "$start"))"
+  say "rabbitmq: ready on amqp://guest:guest@$AMQP_ADDRESS, $tls, $plain, Debian rabbitmq-server $(deb_version rabbitmq-server) ($how) ($(since "$start"))"
 }
 
 # ---- kafka -----------------------------------------------------------------------------------------
@@ -508,10 +576,17 @@ prepare_kafka() {
 
 start_kafka() {
   mkdir -p "$K/data"
+  # Ours, but started before it had the SASL_SSL listener: restart (topics and offsets survive).
+  if ! port_open "${KAFKA_SASL_SSL_ADDRESS##*:}" && pid_of "$K/kafka.pid" kafka.Kafka >/dev/null &&
+    probe kafka "$KAFKA_ADDRESS" >/dev/null 2>&1; then
+    say "kafka: restarting to open the SASL_SSL listener on $KAFKA_SASL_SSL_ADDRESS"
+    term_pid kafka "$K/kafka.pid" kafka.Kafka
+    await_stopped
+  fi
   if probe kafka "$KAFKA_ADDRESS" >/dev/null 2>&1; then return 0; fi
   if pid_of "$K/kafka.pid" kafka.Kafka >/dev/null; then return 0; fi # ours, still starting
   port_open "${KAFKA_ADDRESS##*:}" && return 0 # someone else's, maybe still starting: wait_kafka decides
-  sed "s#@DATA_DIR@#$K/data#" "$HERE/kafka/server.properties" >"$K/server.properties"
+  sed -e "s#@DATA_DIR@#$K/data#" -e "s#@TLS_DIR@#$TLS#" "$HERE/kafka/server.properties" >"$K/server.properties"
   if [ ! -f "$K/data/meta.properties" ]; then
     local cluster_id
     cluster_id=$("$JAVA" -cp "$K/jars/*" kafka.tools.StorageTool random-uuid 2>>"$K/kafka.log")
@@ -541,13 +616,25 @@ wait_kafka() {
     give_up kafka "$K/kafka.pid" kafka.Kafka
     return
   fi
+  local plain=$WAIT_OUTPUT tls="no SASL_SSL (not started by brokers.sh)" scram
   if pid=$(pid_of "$K/kafka.pid" kafka.Kafka); then
     [ "$KAFKA_STARTED" = 1 ] && how="Apache Kafka $KAFKA_VERSION, started, pid $pid" ||
       how="Apache Kafka $KAFKA_VERSION, already running, pid $pid"
+    if ! wait_for 30 "" "" probe tls "$KAFKA_SASL_SSL_ADDRESS"; then
+      fail_broker kafka "no TLS handshake on $KAFKA_SASL_SSL_ADDRESS: $WAIT_OUTPUT" "$K/kafka.log"
+      return
+    fi
+    # The SCRAM user lives in the cluster metadata: created once, confirmed on every `up`.
+    if ! scram=$(KAFKA_SCRAM_PASSWORD="$KAFKA_SCRAM_PASSWORD" node "$HERE/kafka-scram.mjs" \
+      "$KAFKA_ADDRESS" "$KAFKA_SCRAM_USER" SCRAM-SHA-512 2>&1); then
+      fail_broker kafka "could not create the SCRAM user: $scram" "$K/kafka.log"
+      return
+    fi
+    tls="SASL_SSL on $KAFKA_SASL_SSL_ADDRESS (SCRAM-SHA-512 user $KAFKA_SCRAM_USER)"
   else
     how="reused: not started by brokers.sh"
   fi
-  say "kafka: ready on $KAFKA_ADDRESS (KRaft), $WAIT_OUTPUT ($how) ($(since "$start"))"
+  say "kafka: ready on $KAFKA_ADDRESS (KRaft), $tls, $plain ($how) ($(since "$start"))"
 }
 
 # ---- sqs (ElasticMQ) -------------------------------------------------------------------------------
@@ -560,8 +647,21 @@ prepare_sqs() {
   fetch_jars sqs "$HERE/elasticmq/pom.xml" "$S/jars"
 }
 
+# ElasticMQ has no TLS: a small Node TLS terminator in front of it gives the https endpoint.
+start_sqs_tls() {
+  port_open "${SQS_TLS_ADDRESS##*:}" && return 0 # ours or someone else's: wait_sqs decides
+  (
+    cd "$S"
+    launch "$S/tls-terminator.pid" "$S/tls-terminator.log" node "$HERE/tls-terminator.mjs" \
+      "$SQS_TLS_ADDRESS" "${SQS_ENDPOINT#http://}" "$TLS/server.crt" "$TLS/server.key"
+  )
+}
+
+probe_sqs_tls() { NODE_EXTRA_CA_CERTS="$TLS/ca.crt" probe sqs "https://$SQS_TLS_ADDRESS"; }
+
 start_sqs() {
   mkdir -p "$S"
+  start_sqs_tls
   if probe sqs "$SQS_ENDPOINT" >/dev/null 2>&1; then return 0; fi
   if pid_of "$S/elasticmq.pid" org.elasticmq >/dev/null; then return 0; fi # ours, still starting
   port_open "${SQS_ENDPOINT##*:}" && return 0 # someone else's, maybe still starting: wait_sqs decides
@@ -592,7 +692,13 @@ wait_sqs() {
   else
     how="reused: not started by brokers.sh"
   fi
-  say "sqs: ready on $SQS_ENDPOINT, $WAIT_OUTPUT ($how) ($(since "$start"))"
+  local plain=$WAIT_OUTPUT
+  if ! wait_for 15 "$S/tls-terminator.pid" tls-terminator probe_sqs_tls; then
+    fail_broker sqs "no ListQueues over https on $SQS_TLS_ADDRESS: $WAIT_OUTPUT" "$S/tls-terminator.log"
+    give_up sqs-tls "$S/tls-terminator.pid" tls-terminator
+    return
+  fi
+  say "sqs: ready on $SQS_ENDPOINT and https://$SQS_TLS_ADDRESS, $plain ($how) ($(since "$start"))"
 }
 
 # ---- commands --------------------------------------------------------------------------------------
@@ -645,6 +751,10 @@ cmd_up() {
   has rabbitmq "${brokers[@]}" && say "rabbitmq: Debian rabbitmq-server $(deb_version rabbitmq-server)"
   has kafka "${brokers[@]}" && prepare_kafka
   has sqs "${brokers[@]}" && prepare_sqs
+  # The TLS listeners' certificates (a no-op once they exist); redis-cluster has no TLS listener.
+  if [ "${brokers[*]}" != redis-cluster ]; then
+    bash "$HERE/tls-certs.sh" "$TLS" 9>&- || die "tls-certs.sh failed"
+  fi
 
   start=$(now_ms)
   for b in "${brokers[@]}"; do
@@ -693,7 +803,10 @@ cmd_down() {
         ;;
       rabbitmq) term_pid rabbitmq "$Q/rabbitmq.pid" rabbitmq || not_ours rabbitmq probe amqp "$AMQP_ADDRESS" ;;
       kafka) term_pid kafka "$K/kafka.pid" kafka.Kafka || not_ours kafka probe kafka "$KAFKA_ADDRESS" ;;
-      sqs) term_pid sqs "$S/elasticmq.pid" org.elasticmq || not_ours sqs probe sqs "$SQS_ENDPOINT" ;;
+      sqs)
+        term_pid sqs-tls "$S/tls-terminator.pid" tls-terminator || true
+        term_pid sqs "$S/elasticmq.pid" org.elasticmq || not_ours sqs probe sqs "$SQS_ENDPOINT"
+        ;;
     esac
   done
   await_stopped
@@ -708,6 +821,18 @@ owner() { # pidfile pattern
   if pid=$(pid_of "$1" "$2"); then echo "pid $pid, started by brokers.sh"; else echo "not started by brokers.sh"; fi
 }
 
+# One line for a TLS listener: up when the probe answers over TLS with the test CA.
+tls_status() { # name address detail probe...
+  local name=$1 address=$2 detail=$3 out
+  shift 3
+  if out=$("$@" 2>&1); then
+    status_line "$name" up "$address" "$out; $detail"
+  else
+    status_line "$name" down "$address" "${out##*: }"
+    return 1
+  fi
+}
+
 cmd_status() {
   local b down=0 out port
   select_brokers "$@"
@@ -717,6 +842,8 @@ cmd_status() {
       redis)
         if redis_ping "$REDIS_PORT"; then
           status_line redis up "127.0.0.1:$REDIS_PORT" "redis $(redis_version "$REDIS_PORT"), $(owner "$R/redis.pid" redis-server)"
+          tls_status redis-tls "rediss://127.0.0.1:$REDIS_TLS_PORT" "client certificate optional" \
+            probe redis-tls "127.0.0.1:$REDIS_TLS_PORT" || down=1
         else
           status_line redis down "127.0.0.1:$REDIS_PORT" ""
           down=1
@@ -736,6 +863,8 @@ cmd_status() {
       rabbitmq)
         if out=$(probe amqp "$AMQP_ADDRESS" 2>&1); then
           status_line rabbitmq up "$AMQP_ADDRESS" "$out, $(owner "$Q/rabbitmq.pid" rabbitmq)"
+          tls_status rabbitmq-tls "amqps://$AMQPS_ADDRESS" "client certificate required" \
+            probe amqps "$AMQPS_ADDRESS" || down=1
         else
           status_line rabbitmq down "$AMQP_ADDRESS" ""
           down=1
@@ -744,6 +873,8 @@ cmd_status() {
       kafka)
         if out=$(probe kafka "$KAFKA_ADDRESS" 2>&1); then
           status_line kafka up "$KAFKA_ADDRESS" "$out, $(owner "$K/kafka.pid" kafka.Kafka)"
+          tls_status kafka-tls "SASL_SSL $KAFKA_SASL_SSL_ADDRESS" "SCRAM-SHA-512 user $KAFKA_SCRAM_USER" \
+            probe tls "$KAFKA_SASL_SSL_ADDRESS" || down=1
         else
           status_line kafka down "$KAFKA_ADDRESS" ""
           down=1
@@ -752,6 +883,8 @@ cmd_status() {
       sqs)
         if out=$(probe sqs "$SQS_ENDPOINT" 2>&1); then
           status_line sqs up "$SQS_ENDPOINT" "$out, $(owner "$S/elasticmq.pid" org.elasticmq)"
+          tls_status sqs-tls "https://$SQS_TLS_ADDRESS" "TLS terminator, $(owner "$S/tls-terminator.pid" tls-terminator)" \
+            probe_sqs_tls || down=1
         else
           status_line sqs down "$SQS_ENDPOINT" ""
           down=1

@@ -4,7 +4,15 @@
 //   node probe.mjs kafka 127.0.0.1:9092     Kafka Metadata (brokers, controller) and FindCoordinator
 //   node probe.mjs amqp 127.0.0.1:5672      AMQP 0-9-1 handshake, PLAIN guest/guest, open vhost "/"
 //   node probe.mjs sqs http://127.0.0.1:9324   SQS ListQueues over the AWS JSON 1.0 protocol
+// Over TLS, trusting only the test CA of PROBE_TLS_DIR (ca.crt) and showing its client certificate
+// (client.crt, client.key), as the brokers' TLS listeners expect:
+//   node probe.mjs amqps 127.0.0.1:5671     the same AMQP handshake, over TLS
+//   node probe.mjs redis-tls 127.0.0.1:6380 PING answers PONG, over TLS
+//   node probe.mjs tls 127.0.0.1:9094       a TLS handshake only (Kafka's SASL_SSL listener)
+//   node probe.mjs sqs https://127.0.0.1:9325  ListQueues through the TLS terminator
+import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
+import { connect as connectTls } from 'node:tls';
 
 const TIMEOUT_MS = Number(process.env.PROBE_TIMEOUT_MS ?? 5000);
 
@@ -20,10 +28,10 @@ function splitHostPort(address, defaultPort) {
  * @param {number} defaultPort
  * @param {(io: { write: (b: Buffer) => void, read: (n: number) => Promise<Buffer> }) => Promise<string>} talk
  */
-function session(address, defaultPort, talk) {
+function session(address, defaultPort, talk, secure = false) {
   const { host, port } = splitHostPort(address, defaultPort);
   return new Promise((resolve, reject) => {
-    const socket = connect({ host, port });
+    const socket = secure ? connectTls({ host, port, ...testTls() }) : connect({ host, port });
     let buffered = Buffer.alloc(0);
     /** @type {{ n: number, resolve: (b: Buffer) => void } | null} */
     let waiting = null;
@@ -52,7 +60,7 @@ function session(address, defaultPort, talk) {
       closedError = new Error('connection closed by the server');
       if (waiting) fail(closedError);
     });
-    socket.on('connect', () => {
+    socket.on(secure ? 'secureConnect' : 'connect', () => {
       const io = {
         write: (b) => socket.write(b),
         read: (n) =>
@@ -72,6 +80,37 @@ function session(address, defaultPort, talk) {
       );
     });
   });
+}
+
+/** The test CA and client certificate that tls-certs.sh made, from PROBE_TLS_DIR. */
+function testTls() {
+  const dir = process.env.PROBE_TLS_DIR;
+  if (!dir) throw new Error('PROBE_TLS_DIR (the folder tls-certs.sh wrote) is not set');
+  return {
+    ca: readFileSync(`${dir}/ca.crt`),
+    cert: readFileSync(`${dir}/client.crt`),
+    key: readFileSync(`${dir}/client.key`),
+  };
+}
+
+async function probeTlsHandshake(address) {
+  return session(address, 443, async () => 'handshake done', true).then(
+    () => `tls: handshake with the test CA's certificate`,
+  );
+}
+
+async function probeRedisTls(address) {
+  return session(
+    address,
+    6380,
+    async (io) => {
+      io.write(Buffer.from('*1\r\n$4\r\nPING\r\n'));
+      const reply = (await io.read(7)).toString('latin1');
+      if (reply !== '+PONG\r\n') throw new Error(`PING answered ${JSON.stringify(reply)}`);
+      return 'redis over TLS: PONG';
+    },
+    true,
+  );
 }
 
 // ---- Kafka ------------------------------------------------------------------------------------
@@ -183,63 +222,69 @@ function longStr(value) {
   return Buffer.concat([length, bytes]);
 }
 
-async function probeAmqp(address, user, password) {
-  return session(address, 5672, async (io) => {
-    const readMethod = async () => {
-      const head = await io.read(7);
-      const size = head.readUInt32BE(3);
-      const payload = await io.read(size + 1);
-      if (head.readUInt8(0) !== 1) return readMethod(); // skip heartbeats and others
-      const classId = payload.readUInt16BE(0);
-      const methodId = payload.readUInt16BE(2);
-      if (classId === 10 && methodId === 50) {
-        const code = payload.readUInt16BE(4);
-        const text = payload.toString('utf8', 7, 7 + payload.readUInt8(6));
-        throw new Error(`server closed the connection: ${code} ${text}`);
-      }
-      return { classId, methodId, args: payload.subarray(4, size) };
-    };
-    const expect = async (classId, methodId, name) => {
-      const m = await readMethod();
-      if (m.classId !== classId || m.methodId !== methodId) {
-        throw new Error(`expected ${name}, got method ${m.classId}.${m.methodId}`);
-      }
-      return m;
-    };
+async function probeAmqp(address, user, password, secure = false) {
+  return session(
+    address,
+    secure ? 5671 : 5672,
+    async (io) => {
+      const readMethod = async () => {
+        const head = await io.read(7);
+        const size = head.readUInt32BE(3);
+        const payload = await io.read(size + 1);
+        if (head.readUInt8(0) !== 1) return readMethod(); // skip heartbeats and others
+        const classId = payload.readUInt16BE(0);
+        const methodId = payload.readUInt16BE(2);
+        if (classId === 10 && methodId === 50) {
+          const code = payload.readUInt16BE(4);
+          const text = payload.toString('utf8', 7, 7 + payload.readUInt8(6));
+          throw new Error(`server closed the connection: ${code} ${text}`);
+        }
+        return { classId, methodId, args: payload.subarray(4, size) };
+      };
+      const expect = async (classId, methodId, name) => {
+        const m = await readMethod();
+        if (m.classId !== classId || m.methodId !== methodId) {
+          throw new Error(`expected ${name}, got method ${m.classId}.${m.methodId}`);
+        }
+        return m;
+      };
 
-    io.write(Buffer.from('AMQP\x00\x00\x09\x01', 'latin1'));
-    const start = await expect(10, 10, 'Connection.Start');
-    const version = `${start.args.readUInt8(0)}-${start.args.readUInt8(1)}`;
-    io.write(
-      amqpMethodFrame(
-        10,
-        11,
-        Buffer.concat([
-          Buffer.from([0, 0, 0, 0]), // client properties: empty table
-          shortStr('PLAIN'),
-          longStr(`\0${user}\0${password}`),
-          shortStr('en_US'),
-        ]),
-      ),
-    );
-    const tune = await expect(10, 30, 'Connection.Tune');
-    const tuneOk = Buffer.alloc(8);
-    tuneOk.writeUInt16BE(tune.args.readUInt16BE(0), 0); // channel max
-    tuneOk.writeUInt32BE(tune.args.readUInt32BE(2), 2); // frame max
-    tuneOk.writeUInt16BE(0, 6); // no heartbeats
-    io.write(amqpMethodFrame(10, 31, tuneOk));
-    io.write(amqpMethodFrame(10, 40, Buffer.concat([shortStr('/'), shortStr(''), Buffer.from([0])])));
-    await expect(10, 41, 'Connection.OpenOk');
-    const close = Buffer.concat([Buffer.from([0, 200]), shortStr('probe done'), Buffer.from([0, 0, 0, 0])]);
-    io.write(amqpMethodFrame(10, 50, close));
-    await expect(10, 51, 'Connection.CloseOk');
-    return `amqp ${version}: logged in as ${user}, opened vhost /`;
-  });
+      io.write(Buffer.from('AMQP\x00\x00\x09\x01', 'latin1'));
+      const start = await expect(10, 10, 'Connection.Start');
+      const version = `${start.args.readUInt8(0)}-${start.args.readUInt8(1)}`;
+      io.write(
+        amqpMethodFrame(
+          10,
+          11,
+          Buffer.concat([
+            Buffer.from([0, 0, 0, 0]), // client properties: empty table
+            shortStr('PLAIN'),
+            longStr(`\0${user}\0${password}`),
+            shortStr('en_US'),
+          ]),
+        ),
+      );
+      const tune = await expect(10, 30, 'Connection.Tune');
+      const tuneOk = Buffer.alloc(8);
+      tuneOk.writeUInt16BE(tune.args.readUInt16BE(0), 0); // channel max
+      tuneOk.writeUInt32BE(tune.args.readUInt32BE(2), 2); // frame max
+      tuneOk.writeUInt16BE(0, 6); // no heartbeats
+      io.write(amqpMethodFrame(10, 31, tuneOk));
+      io.write(amqpMethodFrame(10, 40, Buffer.concat([shortStr('/'), shortStr(''), Buffer.from([0])])));
+      await expect(10, 41, 'Connection.OpenOk');
+      const close = Buffer.concat([Buffer.from([0, 200]), shortStr('probe done'), Buffer.from([0, 0, 0, 0])]);
+      io.write(amqpMethodFrame(10, 50, close));
+      await expect(10, 51, 'Connection.CloseOk');
+      return `amqp ${version}${secure ? ' over TLS' : ''}: logged in as ${user}, opened vhost /`;
+    },
+    secure,
+  );
 }
 
 // ---- SQS --------------------------------------------------------------------------------------
 
 async function probeSqs(endpoint) {
+  // fetch trusts the test CA through NODE_EXTRA_CA_CERTS, which brokers.sh sets for https.
   const response = await fetch(endpoint, {
     method: 'POST',
     headers: { 'content-type': 'application/x-amz-json-1.0', 'x-amz-target': 'AmazonSQS.ListQueues' },
@@ -256,11 +301,14 @@ const [kind, address] = process.argv.slice(2);
 const probes = {
   kafka: () => probeKafka(address ?? '127.0.0.1:9092'),
   amqp: () => probeAmqp(address ?? '127.0.0.1:5672', 'guest', 'guest'),
+  amqps: () => probeAmqp(address ?? '127.0.0.1:5671', 'guest', 'guest', true),
+  'redis-tls': () => probeRedisTls(address ?? '127.0.0.1:6380'),
+  tls: () => probeTlsHandshake(address ?? '127.0.0.1:9094'),
   sqs: () => probeSqs(address ?? 'http://127.0.0.1:9324'),
 };
 const probe = kind ? probes[kind] : undefined;
 if (!probe) {
-  console.error('usage: node probe.mjs kafka|amqp|sqs [address]');
+  console.error('usage: node probe.mjs kafka|amqp|amqps|redis-tls|tls|sqs [address]');
   process.exit(2);
 }
 // A probe that never settles must not pass: Node exits 0 when the event loop runs dry with a
