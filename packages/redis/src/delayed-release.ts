@@ -106,14 +106,22 @@ export class DelayedReleaser {
         const { moved, nextDueInMs } = await this.#link.release(queue);
         if (moved > 0) this.#link.wake(queue);
         if (nextDueInMs !== null) next = Math.min(next, nextDueInMs);
-      } catch {
-        // Redis is away (ioredis reconnects by itself): the next pass tries again, the messages
-        // stay safely in the zset meanwhile.
+      } catch (error) {
+        // An ACL user that may only publish (see the README's "Least privilege") is refused the
+        // release script for good: stop asking; the queue's workers release on every take.
+        if (isRefusedByAcl(error)) this.#queues.delete(queue);
+        // Otherwise Redis is away (ioredis reconnects by itself): the next pass tries again, the
+        // messages stay safely in the zset meanwhile.
       }
     }
     // +1: the script compares with `<=` on whole ms; waking a hair early would find nothing due.
     this.#wantedAt = Math.min(this.#wantedAt, Date.now() + Math.max(1, next + 1));
   }
+}
+
+/** Redis refused the call for lack of an ACL permission (NOPERM): asking again cannot help. */
+function isRefusedByAcl(error: unknown): boolean {
+  return error instanceof Error && /\bNOPERM\b/.test(error.message);
 }
 
 /** Escapes the glob characters of SCAN's MATCH. */

@@ -275,7 +275,12 @@ export class RedisTransport implements Transport {
       this.#consumers.set(queue, set);
     }
     set.add(consumer);
-    await this.#subscribe(keys.wake);
+    try {
+      await this.#subscribe(keys.wake);
+    } catch (error) {
+      set.delete(consumer);
+      throw this.#mapError(error, `subscribing to the wake-ups of "${queue}"`);
+    }
     onAbort(options.signal, () => {
       consumer.stop();
       set.delete(consumer);
@@ -395,13 +400,19 @@ export class RedisTransport implements Transport {
       port,
       held: this.#held,
       pollIntervalMs: this.options.pollIntervalMs,
-      take: async (count) =>
-        (await this.#script(
-          'take',
-          takeKeys,
-          [count, this.options.visibilityTimeoutMs, HOUSEKEEPING_LIMIT, REDELIVERY_COUNT_RETENTION_MS],
-          'bytes',
-        )) as Buffer[],
+      take: async (count) => {
+        try {
+          return (await this.#script(
+            'take',
+            takeKeys,
+            [count, this.options.visibilityTimeoutMs, HOUSEKEEPING_LIMIT, REDELIVERY_COUNT_RETENTION_MS],
+            'bytes',
+          )) as Buffer[];
+        } catch (error) {
+          // Typed for the consumer's onError: a user refused by an ACL gets a BrokerError saying so.
+          throw this.#mapError(error, `take from "${queue}"`);
+        }
+      },
       sendSettles: () => batcher.flush(),
       handBack: (receipt) => batcher.push('n', receipt),
     };
