@@ -26,6 +26,10 @@ const IMPLEMENTOR_ONLY = [
   'pythonArgsRepr',
   'pythonKwargsRepr',
   'withCarriedCount',
+  'TLS_URL_PARAMETERS',
+  'checkTlsOptions',
+  'isTlsUrlParameter',
+  'tlsFromUrlParameters',
 ];
 
 const APPLICATION_ONLY = [

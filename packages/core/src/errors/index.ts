@@ -14,6 +14,7 @@ export {
   UnknownTaskError,
 } from './task-errors.js';
 export {
+  BrokerAuthenticationError,
   BrokerConnectionError,
   BrokerError,
   InvalidBrokerUrlError,

@@ -38,6 +38,17 @@ export class BrokerConnectionError extends ConveyorError {
   }
 }
 
+/**
+ * The broker refused the credentials (a wrong password, an unknown user, a failed SASL exchange).
+ * Not retryable: the same credentials will be refused again. Messages name the user at most, never
+ * the password.
+ */
+export class BrokerAuthenticationError extends ConveyorError {
+  constructor(message: string, options: ConveyorErrorOptions = {}) {
+    super('AUTHENTICATION_FAILED', message, { retryable: false, ...options });
+  }
+}
+
 /** The broker refused or failed an operation (not a connection problem). */
 export class BrokerError extends ConveyorError {
   constructor(message: string, options: ConveyorErrorOptions = {}) {

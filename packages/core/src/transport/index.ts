@@ -19,6 +19,13 @@ export { checkHealth } from './health-check.js';
 export { invokeHandler } from './invoke-handler.js';
 export { onAbort } from './on-abort.js';
 export { checkDelay, checkPrefetch, checkPriority, checkPublish } from './publish-checks.js';
+export {
+  checkTlsOptions,
+  isTlsUrlParameter,
+  TLS_URL_PARAMETERS,
+  type TlsUrlParameter,
+  tlsFromUrlParameters,
+} from './tls-options.js';
 export type {
   ConsumeOptions,
   DeliveryHandler,
