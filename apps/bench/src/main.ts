@@ -7,6 +7,7 @@ import { isolationSuiteMarkdown, runIsolationSuite } from './isolation-suite.js'
 import { DEFAULT_KAFKA_BROKERS, kafkaSuiteMarkdown, openKafkaAdmin, runKafkaSuite } from './kafka-suite.js';
 import { memorySuiteMarkdown, runMemorySuite } from './memory-suite.js';
 import { openAdmin, redisSuiteMarkdown, runRedisSuite } from './redis-suite.js';
+import { runSigningSuite, signingSuiteMarkdown } from './signing-suite.js';
 import {
   DEFAULT_SQS_ENDPOINT,
   DEFAULT_SQS_REGION,
@@ -15,13 +16,13 @@ import {
   sqsSuiteMarkdown,
 } from './sqs-suite.js';
 
-const SUITES = ['memory', 'redis', 'amqp', 'sqs', 'kafka', 'isolation'] as const;
+const SUITES = ['memory', 'redis', 'amqp', 'sqs', 'kafka', 'isolation', 'signing'] as const;
 type Suite = (typeof SUITES)[number];
 
-const USAGE = `Usage: pnpm bench [--suite memory,redis,amqp,sqs,kafka,isolation] [--tasks N] [--redis-tasks N] [--amqp-tasks N] [--sqs-tasks N] [--kafka-tasks N] [--runs R] [--out FILE] [--no-write]
+const USAGE = `Usage: pnpm bench [--suite memory,redis,amqp,sqs,kafka,isolation,signing] [--tasks N] [--redis-tasks N] [--amqp-tasks N] [--sqs-tasks N] [--kafka-tasks N] [--runs R] [--out FILE] [--no-write]
 
 Measures Conveyor side by side with its anchors and writes the tables to docs/benchmarks.md.
-  --suite LIST         suites to run, comma-separated: memory, redis, amqp, sqs, kafka, isolation (default all)
+  --suite LIST         suites to run, comma-separated: memory, redis, amqp, sqs, kafka, isolation, signing (default all)
   --tasks N            memory:// tasks per run (default 200000)
   --redis-tasks N      Redis jobs per throughput run (default 20000)
   --redis-samples N    Redis pickup-latency jobs per run (default 200)
@@ -37,6 +38,7 @@ Measures Conveyor side by side with its anchors and writes the tables to docs/be
   --kafka-samples N    Kafka pickup-latency records per run (default 100)
   --kafka-brokers LIST Kafka bootstrap brokers, comma-separated (default 127.0.0.1:9092)
   --isolation-tasks N  tasks per run of the isolation suite, in-process vs thread vs process (default 5000)
+  --signing-tasks N    tasks per run of the signing suite, unsigned vs signed on memory:// (default 5000)
   --runs R             measured runs per case; the median is reported (default 3)
   --out FILE           Markdown file to update (default docs/benchmarks.md at the repo root)
   --no-write           print the tables only
@@ -70,6 +72,7 @@ async function main(): Promise<void> {
       'kafka-samples': { type: 'string', default: '100' },
       'kafka-brokers': { type: 'string', default: DEFAULT_KAFKA_BROKERS.join(',') },
       'isolation-tasks': { type: 'string', default: '5000' },
+      'signing-tasks': { type: 'string', default: '5000' },
       runs: { type: 'string', default: '3' },
       out: { type: 'string' },
       'no-write': { type: 'boolean', default: false },
@@ -108,6 +111,7 @@ async function main(): Promise<void> {
     .map((b) => b.trim())
     .filter(Boolean);
   const isolationTasks = positiveInteger('isolation-tasks', values['isolation-tasks']);
+  const signingTasks = positiveInteger('signing-tasks', values['signing-tasks']);
   const target = { host: '127.0.0.1', port: 6379, db: redisDb };
   const repoRoot = resolve(fileURLToPath(import.meta.url), '../../../..');
   const out = values.out ?? resolve(repoRoot, 'docs/benchmarks.md');
@@ -226,6 +230,17 @@ async function main(): Promise<void> {
       'isolation',
       'Isolated handlers (in-process vs worker threads vs child processes, memory://)',
       isolationSuiteMarkdown(result, options, command),
+    );
+  }
+  if (suites.has('signing')) {
+    const command = `pnpm bench --suite signing --signing-tasks ${signingTasks} --runs ${runs}`;
+    process.stdout.write(`signing suite: ${signingTasks} tasks x ${runs} runs per case...\n`);
+    const options = { tasks: signingTasks, runs };
+    const result = await runSigningSuite(options);
+    await write(
+      'signing',
+      'Message signing (unsigned vs signed on memory://, RSA-PSS sign and verify per key size)',
+      signingSuiteMarkdown(result, options, command),
     );
   }
 }
