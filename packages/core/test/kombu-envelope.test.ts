@@ -121,6 +121,15 @@ describe('decodeKombuEnvelope', () => {
     expect(() => decodeKombuEnvelope(raw)).toThrow(MalformedMessageError);
   });
 
+  it('rejects headers nested deeper than 100 levels (they could not be written back to retry or dead-letter)', () => {
+    const nested = (depth: number): string =>
+      `{"body":"","headers":${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}}`;
+    expect(() => decodeKombuEnvelope(nested(5_000))).toThrow(/nested deeper than 100 levels/);
+    expect(() => decodeKombuEnvelope(nested(101))).toThrow(MalformedMessageError);
+    const deepest = decodeKombuEnvelope(nested(100)).message;
+    expect(() => encodeKombuEnvelope(deepest, { exchange: '', routing_key: 'q' }, 't')).not.toThrow();
+  });
+
   it('rejects bytes that are not UTF-8, even inside a string of a valid envelope (read as U+FFFD, its letter would be changed)', () => {
     const envelope = Buffer.concat([
       Buffer.from('{"body":"W10=","headers":{"task":"t","id":"i-'),

@@ -51,6 +51,24 @@ export interface DecodedKombuEnvelope {
 }
 
 /**
+ * The deepest nesting of headers a decoded envelope may have. JSON.parse reads thousands of levels
+ * that JSON.stringify then cannot write back (RangeError: the call stack), so such a message could
+ * be neither retried nor dead-lettered and went round for ever. Celery's headers nest two or three
+ * levels; deeper ones make the payload malformed, and it is dead-lettered as its raw bytes.
+ */
+const MAX_HEADER_DEPTH = 100;
+
+/** Whether `value` has objects or arrays nested more than `levels` deep (it stops looking there). */
+function nestedDeeperThan(value: object, levels: number): boolean {
+  if (levels === 0) return true;
+  for (const key in value) {
+    const item = (value as Record<string, unknown>)[key];
+    if (typeof item === 'object' && item !== null && nestedDeeperThan(item, levels - 1)) return true;
+  }
+  return false;
+}
+
+/**
  * Parses a kombu envelope; anything that is not one throws MalformedMessageError with the reason.
  * Bytes must be UTF-8 (JSON on the wire is, and kombu decodes it strictly): bytes that are not would
  * read as U+FFFD, and a message decoded from them would be re-published (retried, dead-lettered)
@@ -83,6 +101,9 @@ export function decodeKombuEnvelope(raw: string | Uint8Array): DecodedKombuEnvel
   const headers = env.headers ?? {};
   if (typeof headers !== 'object' || headers === null || Array.isArray(headers)) {
     throw new MalformedMessageError('envelope "headers" must be an object');
+  }
+  if (nestedDeeperThan(headers, MAX_HEADER_DEPTH)) {
+    throw new MalformedMessageError(`envelope "headers" are nested deeper than ${MAX_HEADER_DEPTH} levels`);
   }
   const bodyEncoding = props.body_encoding;
   // A Buffer is a Uint8Array: no second copy of the body.
