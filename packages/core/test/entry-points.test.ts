@@ -28,6 +28,7 @@ const IMPLEMENTOR_ONLY = [
   'withCarriedCount',
   'TLS_URL_PARAMETERS',
   'checkTlsOptions',
+  'describeTlsFailure',
   'isTlsUrlParameter',
   'tlsFromUrlParameters',
 ];

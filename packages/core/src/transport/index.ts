@@ -19,6 +19,7 @@ export { checkHealth } from './health-check.js';
 export { invokeHandler } from './invoke-handler.js';
 export { onAbort } from './on-abort.js';
 export { checkDelay, checkPrefetch, checkPriority, checkPublish } from './publish-checks.js';
+export { describeTlsFailure, type TlsOptionNames } from './tls-failure.js';
 export {
   checkTlsOptions,
   isTlsUrlParameter,
