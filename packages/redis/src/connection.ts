@@ -1,3 +1,5 @@
+import { BrokerAuthenticationError, BrokerConnectionError, type ConveyorError } from '@conveyor/core';
+import { describeTlsFailure } from '@conveyor/core/transport';
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import type { ResolvedRedisOptions } from './options.js';
 
@@ -9,6 +11,54 @@ export type RedisConnection = Redis | Cluster;
  * either reaches Redis or rejects, so the caller knows. ioredis reconnects by itself.
  */
 export function openConnection(options: ResolvedRedisOptions, role: string): RedisConnection {
+  const connection = createConnection(options, role);
+  // ioredis rejects a failed connect with "Connection is closed."; the reason (a TLS or AUTH error)
+  // only goes to 'error' listeners. Kept so that connectFailure can say what went wrong.
+  connection.on('error', (error: unknown) => lastErrors.set(connection, error));
+  return connection;
+}
+
+const lastErrors = new WeakMap<RedisConnection, unknown>();
+
+/**
+ * The error a failed connect is reported with: BrokerAuthenticationError when Redis refused the
+ * credentials (WRONGPASS, NOAUTH), a BrokerConnectionError that is not retryable and says what to
+ * change when TLS failed, else a retryable BrokerConnectionError. Never shows the password.
+ */
+export function connectFailure(
+  options: ResolvedRedisOptions,
+  connection: RedisConnection,
+  error: unknown,
+  transport: string,
+): ConveyorError {
+  const reason = lastErrors.get(connection) ?? error;
+  const where = `Redis at ${describeTarget(options)}`;
+  const text = reason instanceof Error ? reason.message : String(reason);
+  if (/^(WRONGPASS|NOAUTH)\b/.test(text)) {
+    const user = options.username ?? 'default';
+    return new BrokerAuthenticationError(`${where} refused the credentials of user "${user}": ${text}`, {
+      cause: reason,
+      transport,
+    });
+  }
+  const tls = describeTlsFailure(reason, { ca: 'tls.ca', clientCertificate: 'tls.cert and tls.key' });
+  if (tls)
+    return new BrokerConnectionError(`cannot connect to ${where}: ${tls}`, {
+      cause: reason,
+      transport,
+      retryable: false,
+    });
+  const detail = error instanceof Error ? error.message : String(error);
+  return new BrokerConnectionError(
+    `cannot connect to ${where}: ${detail}${reason !== error ? ` (${text})` : ''}`,
+    {
+      cause: error,
+      transport,
+    },
+  );
+}
+
+function createConnection(options: ResolvedRedisOptions, role: string): RedisConnection {
   const common: RedisOptions = {
     username: options.username,
     password: options.password,

@@ -1,5 +1,6 @@
 import type { ConnectionOptions } from 'node:tls';
 import { InvalidBrokerUrlError, InvalidOptionError } from '@conveyor/core';
+import { checkTlsOptions, isTlsUrlParameter, tlsFromUrlParameters } from '@conveyor/core/transport';
 import type { RedisOptions } from 'ioredis';
 import type { RedisWarning } from './server-durability.js';
 
@@ -11,7 +12,12 @@ export interface RedisNode {
 
 /** Options of RedisTransport (and of the result backend's connection). */
 export interface RedisTransportOptions {
-  /** `redis://[user:password@]host:port/db`, `rediss://` for TLS, `redis+cluster://h:p,h:p`, `redis+sentinel://h:p,h:p/master/db`. Query: keyPrefix, visibilityTimeoutMs, pollIntervalMs. */
+  /**
+   * `redis://[user:password@]host:port/db`, `rediss://` for TLS, `redis+cluster://h:p,h:p`,
+   * `redis+sentinel://h:p,h:p/master/db`. Query: keyPrefix, visibilityTimeoutMs, pollIntervalMs,
+   * connectionName; with `rediss://`, tlsCa, tlsCert and tlsKey: paths of PEM files (a private CA,
+   * a client certificate and its key), read when the transport is built.
+   */
   url?: string;
   host?: string;
   port?: number;
@@ -20,7 +26,12 @@ export interface RedisTransportOptions {
   /** ACL user name. */
   username?: string;
   password?: string;
-  /** TLS: `true` for defaults, or Node TLS options (CA, client certificate...). */
+  /**
+   * TLS. `true` verifies the server against Node's default CAs; Node TLS options add `ca` (PEM: a
+   * private CA), `cert` and `key` (PEM: a client certificate, for `tls-auth-clients`). The server's
+   * certificate is always verified unless `rejectUnauthorized: false` says otherwise. Checked when
+   * the transport is built: InvalidOptionError names `tls.ca`, `tls.cert` or `tls.key`.
+   */
   tls?: boolean | ConnectionOptions;
   /** Seed nodes of a Redis Cluster. Keys then carry hash tags (`{queue}`) so a queue lives in one slot. */
   cluster?: RedisNode[];
@@ -97,6 +108,9 @@ export function resolveRedisOptions(options: RedisTransportOptions): ResolvedRed
   const fromUrl = options.url ? parseRedisUrl(options.url) : {};
   const merged: RedisTransportOptions = { ...fromUrl, ...withoutUndefined(options) };
   delete merged.url;
+  // `tls: true` in code keeps the files a rediss:// URL named.
+  if (options.tls === true && typeof fromUrl.tls === 'object') merged.tls = fromUrl.tls;
+  if (merged.tls !== undefined && typeof merged.tls !== 'boolean') checkTlsOptions('tls', merged.tls);
   const resolved: ResolvedRedisOptions = {
     ...merged,
     host: merged.host ?? '127.0.0.1',
@@ -180,13 +194,18 @@ export function parseRedisUrl(url: string): RedisTransportOptions {
       Object.assign(out, nodes[0] ?? {});
       if (segments[0] !== undefined) out.db = parseDb(url, segments[0]);
   }
-  for (const [key, value] of new URLSearchParams(query)) {
-    if (key === 'keyPrefix') out.keyPrefix = value;
+  const parameters = new URLSearchParams(query);
+  for (const [key, value] of parameters) {
+    if (isTlsUrlParameter(key)) {
+      if (scheme.toLowerCase() !== 'rediss') throw new InvalidOptionError(key, 'needs a rediss:// URL');
+    } else if (key === 'keyPrefix') out.keyPrefix = value;
     else if (key === 'visibilityTimeoutMs') out.visibilityTimeoutMs = Number(value);
     else if (key === 'pollIntervalMs') out.pollIntervalMs = Number(value);
     else if (key === 'connectionName') out.connectionName = value;
     else throw new InvalidOptionError(key, 'unknown redis:// URL parameter');
   }
+  const tls = tlsFromUrlParameters(parameters);
+  if (tls) out.tls = tls;
   return out;
 }
 

@@ -27,7 +27,7 @@ import {
   type WireMessage,
 } from '@conveyor/core/transport';
 import { Cluster } from 'ioredis';
-import { describeTarget, openConnection, type RedisConnection } from './connection.js';
+import { connectFailure, describeTarget, openConnection, type RedisConnection } from './connection.js';
 import { type DelayedRelease, DelayedReleaser, findDelayedQueues } from './delayed-release.js';
 import { type RedisTransportOptions, type ResolvedRedisOptions, resolveRedisOptions } from './options.js';
 import { bucketOf, kombuPriorityOf, type QueueKeys, queueKeys, REDIS_PRIORITY_LEVELS } from './queue-keys.js';
@@ -110,13 +110,8 @@ export class RedisTransport implements Transport {
       );
     } catch (error) {
       command.disconnect();
-      throw new BrokerConnectionError(
-        `cannot connect to Redis at ${describeTarget(this.options)}: ${messageOf(error)}`,
-        {
-          cause: error,
-          transport: this.name,
-        },
-      );
+      // Typed by cause: refused credentials, a TLS failure (not retryable), or unreachable.
+      throw connectFailure(this.options, command, error, this.name);
     }
     this.#command = command;
     this.#scripts = loadScripts(command);
