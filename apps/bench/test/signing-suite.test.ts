@@ -6,7 +6,7 @@ describe('signing bench suite', () => {
   it('runs the task unsigned and signed end to end, times sign and verify per key size, and renders both tables', async () => {
     const options = { tasks: 200, runs: 1, cryptoIterations: 10 };
     const result = await runSigningSuite(options);
-    expect(result.endToEnd.map((r) => r.mode)).toEqual(['unsigned', 'signed']);
+    expect(result.endToEnd.map((r) => r.mode)).toEqual(['unsigned', 'signed', 'signed + bound headers']);
     expect(result.crypto.map((r) => r.keyBits)).toEqual([2048, 3072, 4096]);
     for (const row of result.crypto) {
       expect(row.signMicros).toBeGreaterThan(0);

@@ -1,9 +1,11 @@
+import { randomUUID } from 'node:crypto';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   Client,
   DEAD_LETTER_REASON_HEADER,
   type Delivery,
   defineTask,
+  HEADER_SIGNATURE_HEADER,
   InvalidOptionError,
   MemoryResultBackend,
   MemoryTransport,
@@ -51,7 +53,7 @@ interface Harness {
   worker: Worker;
   rejected: string[];
   /** A client on the same broker; signing with `identity` when given. */
-  client(identity?: TestSigningIdentity): Client;
+  client(identity?: TestSigningIdentity, bindHeaders?: boolean): Client;
 }
 
 async function startWorker(signing: WorkerSigningOptions, tasks: Task[] = [add]): Promise<Harness> {
@@ -77,11 +79,13 @@ async function startWorker(signing: WorkerSigningOptions, tasks: Task[] = [add])
     results,
     worker,
     rejected,
-    client: (identity) =>
+    client: (identity, bindHeaders = false) =>
       new Client({
         transport,
         results,
-        ...(identity ? { signing: { key: identity.key, certificate: identity.certificate } } : {}),
+        ...(identity
+          ? { signing: { key: identity.key, certificate: identity.certificate, bindHeaders } }
+          : {}),
       }),
   };
 }
@@ -89,10 +93,13 @@ async function startWorker(signing: WorkerSigningOptions, tasks: Task[] = [add])
 const reasonOf = (delivery: Delivery): unknown => delivery.message?.headers[DEAD_LETTER_REASON_HEADER];
 
 /** The wire message a signed client would publish, taken off a queue no worker reads. */
-async function signedWire(identity: TestSigningIdentity, args: [number, number]) {
+async function signedWire(identity: TestSigningIdentity, args: [number, number], bindHeaders = false) {
   const transport = new MemoryTransport({ broker: uniqueBroker('capture') });
   await transport.connect();
-  const client = new Client({ transport, signing: { key: identity.key, certificate: identity.certificate } });
+  const client = new Client({
+    transport,
+    signing: { key: identity.key, certificate: identity.certificate, bindHeaders },
+  });
   await client.send('signed.add', args, { queue: 'capture' });
   const [delivery] = await collect(transport, 'capture');
   await transport.close();
@@ -186,7 +193,7 @@ describe('message signing on memory://', () => {
     expect(reasonOf(dead[0]!)).toMatch(/unknown-signer.*Conveyor Signing 1"/);
   });
 
-  it('a retry of a signed task is re-published with the producer signature intact and runs again', async () => {
+  it('a retry of a signed task (headers bound) is re-published with the producer signatures intact and runs again', async () => {
     let attempts = 0;
     const flaky = defineTask({
       name: 'signed.flaky',
@@ -197,11 +204,44 @@ describe('message signing on memory://', () => {
         return 'done';
       },
     });
-    const h = await startWorker({ trusted: [old.certificate] }, [flaky]);
-    const handle = await h.client(old).send(flaky, []);
+    const h = await startWorker({ trusted: [old.certificate], requireBoundHeaders: true }, [flaky]);
+    const handle = await h.client(old, true).send(flaky, []);
     await expect(handle.get({ timeout: 10_000 })).resolves.toBe('done');
     expect(attempts).toBe(3);
     expect(h.rejected).toEqual([]);
+  });
+
+  it('bound headers: a task name or id moved onto a signed body is refused; unbound messages are refused when bound headers are required', async () => {
+    const double = defineTask({
+      name: 'signed.double',
+      handler: ([a]: [number, number]) => {
+        ran.push(['double', a]);
+        return a * 2;
+      },
+    });
+    const h = await startWorker({ trusted: [old.certificate], requireBoundHeaders: true }, [add, double]);
+    const dead = await collect(h.transport, 'celery.dlq');
+    ran.length = 0;
+
+    const bound = await signedWire(old, [5, 6], true);
+    expect(bound.headers[HEADER_SIGNATURE_HEADER]).toEqual(expect.any(String));
+    // Celery signs the body only: the same body under another task name or id is what binding stops.
+    await h.transport.publish('celery', { ...bound, headers: { ...bound.headers, task: 'signed.double' } });
+    await h.transport.publish('celery', { ...bound, headers: { ...bound.headers, id: randomUUID() } });
+    await h.client(old).send(add, [1, 1]);
+    await eventually(() => expect(dead).toHaveLength(3));
+    expect(dead.slice(0, 2).map(reasonOf)).toEqual([
+      expect.stringMatching(/signature rejected \(tampered-headers\): the headers naming the task/),
+      expect.stringMatching(/tampered-headers/),
+    ]);
+    expect(reasonOf(dead[2]!)).toMatch(
+      /signature rejected \(unbound-headers\): bound headers are required and the message has no x-conveyor-header-signature header/,
+    );
+    expect(ran).toEqual([]);
+
+    await h.transport.publish('celery', bound);
+    await eventually(() => expect(ran).toEqual([[5, 6]]));
+    await expect((await h.client(old, true).send(add, [2, 2])).get({ timeout: 10_000 })).resolves.toBe(4);
   });
 
   it('a worker without signing options refuses a signed message rather than guess', async () => {
@@ -271,6 +311,14 @@ describe('signing options', () => {
       () =>
         new Client({
           transport,
+          signing: { key: old.key, certificate: old.certificate, bindHeaders: 'yes' as unknown as boolean },
+        }),
+      'signing.bindHeaders',
+    );
+    invalid(
+      () =>
+        new Client({
+          transport,
           signing: { key: old.key, certificate: old.certificate, keyId: 'x' } as never,
         }),
       'signing.keyId',
@@ -291,6 +339,10 @@ describe('signing options', () => {
     invalid(() => worker({ trusted: ['garbage'] }), 'signing.trusted[0]');
     invalid(() => worker({ trusted: [old.certificate], require: 'yes' }), 'signing.require');
     invalid(() => worker({ trusted: [old.certificate], requireSigned: true }), 'signing.requireSigned');
+    invalid(
+      () => worker({ trusted: [old.certificate], requireBoundHeaders: 1 }),
+      'signing.requireBoundHeaders',
+    );
     invalid(() => worker('on'), 'signing');
   });
 

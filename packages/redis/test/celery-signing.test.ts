@@ -164,7 +164,7 @@ describe('Celery auth serializer <-> Conveyor signing over Redis', () => {
       await results.close?.();
     });
 
-    it('runs a task signed by a Conveyor Client whose certificate it trusts', async () => {
+    it('runs a task signed by a Conveyor Client whose certificate it trusts, headers bound or not', async () => {
       const client = new Client({
         transport,
         results,
@@ -174,6 +174,16 @@ describe('Celery auth serializer <-> Conveyor signing over Redis', () => {
         queue,
       });
       await expect(handle.get({ timeout: 30_000 })).resolves.toBe(42);
+      // Conveyor's optional header signature is a header Celery does not know: it runs the task all the same.
+      const binding = new Client({
+        transport,
+        results,
+        signing: { key: conveyor.key, certificate: conveyor.certificate, bindHeaders: true },
+      });
+      const bound = await binding.send<[number, number], number, [number, number]>('interop.add', [1, 2], {
+        queue,
+      });
+      await expect(bound.get({ timeout: 30_000 })).resolves.toBe(3);
     }, 60_000);
 
     it('refuses what a Conveyor Client sends unsigned, or signs with a key it does not trust', async () => {

@@ -2,6 +2,7 @@ import { constants, createPrivateKey, type KeyObject, sign } from 'node:crypto';
 import { InvalidOptionError } from '../errors/transport-errors.js';
 import type { WireMessage } from '../message/wire-message.js';
 import { packAuthEnvelope, SIGNED_CONTENT_ENCODING, SIGNED_CONTENT_TYPE } from './auth-envelope.js';
+import { boundHeaderBytes, HEADER_SIGNATURE_HEADER } from './bound-headers.js';
 import { celerySignerId } from './signer-id.js';
 import {
   type ClientSigningOptions,
@@ -14,7 +15,7 @@ import {
   type SignatureDigest,
 } from './signing-options.js';
 
-const KNOWN_OPTIONS = ['key', 'passphrase', 'certificate', 'digest'];
+const KNOWN_OPTIONS = ['key', 'passphrase', 'certificate', 'digest', 'bindHeaders'];
 
 /**
  * Signs task bodies the way Celery's `auth` serializer does: RSA-PSS (MGF1 with the same hash,
@@ -26,6 +27,8 @@ export class MessageSigner {
   /** The key id written into every message: Celery's id of the certificate (issuer and serial). */
   readonly signerId: string;
   readonly digest: SignatureDigest;
+  /** Whether the headers naming the task are signed too (see ClientSigningOptions.bindHeaders). */
+  readonly bindHeaders: boolean;
   readonly #key: KeyObject;
 
   /** Throws InvalidOptionError naming the option (`signing.key`, `signing.certificate`, ...). */
@@ -40,6 +43,10 @@ export class MessageSigner {
       throw new InvalidOptionError(`${path}.passphrase`, 'must be a string');
     }
     this.digest = resolveDigest(options.digest, `${path}.digest`);
+    if (options.bindHeaders !== undefined && typeof options.bindHeaders !== 'boolean') {
+      throw new InvalidOptionError(`${path}.bindHeaders`, 'must be a boolean');
+    }
+    this.bindHeaders = options.bindHeaders ?? false;
     this.#key = loadPrivateKey(options.key, options.passphrase, `${path}.key`);
     const certificates = parseCertificates(options.certificate, `${path}.certificate`);
     if (certificates.length !== 1) {
@@ -62,13 +69,17 @@ export class MessageSigner {
   /** The same message with its body signed and wrapped; headers are left as they are (unsigned). */
   sign(message: WireMessage): WireMessage {
     const body = Buffer.from(message.body.buffer, message.body.byteOffset, message.body.byteLength);
-    const signature = sign(this.digest, body, {
-      key: this.#key,
-      padding: constants.RSA_PKCS1_PSS_PADDING,
-      saltLength: constants.RSA_PSS_SALTLEN_MAX_SIGN,
-    });
+    const signature = this.#sign(body);
+    const headers = this.bindHeaders
+      ? {
+          ...message.headers,
+          [HEADER_SIGNATURE_HEADER]: this.#sign(boundHeaderBytes(message.headers, signature)).toString(
+            'base64',
+          ),
+        }
+      : message.headers;
     return {
-      headers: message.headers,
+      headers,
       properties: {
         ...message.properties,
         content_type: SIGNED_CONTENT_TYPE,
@@ -82,6 +93,15 @@ export class MessageSigner {
         body,
       }),
     };
+  }
+
+  /** RSA-PSS as Celery's PrivateKey.sign: MGF1 with the same hash, the longest salt. */
+  #sign(data: Buffer): Buffer {
+    return sign(this.digest, data, {
+      key: this.#key,
+      padding: constants.RSA_PKCS1_PSS_PADDING,
+      saltLength: constants.RSA_PSS_SALTLEN_MAX_SIGN,
+    });
   }
 }
 

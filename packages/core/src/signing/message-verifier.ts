@@ -2,6 +2,7 @@ import { constants, type KeyObject, verify } from 'node:crypto';
 import { InvalidOptionError } from '../errors/transport-errors.js';
 import type { WireMessage } from '../message/wire-message.js';
 import { SIGNED_CONTENT_TYPE, unpackAuthEnvelope } from './auth-envelope.js';
+import { boundHeaderBytes, HEADER_SIGNATURE_HEADER } from './bound-headers.js';
 import { MessageSignatureError } from './signature-error.js';
 import { celerySignerId } from './signer-id.js';
 import {
@@ -14,7 +15,7 @@ import {
   type WorkerSigningOptions,
 } from './signing-options.js';
 
-const KNOWN_OPTIONS = ['trusted', 'require', 'digest'];
+const KNOWN_OPTIONS = ['trusted', 'require', 'requireBoundHeaders', 'digest'];
 
 interface TrustedSigner {
   readonly publicKey: KeyObject;
@@ -31,6 +32,8 @@ interface TrustedSigner {
 export class MessageVerifier {
   /** Whether an unsigned message is refused (dead-lettered) rather than run. */
   readonly require: boolean;
+  /** Whether a signed message must also carry Conveyor's header signature. */
+  readonly requireBoundHeaders: boolean;
   readonly digest: SignatureDigest;
   readonly #trusted = new Map<string, TrustedSigner>();
 
@@ -44,6 +47,13 @@ export class MessageVerifier {
       );
     }
     this.require = options.require ?? true;
+    if (options.requireBoundHeaders !== undefined && typeof options.requireBoundHeaders !== 'boolean') {
+      throw new InvalidOptionError(
+        `${path}.requireBoundHeaders`,
+        `must be a boolean, got ${JSON.stringify(options.requireBoundHeaders)}`,
+      );
+    }
+    this.requireBoundHeaders = options.requireBoundHeaders ?? false;
     this.digest = resolveDigest(options.digest, `${path}.digest`);
     if (!Array.isArray(options.trusted) || options.trusted.length === 0) {
       throw new InvalidOptionError(`${path}.trusted`, 'at least one trusted certificate is required');
@@ -98,23 +108,14 @@ export class MessageVerifier {
         envelope.signer,
       );
     }
-    const valid = verify(
-      this.digest,
-      envelope.body,
-      {
-        key: signer.publicKey,
-        padding: constants.RSA_PKCS1_PSS_PADDING,
-        saltLength: constants.RSA_PSS_SALTLEN_AUTO,
-      },
-      envelope.signature,
-    );
-    if (!valid) {
+    if (!this.#verify(signer, envelope.body, envelope.signature)) {
       throw new MessageSignatureError(
         'tampered',
         `the signature does not match the body for signer ${JSON.stringify(envelope.signer)}`,
         envelope.signer,
       );
     }
+    this.#checkBoundHeaders(message, envelope.signer, signer, envelope.signature);
     return {
       headers: message.headers,
       properties: {
@@ -124,5 +125,50 @@ export class MessageVerifier {
       },
       body: envelope.body,
     };
+  }
+
+  #checkBoundHeaders(
+    message: WireMessage,
+    signerId: string,
+    signer: TrustedSigner,
+    bodySignature: Buffer,
+  ): void {
+    const headerSignature = message.headers?.[HEADER_SIGNATURE_HEADER];
+    if (headerSignature === undefined || headerSignature === null) {
+      if (!this.requireBoundHeaders) return;
+      throw new MessageSignatureError(
+        'unbound-headers',
+        `bound headers are required and the message has no ${HEADER_SIGNATURE_HEADER} header`,
+        signerId,
+      );
+    }
+    const valid =
+      typeof headerSignature === 'string' &&
+      this.#verify(
+        signer,
+        boundHeaderBytes(message.headers, bodySignature),
+        Buffer.from(headerSignature, 'base64'),
+      );
+    if (!valid) {
+      throw new MessageSignatureError(
+        'tampered-headers',
+        `the headers naming the task (task, id, root_id, parent_id, group, shadow) do not match their signature by ${JSON.stringify(signerId)}`,
+        signerId,
+      );
+    }
+  }
+
+  /** RSA-PSS as Celery's Certificate.verify; any salt length, as a PSS signature may use. */
+  #verify(signer: TrustedSigner, data: Buffer, signature: Buffer): boolean {
+    return verify(
+      this.digest,
+      data,
+      {
+        key: signer.publicKey,
+        padding: constants.RSA_PKCS1_PSS_PADDING,
+        saltLength: constants.RSA_PSS_SALTLEN_AUTO,
+      },
+      signature,
+    );
   }
 }

@@ -8,14 +8,19 @@ import { MalformedMessageError } from '../errors/message-errors.js';
  *   field was changed on the way, or the message was signed with another key);
  * - `unknown-signer`: signed by a certificate the worker does not trust;
  * - `expired-certificate`: signed by a trusted certificate that has expired (Celery refuses these too);
- * - `malformed`: the signed envelope itself cannot be read.
+ * - `malformed`: the signed envelope itself cannot be read;
+ * - `tampered-headers`: the body is genuine but the headers that name the task (task, id, ...)
+ *   do not match Conveyor's header signature;
+ * - `unbound-headers`: `requireBoundHeaders` is set and the message has no header signature.
  */
 export type SignatureRejection =
   | 'unsigned'
   | 'tampered'
   | 'unknown-signer'
   | 'expired-certificate'
-  | 'malformed';
+  | 'malformed'
+  | 'tampered-headers'
+  | 'unbound-headers';
 
 /**
  * A message whose signature a worker refused. It is a MalformedMessageError, so the worker

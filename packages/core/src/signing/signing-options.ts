@@ -22,6 +22,14 @@ export interface ClientSigningOptions {
    */
   certificate: PemInput | X509Certificate;
   digest?: SignatureDigest;
+  /**
+   * Also sign the headers that name the task (`task`, `id`, `root_id`, `parent_id`, `group`,
+   * `shadow`) together with the body's signature, in the `x-conveyor-header-signature` header.
+   * Celery signs the body only, so without this someone who can write to the broker can replay a
+   * signed body under another task name. Python Celery ignores the header. Costs a second
+   * signature per message. Default false.
+   */
+  bindHeaders?: boolean;
 }
 
 /** Options of `Worker({ signing })`: whose signatures to accept, and whether to accept none. */
@@ -38,6 +46,13 @@ export interface WorkerSigningOptions {
    * `false` runs unsigned tasks too (during a migration) but still refuses a bad signature.
    */
   require?: boolean;
+  /**
+   * Refuse a signed message whose headers are not bound to its body (no `x-conveyor-header-signature`,
+   * see `ClientSigningOptions.bindHeaders`). Python Celery producers never bind headers, so set this
+   * only when every producer is a Conveyor Client with `bindHeaders`. A header signature that is
+   * present is checked either way. Default false.
+   */
+  requireBoundHeaders?: boolean;
   digest?: SignatureDigest;
 }
 
