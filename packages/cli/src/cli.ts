@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { closest, usageHint } from './args.js';
 import type { Command } from './command.js';
 import { conformanceCommand } from './commands/conformance.js';
+import { dlqCommand } from './commands/dlq.js';
 import { inspectCommand } from './commands/inspect.js';
 import { schedulerCommand } from './commands/scheduler.js';
 import { sendCommand } from './commands/send.js';
@@ -22,6 +23,7 @@ export const COMMANDS: readonly Command[] = [
   workerCommand,
   sendCommand,
   inspectCommand,
+  dlqCommand,
   schedulerCommand,
   conformanceCommand,
 ];

@@ -1,0 +1,89 @@
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { type DlqBroker, deadLetterScenario } from './dlq-scenario.js';
+import { appWithBrokers, runBin } from './helpers.js';
+
+/**
+ * `conveyor dlq` on Redis, RabbitMQ and SQS (ElasticMQ): the scenario of dlq-scenario.ts, plus
+ * the command line's own checks. Kafka has its own file (its group joins are slow).
+ */
+const RUN = Math.random().toString(36).slice(2, 8);
+const SQS_ENDPOINT = process.env.CONVEYOR_SQS_ENDPOINT ?? 'http://127.0.0.1:9324';
+const BROKERS: readonly (DlqBroker & { name: string })[] = [
+  { name: 'redis', pkg: 'redis', url: 'redis://127.0.0.1:6379/12', killAfterMs: 30_000 },
+  { name: 'rabbitmq', pkg: 'amqp', url: 'amqp://guest:guest@127.0.0.1:5672', killAfterMs: 30_000 },
+  {
+    name: 'sqs (elasticmq)',
+    pkg: 'sqs',
+    url: `sqs://${new URL(SQS_ENDPOINT).host}?waitTimeSeconds=1`,
+    killAfterMs: 30_000,
+  },
+];
+
+const app = appWithBrokers(['redis', 'amqp', 'sqs']);
+
+afterAll(async () => {
+  await deleteSqsQueues(`cli-dlq-${RUN}`);
+});
+
+describe.each(BROKERS)('conveyor dlq on $name', (broker) => {
+  it('lists the letters a worker dead-lettered, redrives only the filtered task (which then runs), purges the rest', async () => {
+    const queue = `cli-dlq-${RUN}-${broker.pkg}`;
+    const timings = await deadLetterScenario(broker, app, queue);
+    console.log(`[dlq ${broker.name}] ${JSON.stringify(timings)}`);
+  }, 120_000);
+});
+
+describe('conveyor dlq: the command line', () => {
+  it('names the mistake: no action, an unknown one, show without ID, a bad filter, an option of another action', async () => {
+    const cases: [string[], RegExp][] = [
+      [[], /missing ACTION/],
+      [['move'], /unknown ACTION "move"/],
+      [['show'], /dlq show needs the ID/],
+      [['list', '--filter', 'colour=red'], /"--filter".*unknown key "colour"/],
+      [['list', '--filter', 'since=yesterday'], /"--filter".*since=yesterday/],
+      [['list', '--to', 'x'], /--to is for dlq redrive/],
+      [['list', '--limit', '0'], /--limit must be an integer >= 1/],
+    ];
+    for (const [args, message] of cases) {
+      const result = await runBin(['dlq', ...args, '--broker', 'redis://127.0.0.1:6379/12'], { cwd: app });
+      expect(result.code, `${args.join(' ')}: ${result.stderr}`).toBe(2);
+      expect(result.stderr).toMatch(message);
+    }
+  });
+
+  it('purge without --yes and without a terminal refuses, and removes nothing', async () => {
+    const result = await runBin(
+      ['dlq', 'purge', '--broker', 'redis://127.0.0.1:6379/12', '-q', `cli-dlq-${RUN}-x`],
+      {
+        cwd: app,
+      },
+    );
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('add --yes');
+  });
+});
+
+/** Deletes this file's SQS queues with the SDK the project's @conveyor/sqs uses (the transport cannot). */
+async function deleteSqsQueues(prefix: string): Promise<void> {
+  const inApp = createRequire(join(app, 'node_modules', '@conveyor', 'sqs', 'package.json'));
+  const sdk = (await import(inApp.resolve('@aws-sdk/client-sqs'))) as {
+    SQSClient: new (
+      config: object,
+    ) => { send(command: object): Promise<{ QueueUrls?: string[] }>; destroy(): void };
+    ListQueuesCommand: new (input: { QueueNamePrefix: string }) => object;
+    DeleteQueueCommand: new (input: { QueueUrl: string }) => object;
+  };
+  const sqs = new sdk.SQSClient({
+    endpoint: SQS_ENDPOINT,
+    region: 'elasticmq',
+    credentials: { accessKeyId: 'x', secretAccessKey: 'x' },
+  });
+  try {
+    const { QueueUrls = [] } = await sqs.send(new sdk.ListQueuesCommand({ QueueNamePrefix: prefix }));
+    for (const QueueUrl of QueueUrls) await sqs.send(new sdk.DeleteQueueCommand({ QueueUrl }));
+  } finally {
+    sqs.destroy();
+  }
+}
