@@ -35,6 +35,7 @@ import amqplib, {
   type Options,
 } from 'amqplib';
 import { AmqpConsumer, type AmqpConsumerLink } from './amqp-consumer.js';
+import { amqpConnectFailure, amqpUser } from './amqp-tls.js';
 import { bindToLadder, DELAY_LEVELS, declareDelayLadder, delayRoute } from './delay-ladder.js';
 import { typedHeaders, UnwritableHeaderError, writableHeaders } from './header-table.js';
 import {
@@ -466,12 +467,12 @@ export class AmqpTransport implements Transport {
       } catch (error) {
         if (first || this.#closed) {
           this.#session = undefined;
-          throw new BrokerConnectionError(
-            `cannot connect to RabbitMQ at ${describeUrl(this.options.url)}: ${(error as Error).message}`,
-            {
-              cause: error,
-              transport: this.name,
-            },
+          // Typed by cause: a refused login, a TLS failure (not retryable), or unreachable.
+          throw amqpConnectFailure(
+            describeUrl(this.options.url),
+            amqpUser(this.options.url),
+            error,
+            this.name,
           );
         }
         for (const listener of this.#sessionListeners) listener(error);

@@ -1,11 +1,22 @@
 import type { ConnectionOptions } from 'node:tls';
 import { InvalidOptionError } from '@conveyor/core';
+import { resolveAmqpTls } from './amqp-tls.js';
 
 /** Options of AmqpTransport. */
 export interface AmqpTransportOptions {
-  /** `amqp://user:password@host:5672/vhost` or `amqps://` (TLS). Default `amqp://guest:guest@127.0.0.1:5672`. */
+  /**
+   * `amqp://user:password@host:5672/vhost` or `amqps://` (TLS). Default
+   * `amqp://guest:guest@127.0.0.1:5672`. With `amqps://`, the tlsCa, tlsCert and tlsKey query
+   * parameters name PEM files (a private CA, a client certificate and its key), read when the
+   * transport is built.
+   */
   url?: string;
-  /** TLS options for amqps:// (CA, client certificate, servername...). */
+  /**
+   * TLS options for amqps://, over what the URL names: `ca` (PEM: a private CA), `cert` and `key`
+   * (PEM: a client certificate, for a listener with `fail_if_no_peer_cert`), `servername`... The
+   * server's certificate is always verified unless `rejectUnauthorized: false` says otherwise.
+   * Checked when the transport is built: InvalidOptionError names `tls.ca`, `tls.cert` or `tls.key`.
+   */
   tls?: ConnectionOptions;
   /** AMQP heartbeat in seconds (0 disables). Default 30. */
   heartbeatSeconds?: number;
@@ -94,7 +105,7 @@ export function resolveAmqpOptions(options: AmqpTransportOptions): ResolvedAmqpO
   }
   const resolved: ResolvedAmqpOptions = {
     url,
-    tls: options.tls,
+    tls: resolveAmqpTls(url, options.tls),
     heartbeatSeconds: options.heartbeatSeconds ?? 30,
     queueType,
     deliveryLimit: options.deliveryLimit,
