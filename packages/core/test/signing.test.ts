@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   Client,
   DEAD_LETTER_REASON_HEADER,
@@ -344,6 +344,22 @@ describe('signing options', () => {
       'signing.requireBoundHeaders',
     );
     invalid(() => worker('on'), 'signing');
+  });
+
+  it('a trusted certificate that expires while the worker runs stops being accepted (expired-certificate)', async () => {
+    const verifier = new MessageVerifier({ trusted: [old.certificate] });
+    const wire = await signedWire(old, [1, 2]);
+    expect(() => verifier.open(wire)).not.toThrow();
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      // The test certificates are valid for two days.
+      vi.setSystemTime(Date.now() + 3 * 24 * 3600_000);
+      expect(() => verifier.open(wire)).toThrow(
+        /signature rejected \(expired-certificate\): the certificate of signer/,
+      );
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('verification errors are MessageSignatureErrors (MalformedMessageError) carrying the claimed signer', async () => {
