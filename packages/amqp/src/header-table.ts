@@ -131,8 +131,23 @@ function write(name: string, value: unknown): Written {
     }
     return { value, bytes: type.bytes };
   }
+  if (Object.hasOwn(value, '!')) {
+    // amqplib reads any table with a "!" key as its typed-value notation and fails on this one.
+    throw new UnwritableHeaderError(name, `a table with the key "!" is taken by amqplib for a typed value`);
+  }
   const table = writeTable(name, value as Record<string, unknown>);
   return { value: table.value, bytes: 1 + table.bytes };
+}
+
+/**
+ * Sets `key` as an own property even when it is `__proto__`, which plain assignment would turn into
+ * the object's prototype: the header would be lost, and amqplib would then write the prototype's
+ * enumerable keys (a Buffer's throw a TypeError).
+ */
+function setOwn(target: Record<string, unknown>, key: string, value: unknown): void {
+  if (key === '__proto__') {
+    Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+  } else target[key] = value;
 }
 
 function writeTable(name: string, table: Record<string, unknown>): Written {
@@ -143,7 +158,7 @@ function writeTable(name: string, table: Record<string, unknown>): Written {
     const keyBytes = Buffer.byteLength(key);
     if (keyBytes > 255) throw new UnwritableHeaderError(name, `the key "${key}" is longer than 255 bytes`);
     const entry = write(name === '' ? key : name, table[key]);
-    out[key] = entry.value;
+    setOwn(out, key, entry.value);
     bytes += 1 + keyBytes + entry.bytes;
   }
   return { value: out, bytes };
@@ -220,7 +235,7 @@ export function writableHeaders(
         error instanceof UnwritableHeaderError
           ? error.message.replace(/^header "[^"]*" /, '')
           : String(error);
-      out[key] = describe(textOf(out[key]));
+      setOwn(out, key, describe(textOf(out[key])));
       changes.push(`header "${key}" ${why}: kept as text`);
     }
   }

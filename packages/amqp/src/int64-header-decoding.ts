@@ -13,10 +13,17 @@ import { dirname, join } from 'node:path';
  * letter). Such a string is read here as the bytes it holds (a Buffer, written back as a byte array
  * `x`, which py-amqp reads as `bytes`).
  *
+ * A header named `__proto__` (any producer can send one) was not a header at all: amqplib stores
+ * each key with `fields[key] = value`, which for `__proto__` sets the table's prototype instead, so
+ * the header vanished and the keys of its value read as the message's own: a `__proto__` table
+ * holding `x-delivery-count: 1000` made a first delivery count 1001. Such a table is decoded here,
+ * the key kept as an own header.
+ *
  * amqplib has no hook for field tables, so this wraps its internal `codec.decodeFields` before
- * amqplib's protocol definitions capture it. Tables amqplib reads whole, with no U+FFFD in them, go
- * through amqplib untouched; only one it rejects over `L`, or one with a U+FFFD in a string, is
- * decoded again here, with every tag RabbitMQ accepts.
+ * amqplib's protocol definitions capture it. Tables amqplib reads whole, with no U+FFFD in them and
+ * no `__proto__` key, go through amqplib untouched; only one it rejects over `L`, one with a U+FFFD
+ * in a string, or one with `__proto__` in its bytes is decoded again here, with every tag RabbitMQ
+ * accepts.
  */
 
 type FieldTable = Record<string, unknown>;
@@ -32,6 +39,8 @@ export type Int64HeaderDecoding =
   | 'unavailable';
 
 const PATCHED = Symbol.for('conveyor.amqp.int64HeaderDecoding');
+/** The key that assignment would turn into a prototype (see the module comment). */
+const PROTO_KEY = '__proto__';
 
 function install(): Int64HeaderDecoding {
   const require = createRequire(import.meta.url);
@@ -56,6 +65,7 @@ function install(): Int64HeaderDecoding {
   if (require.cache[defsPath]) return 'amqplib-loaded-first';
   const patched = Object.assign(
     (slice: Buffer): FieldTable => {
+      if (slice.includes(PROTO_KEY)) return decodeFieldTable(slice);
       let fields: FieldTable;
       try {
         fields = original(slice);
@@ -88,8 +98,8 @@ export const int64HeaderDecoding: Int64HeaderDecoding = install();
 /**
  * An AMQP 0-9-1 field table with every tag RabbitMQ accepts, `L` included, decoded to the same
  * values amqplib gives for the others (64-bit integers as numbers, as amqplib does for `l`), except
- * a long string that is not UTF-8, which is read as its bytes (a Buffer). Throws a TypeError on an
- * unknown tag, as amqplib does.
+ * a long string that is not UTF-8, which is read as its bytes (a Buffer), and a `__proto__` key,
+ * which is an own header like any other. Throws a TypeError on an unknown tag, as amqplib does.
  */
 export function decodeFieldTable(slice: Buffer): FieldTable {
   const fields: FieldTable = {};
@@ -100,7 +110,9 @@ export function decodeFieldTable(slice: Buffer): FieldTable {
     const key = slice.toString('utf8', offset, offset + keyLength);
     offset += keyLength;
     const [value, next] = decodeFieldValue(slice, offset);
-    fields[key] = value;
+    if (key === PROTO_KEY) {
+      Object.defineProperty(fields, key, { value, enumerable: true, writable: true, configurable: true });
+    } else fields[key] = value;
     offset = next;
   }
   return fields;

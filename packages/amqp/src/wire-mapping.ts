@@ -47,7 +47,17 @@ export function wireMessageOf(msg: ConsumeMessage, withPriorities: boolean): Wir
  * it with its count, see AmqpConsumer).
  */
 export function hasBrokerCount(msg: ConsumeMessage): boolean {
-  return typeof msg.properties.headers?.['x-delivery-count'] === 'number';
+  return brokerCountOf(msg) !== undefined;
+}
+
+/**
+ * `x-delivery-count` as the broker writes it: a count of 0 or more. A producer can write the
+ * header too, with any value (-1 gave a first delivery the count 0, which no count can be); one
+ * that is not a count is ignored.
+ */
+function brokerCountOf(msg: ConsumeMessage): number | undefined {
+  const count: unknown = msg.properties.headers?.['x-delivery-count'];
+  return Number.isSafeInteger(count) && (count as number) >= 0 ? (count as number) : undefined;
 }
 
 /**
@@ -56,7 +66,7 @@ export function hasBrokerCount(msg: ConsumeMessage): boolean {
  * those), so its own count is 1. What a re-published copy carries is added by TransportDelivery.
  */
 export function deliveryCountOf(msg: ConsumeMessage): number {
-  const quorum = msg.properties.headers?.['x-delivery-count'];
-  if (typeof quorum === 'number') return quorum + 1;
+  const quorum = brokerCountOf(msg);
+  if (quorum !== undefined) return quorum + 1;
   return msg.fields.redelivered ? 2 : 1;
 }
