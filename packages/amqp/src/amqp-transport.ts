@@ -113,8 +113,31 @@ export class AmqpTransport implements Transport {
     if (spec.priorityLevels !== undefined && spec.priorityLevels > 0)
       checkPriority(this.name, this.capabilities, spec.priorityLevels - 1);
     const session = await this.#currentSession();
-    await this.#declare(session, spec);
+    if (this.options.declare) await this.#declare(session, spec);
+    else await this.#checkExists(session, spec);
     this.#declared.set(spec.name, spec);
+  }
+
+  /**
+   * `declare: false`: a passive declaration (which needs no permission) so that a missing queue
+   * fails the send instead of RabbitMQ dropping every message routed to it.
+   */
+  async #checkExists(session: Session, spec: QueueSpec): Promise<void> {
+    try {
+      await this.#onChannel(session, (channel) => channel.checkQueue(spec.name));
+    } catch (error) {
+      if (!/NOT_FOUND|404/.test(String((error as Error)?.message ?? error))) {
+        throw this.#mapError(error, `checking "${spec.name}"`);
+      }
+      throw new BrokerError(
+        `queue "${spec.name}" does not exist, and this transport declares nothing (declare: false): start a worker of the queue, which declares it, or declare it as an administrator`,
+        { cause: error, transport: this.name },
+      );
+    }
+    this.#deadLetterQueues.set(
+      spec.name,
+      spec.deadLetterQueue === undefined ? `${spec.name}.dlq` : spec.deadLetterQueue,
+    );
   }
 
   /** Dead-letter queue of `queue`, or null. */
@@ -155,7 +178,16 @@ export class AmqpTransport implements Transport {
       options.onError ?? (() => {}),
     );
     const session = await this.#currentSession();
-    await consumer.start(await this.#channel(session));
+    // Delayed messages reach a queue through its binding to the ladder: bound here, by whoever
+    // consumes it, so that producers which declare nothing (declare: false) can send delays too.
+    if (this.options.declare) await this.#bindToLadder(session, queue);
+    try {
+      await consumer.start(await this.#channel(session));
+    } catch (error) {
+      // Refused (no read permission, no such queue): the consumer must not reopen its channel.
+      await consumer.close();
+      throw this.#mapError(error, `consuming "${queue}"`);
+    }
     this.#consumers.add(consumer);
     const onSessionError = options.onError;
     if (onSessionError) this.#sessionListeners.add(onSessionError);
@@ -213,6 +245,8 @@ export class AmqpTransport implements Transport {
     void (async () => {
       try {
         const session = await this.#currentSession();
+        // Stopped meanwhile: e.g. its first consume was refused (see consume).
+        if (this.#closed || consumer.stopped) return;
         await consumer.start(await this.#channel(session));
       } catch {
         // The connection is going too; the reconnect restarts every consumer.
@@ -314,30 +348,23 @@ export class AmqpTransport implements Transport {
   }
 
   async #ensureLadder(session: Session, queue: string): Promise<void> {
-    this.#ladder ??= (async () => {
-      const channel = await this.#channel(session);
-      try {
-        await declareDelayLadder(channel);
-      } finally {
-        await channel.close().catch(() => {});
-      }
-    })();
+    if (!this.#declared.has(queue)) await this.declareQueue({ name: queue });
+    // declare: false: the queue's consumers declared the ladder and bound the queue (see consume).
+    if (this.options.declare) await this.#bindToLadder(session, queue);
+  }
+
+  /** Declares the ladder (once per session) and binds `queue` to its last exchange (once). */
+  async #bindToLadder(session: Session, queue: string): Promise<void> {
+    if (this.#onLadder.has(queue)) return;
+    this.#ladder ??= this.#onChannel(session, (channel) => declareDelayLadder(channel));
     try {
       await this.#ladder;
+      await this.#onChannel(session, (channel) => bindToLadder(channel, queue));
     } catch (error) {
       this.#ladder = undefined;
-      throw this.#mapError(error, 'declaring the delay queues');
+      throw this.#mapError(error, `binding "${queue}" to the delay queues`);
     }
-    if (!this.#declared.has(queue)) await this.declareQueue({ name: queue });
-    if (!this.#onLadder.has(queue)) {
-      const channel = await this.#channel(session);
-      try {
-        await bindToLadder(channel, queue);
-        this.#onLadder.add(queue);
-      } finally {
-        await channel.close().catch(() => {});
-      }
-    }
+    this.#onLadder.add(queue);
   }
 
   /** Declares on short-lived channels: a 406 closes that channel, never a consumer's. */
@@ -493,7 +520,9 @@ export class AmqpTransport implements Transport {
     void session;
     this.#ladder = undefined;
     const next = this.#openSession(false).then(async (fresh) => {
-      for (const spec of this.#declared.values()) await this.#declare(fresh, spec).catch(() => {});
+      if (this.options.declare) {
+        for (const spec of this.#declared.values()) await this.#declare(fresh, spec).catch(() => {});
+      }
       for (const consumer of this.#consumers) {
         if (!consumer.stopped) await consumer.start(await this.#channel(fresh)).catch(() => {});
       }
@@ -506,6 +535,13 @@ export class AmqpTransport implements Transport {
   #mapError(error: unknown, what: string): ConveyorError {
     if (error instanceof ConveyorError) return error;
     const text = String((error as Error)?.message ?? error);
+    // A missing permission closes the channel too, but no reconnect will grant it.
+    if (/ACCESS[-_]REFUSED/.test(text)) {
+      return new BrokerError(`${what} failed: the RabbitMQ user lacks a permission: ${text}`, {
+        cause: error,
+        transport: this.name,
+      });
+    }
     if (/closed|ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|heartbeat/i.test(text)) {
       return new BrokerConnectionError(`${what} failed: ${text}`, { cause: error, transport: this.name });
     }

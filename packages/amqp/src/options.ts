@@ -43,6 +43,12 @@ export interface AmqpTransportOptions {
   reconnect?: { initialDelayMs?: number; maxDelayMs?: number };
   /** Largest body accepted. Default 16 MiB (RabbitMQ 3.10 accepts up to 128 MiB). */
   maxMessageBytes?: number;
+  /**
+   * `false`: declare nothing (queues, exchanges, bindings, the delay ladder), only check that the
+   * queue exists, so a producer needs no configure or read permission (see the README's "Least
+   * privilege"); a worker of the queue (or an administrator) declares it. Default true.
+   */
+  declare?: boolean;
 }
 
 /** Options with defaults applied. */
@@ -59,6 +65,7 @@ export interface ResolvedAmqpOptions {
   reconnectInitialDelayMs: number;
   reconnectMaxDelayMs: number;
   maxMessageBytes: number;
+  declare: boolean;
 }
 
 const KNOWN = new Set([
@@ -73,6 +80,7 @@ const KNOWN = new Set([
   'publishTimeoutMs',
   'reconnect',
   'maxMessageBytes',
+  'declare',
 ]);
 
 /** Validates options; each error names the option. */
@@ -116,7 +124,9 @@ export function resolveAmqpOptions(options: AmqpTransportOptions): ResolvedAmqpO
     reconnectInitialDelayMs: options.reconnect?.initialDelayMs ?? 100,
     reconnectMaxDelayMs: options.reconnect?.maxDelayMs ?? 5000,
     maxMessageBytes: options.maxMessageBytes ?? 16 * 1024 * 1024,
+    declare: options.declare ?? urlDeclare(url) ?? true,
   };
+  if (typeof resolved.declare !== 'boolean') throw new InvalidOptionError('declare', 'must be true or false');
   for (const key of [
     'heartbeatSeconds',
     'consumerTimeoutMs',
@@ -135,6 +145,15 @@ function urlPriorityLevels(url: string): number | undefined {
   const query = url.includes('?') ? url.slice(url.indexOf('?') + 1) : '';
   const value = new URLSearchParams(query).get('priorityLevels');
   return value === null ? undefined : /^\d+$/.test(value) ? Number(value) : Number.NaN;
+}
+
+/** The `declare` query parameter of an amqp:// URL (`false` or `true`), for URL-only callers (the CLI). */
+function urlDeclare(url: string): boolean | undefined {
+  const query = url.includes('?') ? url.slice(url.indexOf('?') + 1) : '';
+  const value = new URLSearchParams(query).get('declare');
+  if (value === null) return undefined;
+  if (value === 'false' || value === 'true') return value === 'true';
+  throw new InvalidOptionError('declare', `the URL parameter must be true or false, got "${value}"`);
 }
 
 /** The URL without its password, for errors and logs. */
