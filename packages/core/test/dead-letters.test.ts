@@ -11,6 +11,7 @@ import {
   InvalidOptionError,
   listDeadLetters,
   MemoryTransport,
+  type MemoryTransportOptions,
   type PublishOptions,
   parseDeadLetterFilter,
   purgeDeadLetters,
@@ -20,7 +21,7 @@ import {
   type WireMessage,
 } from '../src/index.js';
 import { encodeTaskMessage } from '../src/transport-authors.js';
-import { collect, eventually, uniqueBroker } from './helpers.js';
+import { collect, eventually, pause, uniqueBroker } from './helpers.js';
 
 const Q = 'jobs';
 const DLQ = `${Q}.dlq`;
@@ -37,10 +38,13 @@ afterEach(async () => {
  */
 class FlakyTransport extends MemoryTransport {
   failing: string | null = null;
+  /** Each publish takes this long (a slow broker). */
+  publishDelayMs = 0;
   readonly events: string[] = [];
 
   override async publish(queue: string, message: WireMessage, options?: PublishOptions): Promise<void> {
     if (queue === this.failing) throw new TransportClosedError(`publish to "${queue}" (test)`);
+    if (this.publishDelayMs > 0) await pause(this.publishDelayMs);
     await super.publish(queue, message, options);
     this.events.push(`published ${String(message.headers.id)}`);
   }
@@ -70,8 +74,8 @@ class FlakyTransport extends MemoryTransport {
   }
 }
 
-async function open(): Promise<FlakyTransport> {
-  const transport = new FlakyTransport({ broker: uniqueBroker('dead-letters') });
+async function open(options: MemoryTransportOptions = {}): Promise<FlakyTransport> {
+  const transport = new FlakyTransport({ broker: uniqueBroker('dead-letters'), ...options });
   opened.push(transport);
   await transport.connect();
   await transport.declareQueue({ name: Q });
@@ -313,6 +317,32 @@ describe('dead letters: redrive', () => {
     await eventually(() => expect(back).toHaveLength(1));
     expect([...(back[0] as Delivery).message!.body]).toEqual([...garbage]);
     expect((back[0] as Delivery).message?.headers).toEqual({});
+  });
+
+  it('keeps the leases of the letters it holds: a pass longer than the visibility timeout sees each letter once', async () => {
+    const t = await open({ visibilityTimeoutMs: 300 });
+    const [a, b, c] = ids(3) as [string, string, string];
+    await deadLetter(t, [
+      { id: a, task: 'keep', reason: 'boom' },
+      { id: b, task: 'move', reason: 'boom' },
+      { id: c, task: 'move', reason: 'boom' },
+    ]);
+    t.publishDelayMs = 400;
+    const errors: unknown[] = [];
+    const report = await redriveDeadLetters(t, {
+      queue: Q,
+      concurrency: 1,
+      filter: parseDeadLetterFilter(['task=move']),
+      onError: (error) => errors.push(error),
+      ...FAST,
+    });
+    // Held for over 800 ms with a 300 ms timeout: without the extension the kept letter would come
+    // back as a second delivery, be counted again, and its give-back would fail (lease lost).
+    expect(report).toMatchObject({ seen: 3, moved: 2, unmatched: 1, failed: 0 });
+    expect(errors).toEqual([]);
+    const left = await listDeadLetters(t, { queue: Q, ...FAST });
+    expect(left.letters.map((l) => l.taskId)).toEqual([a]);
+    expect(left.letters[0]?.deliveryCount).toBe(2);
   });
 
   it('tells progress after each letter', async () => {

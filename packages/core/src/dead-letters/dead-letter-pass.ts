@@ -2,6 +2,7 @@ import { InvalidOptionError } from '../errors/transport-errors.js';
 import type { Delivery } from '../transport/delivery.js';
 import type { Transport } from '../transport/transport.js';
 import { type DeadLetter, describeDeadLetter } from './dead-letter.js';
+import { LeaseKeeper } from './lease-keeper.js';
 
 /** Options every dead-letter operation shares: which queue, and how long one pass may run. */
 export interface DeadLetterPassOptions {
@@ -63,7 +64,8 @@ export function deadLetterQueueOf(options: Pick<DeadLetterPassOptions, 'queue' |
  * tail (Kafka writes a copy) may change it. Nothing is lost either way.
  *
  * Bounded: it stops at `limit`, at the count the queue reported waiting, after `idleMs` without a
- * letter, or when `signal` aborts. Reading counts as a delivery where the broker counts them (the
+ * letter, or when `signal` aborts. Held letters keep their lease where the broker has a visibility
+ * timeout (see LeaseKeeper), so a long pass does not see a letter twice. Reading counts as a delivery where the broker counts them (the
  * letter's delivery count rises; a RabbitMQ quorum queue with a delivery limit drops a letter past
  * it, so do not browse such a queue more often than its limit).
  */
@@ -104,6 +106,7 @@ export async function passOverDeadLetters(
   const held: { index: number; delivery: Delivery }[] = [];
   const working = new Set<Promise<void>>();
   const slots = new Slots(concurrency);
+  const leases = new LeaseKeeper(transport.capabilities, onError);
   const stop = new AbortController();
   let failure: { error: unknown } | undefined;
   let finish: () => void = () => {};
@@ -125,6 +128,7 @@ export async function passOverDeadLetters(
       return;
     }
     const index = ++summary.seen;
+    leases.hold(delivery);
     armTimer(idleMs);
     if (summary.seen >= target) stop.abort();
     const letter = describeDeadLetter(
@@ -141,6 +145,7 @@ export async function passOverDeadLetters(
       stop.abort();
     }
     if (verdict === 'give-back') held.push({ index, delivery });
+    else leases.release(delivery);
   };
 
   stop.signal.addEventListener('abort', end);
@@ -167,6 +172,7 @@ export async function passOverDeadLetters(
     // Last first: a broker that requeues at the head (memory, Redis) then keeps the queue's order.
     held.sort((a, b) => b.index - a.index);
     for (const { delivery } of held) await delivery.nack().catch(onError);
+    leases.stop();
   }
   if (failure) throw failure.error;
   return summary;
