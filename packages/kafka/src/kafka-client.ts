@@ -1,7 +1,44 @@
 import net from 'node:net';
 import tls from 'node:tls';
+import { describeTlsFailure } from '@conveyor/core/transport';
 import { type ISocketFactory, Kafka, logLevel } from 'kafkajs';
 import type { ResolvedKafkaOptions } from './options.js';
+
+/** Where KafkaTransport takes its TLS settings, for messages that say what to change. */
+export const KAFKA_TLS_OPTION_NAMES = { ca: 'ssl.ca', clientCertificate: 'ssl.cert and ssl.key' };
+
+/** How long the TLS check before connecting may take. */
+const TLS_CHECK_TIMEOUT_MS = 10_000;
+
+/**
+ * With TLS, one handshake with the first bootstrap broker before kafkajs connects: kafkajs retries
+ * every connection error, an untrusted certificate included (8 retries, ~17 s), while a TLS failure
+ * will not go away. Rejects with the TLS error when the handshake fails for a TLS reason; resolves
+ * otherwise (an unreachable broker is left to kafkajs's retries).
+ */
+export function checkTlsHandshake(options: ResolvedKafkaOptions): Promise<void> {
+  const ssl = options.ssl;
+  const first = options.brokers[0];
+  if (!ssl || first === undefined) return Promise.resolve();
+  const [host] = splitHostPort(first);
+  const [toHost, toPort] = splitHostPort(options.addressMap[first] ?? options.addressMap['*'] ?? first);
+  return new Promise((resolve, reject) => {
+    const socket = tls.connect({
+      host: toHost,
+      port: toPort,
+      ...(net.isIP(host) ? {} : { servername: host }),
+      ...(ssl === true ? {} : ssl),
+    });
+    const done = (error?: unknown) => {
+      socket.destroy();
+      if (error !== undefined && describeTlsFailure(error, KAFKA_TLS_OPTION_NAMES)) reject(error);
+      else resolve();
+    };
+    socket.setTimeout(TLS_CHECK_TIMEOUT_MS, () => done());
+    socket.once('secureConnect', () => done());
+    socket.once('error', done);
+  });
+}
 
 /** A kafkajs client for these options: brokers, TLS, SASL, the address map, no console logging. */
 export function createKafkaClient(options: ResolvedKafkaOptions): Kafka {

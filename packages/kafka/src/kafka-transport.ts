@@ -1,5 +1,6 @@
 import {
   BatchPublishError,
+  BrokerAuthenticationError,
   BrokerConnectionError,
   BrokerError,
   type ConsumeOptions,
@@ -10,6 +11,7 @@ import {
   type DeliveryHandler,
   type DeliveryPort,
   defineCapabilities,
+  describeTlsFailure,
   type HealthStatus,
   HeldDeliveries,
   InvalidOptionError,
@@ -31,7 +33,7 @@ import { type Admin, CompressionTypes, type Kafka, type Message, type Producer }
 import { bucketFor, bucketTopic } from './delay-buckets.js';
 import { acquireDelayForwarder, delayTopics } from './delay-forwarder.js';
 import { HandoutCounts } from './handout-counts.js';
-import { createKafkaClient } from './kafka-client.js';
+import { checkTlsHandshake, createKafkaClient, KAFKA_TLS_OPTION_NAMES } from './kafka-client.js';
 import { KafkaQueueConsumer, type KafkaReceipt } from './kafka-consumer.js';
 import {
   deadLetterRecordHeaders,
@@ -113,6 +115,7 @@ export class KafkaTransport implements Transport {
   }
 
   async #open(): Promise<void> {
+    await checkTlsHandshake(this.options);
     const producer = this.#kafka.producer({
       idempotent: true,
       maxInFlightRequests: 1,
@@ -485,6 +488,21 @@ export class KafkaTransport implements Transport {
     if (error instanceof ConveyorError) return error;
     const e = error as { name?: string; type?: string; message?: string; retriable?: boolean };
     const detail = `${what}: ${e.message ?? String(error)}`;
+    if (e.name === 'KafkaJSSASLAuthenticationError') {
+      // kafkajs's message names the mechanism, never the password.
+      const user = (this.options.sasl as { username?: string } | undefined)?.username;
+      return new BrokerAuthenticationError(
+        `${what}: Kafka refused the SASL credentials${user === undefined ? '' : ` of user "${user}"`}: ${e.message}`,
+        { transport: this.name, cause: error },
+      );
+    }
+    const tls = describeTlsFailure(error, KAFKA_TLS_OPTION_NAMES);
+    if (tls)
+      return new BrokerConnectionError(`${what}: ${tls}`, {
+        transport: this.name,
+        cause: error,
+        retryable: false,
+      });
     if (
       e.name === 'KafkaJSConnectionError' ||
       e.name === 'KafkaJSNumberOfRetriesExceeded' ||

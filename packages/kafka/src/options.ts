@@ -1,5 +1,11 @@
 import type { ConnectionOptions } from 'node:tls';
-import { InvalidBrokerUrlError, InvalidOptionError } from '@conveyor/core/transport';
+import {
+  checkTlsOptions,
+  InvalidBrokerUrlError,
+  InvalidOptionError,
+  isTlsUrlParameter,
+  tlsFromUrlParameters,
+} from '@conveyor/core/transport';
 import type { SASLOptions } from 'kafkajs';
 
 /** Compression of produced batches. kafkajs carries gzip itself; other codecs need plug-ins. */
@@ -17,16 +23,29 @@ export interface KafkaTransportOptions {
    * `kafka://host:port[,host:port]` (plain), `kafka+ssl://…` (TLS). `user:password@` before the
    * hosts turns SASL on (mechanism from `?mechanism=`, default scram-sha-512). Query parameters:
    * partitions, replicationFactor, createTopics, clientId, compression, sessionTimeoutMs,
-   * commitIntervalMs, mechanism, addressMap (`from=to[,from=to]`, `from` may be `*`).
+   * commitIntervalMs, mechanism, addressMap (`from=to[,from=to]`, `from` may be `*`); with
+   * `kafka+ssl://`, tlsCa, tlsCert and tlsKey: paths of PEM files (a private CA, a client
+   * certificate and its key), read when the transport is built.
    */
   url?: string;
   /** Bootstrap brokers, `host:port`. Default `['127.0.0.1:9092']` when no URL is given. */
   brokers?: string[];
   /** Client id shown in broker logs and quotas. Default `conveyor`. */
   clientId?: string;
-  /** TLS: `true` for the system CAs, or Node TLS options (a custom `ca`, client `cert` and `key`). */
+  /**
+   * TLS. `true` verifies the brokers against Node's default CAs; Node TLS options add `ca` (PEM: a
+   * private CA), `cert` and `key` (PEM: a client certificate, for `ssl.client.auth`). Certificates
+   * are always verified unless `rejectUnauthorized: false` says otherwise. Checked when the
+   * transport is built: InvalidOptionError names `ssl.ca`, `ssl.cert` or `ssl.key`. A TLS failure
+   * at connect is a BrokerConnectionError that is not retryable, raised at once (not after
+   * kafkajs's retries).
+   */
   ssl?: boolean | ConnectionOptions;
-  /** SASL authentication (plain, scram-sha-256, scram-sha-512, oauthbearer, aws). */
+  /**
+   * SASL authentication (plain, scram-sha-256, scram-sha-512, oauthbearer, aws); use it with `ssl`,
+   * or the password crosses the network in the clear (PLAIN) or the session is unencrypted. Refused
+   * credentials are a BrokerAuthenticationError naming the user, never the password.
+   */
   sasl?: SASLOptions;
   /**
    * Partition count of the topics `declareQueue` creates (and of the delay topics). More partitions
@@ -128,6 +147,8 @@ export function resolveKafkaOptions(options: KafkaTransportOptions): ResolvedKaf
   }
   const fromUrl = options.url ? parseKafkaUrl(options.url) : {};
   const merged: KafkaTransportOptions = { ...fromUrl, ...withoutUndefined(options) };
+  // `ssl: true` in code keeps the files a kafka+ssl:// URL named.
+  if (options.ssl === true && typeof fromUrl.ssl === 'object') merged.ssl = fromUrl.ssl;
   const resolved: ResolvedKafkaOptions = {
     brokers: merged.brokers ?? ['127.0.0.1:9092'],
     clientId: merged.clientId ?? 'conveyor',
@@ -154,6 +175,7 @@ export function resolveKafkaOptions(options: KafkaTransportOptions): ResolvedKaf
     throw new InvalidOptionError('clientId', 'must be a non-empty string');
   if (resolved.ssl !== undefined && typeof resolved.ssl !== 'boolean' && typeof resolved.ssl !== 'object')
     throw new InvalidOptionError('ssl', 'must be true, false or Node TLS connection options');
+  if (typeof resolved.ssl === 'object') checkTlsOptions('ssl', resolved.ssl);
   if (resolved.sasl !== undefined) checkSasl(resolved.sasl);
   const p = resolved.partitions;
   if (!(Number.isInteger(p) && p >= 1 && p <= 10_000))
@@ -234,8 +256,11 @@ export function parseKafkaUrl(url: string): KafkaTransportOptions {
   }
   if (scheme.toLowerCase() === 'kafka+ssl') out.ssl = true;
   let mechanism: KafkaSaslMechanism = 'scram-sha-512';
-  for (const [key, value] of new URLSearchParams(query)) {
-    if (key === 'partitions') out.partitions = Number(value);
+  const parameters = new URLSearchParams(query);
+  for (const [key, value] of parameters) {
+    if (isTlsUrlParameter(key)) {
+      if (out.ssl !== true) throw new InvalidOptionError(key, 'needs a kafka+ssl:// URL');
+    } else if (key === 'partitions') out.partitions = Number(value);
     else if (key === 'replicationFactor') out.replicationFactor = Number(value);
     else if (key === 'createTopics') out.createTopics = value === 'true' || value === '1';
     else if (key === 'clientId') out.clientId = value;
@@ -250,6 +275,8 @@ export function parseKafkaUrl(url: string): KafkaTransportOptions {
       mechanism = value;
     } else throw new InvalidOptionError(key, 'unknown kafka:// URL parameter');
   }
+  const tls = tlsFromUrlParameters(parameters);
+  if (tls) out.ssl = tls;
   if (userInfo !== undefined) {
     const [user = '', password = ''] = userInfo.split(':');
     out.sasl = { mechanism, username: decodeURIComponent(user), password: decodeURIComponent(password) };
