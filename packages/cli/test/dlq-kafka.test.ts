@@ -7,7 +7,7 @@ import { appWithBrokers } from './helpers.js';
 /**
  * `conveyor dlq` on Kafka: the scenario of dlq-scenario.ts. Kafka has a file of its own because
  * every `conveyor` run joins a consumer group (seconds each): this file keeps them to the
- * scenario's six (two workers, list twice, redrive, purge).
+ * scenario's seven (two workers, list twice, show, redrive, purge).
  */
 const BOOTSTRAP = process.env.CONVEYOR_KAFKA_BROKERS ?? '127.0.0.1:9092';
 const RUN = Math.random().toString(36).slice(2, 8);

@@ -28,7 +28,7 @@ interface ListedLetter {
 /**
  * The dead-letter tooling end to end on one broker, with real processes: a `conveyor worker`
  * dead-letters three failing tasks (two `dlq.flaky`, one `dlq.doomed`); `dlq list` shows them with
- * their reasons; after the fix, `dlq redrive --filter task=dlq.flaky` moves only those two, and a
+ * their reasons and `dlq show ID` prints one whole; after the fix, `dlq redrive --filter task=dlq.flaky` moves only those two, and a
  * worker then runs them; `dlq purge --yes` empties the dead-letter queue. Returns the time each
  * step took, for the report.
  */
@@ -86,6 +86,17 @@ export async function deadLetterScenario(
     expect(text.code, text.stderr).toBe(0);
     expect(text.stdout).toContain(doomed);
     expect(lines(text.stdout).at(-1)).toBe(`3 of 3 letters read in ${queue}.dlq`);
+
+    const shown = await timed('dlq show', () => cli(['show', doomed, '--json']));
+    expect(shown.code, shown.stderr).toBe(0);
+    const letter = JSON.parse(shown.stdout) as ListedLetter & {
+      headers: Record<string, unknown>;
+      body: { encoding: string; data: string };
+    };
+    expect(letter).toMatchObject({ key: doomed, task: 'dlq.doomed', sourceQueue: queue });
+    expect(letter.headers).toMatchObject({ id: doomed, task: 'dlq.doomed' });
+    expect(letter.headers['x-conveyor-dead-letter-reason']).toContain('doomed on purpose');
+    expect(letter.body.encoding).toBe('utf-8');
 
     writeFileSync(marker, 'fixed');
     const redriven = await timed('dlq redrive --filter task=dlq.flaky', () =>
