@@ -1,12 +1,21 @@
+import type { ConnectionOptions } from 'node:tls';
 import type { SQSClientConfig } from '@aws-sdk/client-sqs';
-import { InvalidBrokerUrlError, InvalidOptionError } from '@conveyor/core/transport';
+import {
+  checkTlsOptions,
+  InvalidBrokerUrlError,
+  InvalidOptionError,
+  isTlsUrlParameter,
+  tlsFromUrlParameters,
+} from '@conveyor/core/transport';
 
 /** Options of SqsTransport. Credentials and region come from the standard AWS provider chain. */
 export interface SqsTransportOptions {
   /**
    * `sqs://` (AWS, region from the provider chain or `?region=`), `sqs://host:port` (an
    * SQS-compatible server over http, such as ElasticMQ) or `sqs+https://host:port` (over TLS).
-   * Query parameters: region, queueNamePrefix, visibilityTimeoutMs, waitTimeSeconds, fifo.
+   * Query parameters: region, queueNamePrefix, visibilityTimeoutMs, waitTimeSeconds, fifo; with
+   * `sqs+https://` (or AWS's `sqs://`), tlsCa, tlsCert and tlsKey: paths of PEM files (a private
+   * CA, a client certificate and its key), read when the transport is built.
    */
   url?: string;
   /** Endpoint URL of an SQS-compatible server, e.g. `http://127.0.0.1:9324`. Default: AWS's. */
@@ -41,6 +50,14 @@ export interface SqsTransportOptions {
    * delay of seconds exercises the hops.
    */
   maxNativeDelayMs?: number;
+  /**
+   * TLS for an https endpoint: `ca` (PEM: a private CA, e.g. of a TLS terminator in front of
+   * ElasticMQ), `cert` and `key` (PEM: a client certificate). The server's certificate is always
+   * verified unless `rejectUnauthorized: false` says otherwise. Checked when the transport is
+   * built: InvalidOptionError names `tls.ca`, `tls.cert` or `tls.key`; with an http:// endpoint,
+   * `tls`. Ignored when `client.requestHandler` is given (that handler decides).
+   */
+  tls?: ConnectionOptions;
   /** Extra @aws-sdk/client-sqs client options (credentials, retries, request handler), applied last. */
   client?: SQSClientConfig;
 }
@@ -56,6 +73,7 @@ export interface ResolvedSqsOptions {
   base64Encoding: boolean;
   redriveMaxReceiveCount: number | undefined;
   maxNativeDelayMs: number;
+  tls: ConnectionOptions | undefined;
   client: SQSClientConfig;
 }
 
@@ -75,6 +93,7 @@ const KNOWN = new Set([
   'base64Encoding',
   'redriveMaxReceiveCount',
   'maxNativeDelayMs',
+  'tls',
   'client',
 ]);
 
@@ -97,6 +116,8 @@ export function resolveSqsOptions(options: SqsTransportOptions): ResolvedSqsOpti
     base64Encoding: merged.base64Encoding ?? true,
     redriveMaxReceiveCount: merged.redriveMaxReceiveCount,
     maxNativeDelayMs: merged.maxNativeDelayMs ?? SQS_MAX_DELAY_MS,
+    // The files a URL names, then `tls` over them.
+    tls: fromUrl.tls || options.tls ? { ...fromUrl.tls, ...options.tls } : undefined,
     client: merged.client ?? {},
   };
   if (resolved.endpoint !== undefined) {
@@ -110,6 +131,9 @@ export function resolveSqsOptions(options: SqsTransportOptions): ResolvedSqsOpti
       );
     }
   }
+  if (options.tls !== undefined) checkTlsOptions('tls', options.tls);
+  if (resolved.tls !== undefined && resolved.endpoint?.startsWith('http:'))
+    throw new InvalidOptionError('tls', 'needs an https endpoint (sqs+https://host:port), not http://');
   if (typeof resolved.queueNamePrefix !== 'string')
     throw new InvalidOptionError('queueNamePrefix', 'must be a string');
   if (typeof resolved.fifo !== 'boolean') throw new InvalidOptionError('fifo', 'must be true or false');
@@ -164,13 +188,19 @@ export function parseSqsUrl(url: string): SqsTransportOptions {
   } else if (scheme.toLowerCase() === 'sqs+https') {
     throw new InvalidBrokerUrlError(url, 'sqs+https:// needs a host:port; use sqs:// for AWS itself');
   }
-  for (const [key, value] of new URLSearchParams(query)) {
-    if (key === 'region') out.region = value;
+  const parameters = new URLSearchParams(query);
+  for (const [key, value] of parameters) {
+    if (isTlsUrlParameter(key)) {
+      if (out.endpoint?.startsWith('http:'))
+        throw new InvalidOptionError(key, 'needs an sqs+https:// URL (sqs://host:port is plain http)');
+    } else if (key === 'region') out.region = value;
     else if (key === 'queueNamePrefix') out.queueNamePrefix = value;
     else if (key === 'visibilityTimeoutMs') out.visibilityTimeoutMs = Number(value);
     else if (key === 'waitTimeSeconds') out.waitTimeSeconds = Number(value);
     else if (key === 'fifo') out.fifo = value === 'true' || value === '1';
     else throw new InvalidOptionError(key, 'unknown sqs:// URL parameter');
   }
+  const tls = tlsFromUrlParameters(parameters);
+  if (tls) out.tls = tls;
   return out;
 }

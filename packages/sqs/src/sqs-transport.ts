@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { Agent as HttpsAgent } from 'node:https';
 import {
   ChangeMessageVisibilityBatchCommand,
   ChangeMessageVisibilityCommand,
@@ -31,6 +32,7 @@ import {
   type DeliveryHandler,
   type DeliveryPort,
   defineCapabilities,
+  describeTlsFailure,
   encodeKombuEnvelope,
   type HealthStatus,
   HeldDeliveries,
@@ -611,6 +613,14 @@ export class SqsTransport implements Transport {
   #mapError(error: unknown, what: string): ConveyorError {
     if (error instanceof ConveyorError) return error;
     const text = messageOf(error);
+    const tls = describeTlsFailure(error, { ca: 'tls.ca', clientCertificate: 'tls.cert and tls.key' });
+    // Not retryable: the same certificates fail the same way again.
+    if (tls)
+      return new BrokerConnectionError(`${what} failed: ${tls}`, {
+        cause: error,
+        transport: this.name,
+        retryable: false,
+      });
     const code = (error as { code?: unknown; name?: unknown } | null)?.code;
     if (
       /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|socket hang up|TimeoutError|EHOSTUNREACH|ENOTFOUND/i.test(
@@ -652,6 +662,9 @@ function createClient(options: ResolvedSqsOptions): SQSClient {
       }
     };
   }
+  // A private CA or a client certificate: the SDK's Node handler over an agent that has them.
+  if (options.tls)
+    config.requestHandler = { httpsAgent: new HttpsAgent({ keepAlive: true, ...options.tls }) };
   return new SQSClient({ ...config, ...options.client });
 }
 
