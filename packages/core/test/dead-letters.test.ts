@@ -160,6 +160,26 @@ describe('dead letters: list and show', () => {
     expect((await t.queueDepth(DLQ)).ready).toBe(5);
   });
 
+  it('holds at most maxHeld letters: a redrive still moves every match, giving back the others as it goes', async () => {
+    const t = await open();
+    const all = ids(6);
+    await deadLetter(
+      t,
+      all.map((id, n) => ({ id, task: n % 3 === 0 ? 'keep' : 'move', reason: 'r' })),
+    );
+    const report = await redriveDeadLetters(t, {
+      queue: Q,
+      maxHeld: 3,
+      filter: parseDeadLetterFilter(['task=move']),
+      ...FAST,
+    });
+    expect(report).toMatchObject({ seen: 6, moved: 4, unmatched: 2 });
+    // A listing holds every letter it reads: it stops when its slots are full, and says so.
+    const listing = await listDeadLetters(t, { queue: Q, maxHeld: 1, ...FAST });
+    expect([listing.waiting, listing.seen]).toEqual([2, 1]);
+    expect((await t.queueDepth(DLQ)).ready).toBe(2);
+  });
+
   it('returns at once on an empty dead-letter queue', async () => {
     const t = await open();
     const listing = await listDeadLetters(t, { queue: Q, idleMs: 60_000, firstLetterWaitMs: 60_000 });

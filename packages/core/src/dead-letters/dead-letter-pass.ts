@@ -22,6 +22,12 @@ export interface DeadLetterPassOptions {
    * assigned its partitions (a Kafka group join) before anything arrives.
    */
   firstLetterWaitMs?: number;
+  /**
+   * Letters held at once, the consumer's prefetch (default 10 000): list and show hold every letter
+   * they read, redrive and purge only those that do not match. A pass that reaches it with every
+   * slot held stops there (`seen` < `waiting`); a larger value asks the broker for larger batches.
+   */
+  maxHeld?: number;
   /** Letters handled at once (publishes and settles in flight; default 8). */
   concurrency?: number;
   /** Aborting ends the pass early; letters held so far are given back. */
@@ -46,6 +52,7 @@ export interface DeadLetterPassSummary {
 const DEFAULT_IDLE_MS = 1500;
 const DEFAULT_FIRST_LETTER_WAIT_MS = 15_000;
 const DEFAULT_CONCURRENCY = 8;
+const DEFAULT_MAX_HELD = 10_000;
 
 /** The dead-letter queue the options name. */
 export function deadLetterQueueOf(options: Pick<DeadLetterPassOptions, 'queue' | 'deadLetterQueue'>): string {
@@ -89,6 +96,10 @@ export async function passOverDeadLetters(
       'concurrency',
       `must be an integer >= 1, got ${String(options.concurrency)}`,
     );
+  }
+  const maxHeld = options.maxHeld ?? DEFAULT_MAX_HELD;
+  if (!(Number.isInteger(maxHeld) && maxHeld >= 1)) {
+    throw new InvalidOptionError('maxHeld', `must be an integer >= 1, got ${String(options.maxHeld)}`);
   }
   const idleMs = options.idleMs ?? DEFAULT_IDLE_MS;
   const firstWaitMs = options.firstLetterWaitMs ?? DEFAULT_FIRST_LETTER_WAIT_MS;
@@ -158,8 +169,8 @@ export async function passOverDeadLetters(
         void work.finally(() => working.delete(work));
         return work;
       },
-      // Every letter of the pass may be held at once: a smaller window would stall the pass.
-      { prefetch: target, signal: stop.signal, onError },
+      // Every letter of the pass may be held at once, up to maxHeld: a smaller window stalls it.
+      { prefetch: Math.min(target, maxHeld), signal: stop.signal, onError },
     );
     armTimer(firstWaitMs);
     await finished;
