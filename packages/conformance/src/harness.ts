@@ -31,9 +31,15 @@ export interface ConformanceHarness {
   createTransport(options: TransportFactoryOptions): Transport | Promise<Transport>;
   /**
    * Writes raw bytes to a queue exactly as the broker would hold them (bypassing encoding), to
-   * prove that undecodable payloads are dead-lettered. Enables DLQ-02.
+   * prove that undecodable payloads are dead-lettered. Enables DLQ-02, DLQ-03 and DLQ-04.
    */
   publishRaw?(queue: string, bytes: Uint8Array): Promise<void>;
+  /**
+   * What `publishRaw` can write unchanged. `binary` (the default): any bytes. `text`: only UTF-8
+   * text of the characters the broker's bodies accept (SQS bodies are Unicode text); DLQ-04, which
+   * writes bytes that are not UTF-8, is then skipped with that reason.
+   */
+  rawPayloads?: 'binary' | 'text';
   /** The broker's TCP address. Enables the fault-proxy cases (RCN-*): transports get `endpoint`. */
   upstream?: Endpoint;
   /** Turns a case's queue name into one the broker accepts (SQS FIFO needs `.fifo`, say). */

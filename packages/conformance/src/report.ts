@@ -78,7 +78,11 @@ export function claimsOf(
     claims.push({ capability: 'ordering', claimed: 'queue', cases: ['ORD-01', 'ORD-02'] });
   if (caps.ordering === 'key') claims.push({ capability: 'ordering', claimed: 'key', cases: ['ORD-02'] });
   if (caps.deadLetter)
-    claims.push({ capability: 'deadLetter', claimed: 'true', cases: ['DLQ-01', 'DLQ-02'] });
+    claims.push({
+      capability: 'deadLetter',
+      claimed: 'true',
+      cases: ['DLQ-01', 'DLQ-02', 'DLQ-03', 'DLQ-04'],
+    });
   if (caps.batchPublish)
     claims.push({ capability: 'batchPublish', claimed: 'true', cases: ['BAT-01', 'PUB-01'] });
   if (caps.redelivery.visibilityTimeoutMs !== null || caps.visibilityExtension) {

@@ -49,6 +49,8 @@ export function elasticMqHarness(
     name,
     ...tuning,
     upstream: ELASTICMQ,
+    // An SQS MessageBody is Unicode text: bytes that are not UTF-8 cannot be sent unchanged (DLQ-04).
+    rawPayloads: 'text',
     createTransport: ({ endpoint, visibilityTimeoutMs }) =>
       new SqsTransport({
         ...FAST,

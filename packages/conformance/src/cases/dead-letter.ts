@@ -1,10 +1,17 @@
 import assert from 'node:assert/strict';
 import { Client, defineTask, Worker } from '@conveyor/core';
 import { DEAD_LETTER_REASON_HEADER } from '@conveyor/core/transport';
-import { defineCase } from '../case.js';
+import { type CaseContext, defineCase } from '../case.js';
 import { ConsumerProbe } from '../support/consumer-probe.js';
+import {
+  binaryGarbage,
+  type GarbagePayload,
+  isDeadLetterOf,
+  missingDeadLetterHeaders,
+  textGarbage,
+} from '../support/garbage-payloads.js';
 import { idOf, PROBE_TASK, probeMessage } from '../support/probe-message.js';
-import { waitUntil } from '../support/wait.js';
+import { sleep, waitUntil } from '../support/wait.js';
 
 const DEAD_LETTER_CLAIM = 'capabilities.deadLetter is false';
 
@@ -116,4 +123,142 @@ export const malformedPayloadIsDeadLettered = defineCase({
       `expected the dead letter to be the raw payload, not a task, got task id ${idOf(dead.deliveries[0]!)}`,
     );
   },
+});
+
+/**
+ * Writes `garbage` straight into a queue, each item between valid tasks, and checks with a real
+ * Worker that every valid task ran exactly once, that the worker still runs tasks afterwards, and
+ * that the dead-letter queue holds exactly the garbage, each item unchanged (as §2.4 of the
+ * transport contract defines a dead letter) and with a reason.
+ */
+async function garbageIsDeadLetteredAmongValidTasks(
+  ctx: CaseContext,
+  garbage: (tag: string) => GarbagePayload[],
+): Promise<void> {
+  const transport = await ctx.transport();
+  const queue = ctx.queue();
+  const dlq = `${queue}.dlq`;
+  await transport.declareQueue({ name: queue, deadLetterQueue: dlq });
+  const items = garbage(queue);
+  const client = new Client({ transport, defaultQueue: queue });
+  const ran: number[] = [];
+  const probeTask = defineTask({
+    name: PROBE_TASK,
+    handler: ([seq]: [number]) => {
+      ran.push(seq);
+    },
+  });
+  for (const [index, item] of items.entries()) {
+    await client.send(probeTask, [index]);
+    await ctx.harness.publishRaw!(queue, item.bytes);
+  }
+  const valid = items.length + 1;
+  await client.send(probeTask, [items.length]);
+  const worker = new Worker({
+    transport: await ctx.transport(),
+    tasks: [probeTask],
+    queues: [queue],
+    concurrency: 4,
+  });
+  const reasons: string[] = [];
+  worker.on('rejected', (event) => reasons.push(event.reason));
+  await worker.start();
+  try {
+    await waitUntil(
+      () => ran.length >= valid && reasons.length >= items.length,
+      ctx.patienceMs,
+      () =>
+        `${valid} valid tasks to run and ${items.length} garbage payloads to be rejected (ran ${ran.length}, rejected ${reasons.length})`,
+    );
+    // Still consuming after all that: one more task, sent after the garbage was handled, runs.
+    await client.send(probeTask, [valid]);
+    await waitUntil(
+      () => ran.includes(valid),
+      ctx.patienceMs,
+      () => 'a task sent after the garbage to run (the worker stopped consuming?)',
+    );
+  } finally {
+    await worker.stop({ deadlineMs: 1000 });
+  }
+  const ranSorted = [...ran].sort((a, b) => a - b);
+  assert.deepEqual(
+    ranSorted,
+    Array.from({ length: valid + 1 }, (_, i) => i),
+    `expected the ${valid + 1} valid tasks around the garbage to run exactly once each, ran [${ranSorted.join(', ')}]`,
+  );
+  assert.equal(
+    reasons.length,
+    items.length,
+    `expected exactly ${items.length} rejections (one per garbage payload), got ${reasons.length}: ${reasons.join(' | ')}`,
+  );
+  assert.equal(
+    ({} as Record<string, unknown>).polluted,
+    undefined,
+    'Object.prototype was polluted by a __proto__ key',
+  );
+
+  const dead = await new ConsumerProbe(await ctx.transport(), dlq, 10, 'ack').start();
+  await dead.waitForCount(items.length, ctx.patienceMs);
+  // Anything beyond the garbage would arrive within the same polls; wait a little for it.
+  await sleep(1000);
+  assert.equal(
+    dead.deliveries.length,
+    items.length,
+    `expected the dead-letter queue to hold exactly the ${items.length} garbage payloads, it held ${dead.deliveries.length}`,
+  );
+  const unmatched = new Set(items);
+  const problems: string[] = [];
+  for (const letter of dead.deliveries) {
+    const missing = missingDeadLetterHeaders(letter, queue);
+    if (missing) problems.push(missing);
+    const item = [...unmatched].find((candidate) => isDeadLetterOf(letter, candidate));
+    if (item) unmatched.delete(item);
+    else {
+      const body = letter.message ? Buffer.from(letter.message.body) : Buffer.alloc(0);
+      problems.push(
+        `a dead letter matches no garbage payload unchanged (${body.byteLength} bytes, starts ${JSON.stringify(body.subarray(0, 60).toString('latin1'))}, content type ${JSON.stringify(letter.message?.properties.content_type)})`,
+      );
+    }
+  }
+  for (const item of unmatched) problems.push(`no unchanged dead letter of: ${item.label}`);
+  assert.deepEqual(problems, [], `dead letters not as written: ${problems.join('; ')}`);
+}
+
+/**
+ * DLQ-03: garbage that is text (truncated and deeply nested JSON, JSON of the wrong shape, huge
+ * numbers, `__proto__` keys, kombu envelopes whose body no task decoder accepts), written straight
+ * into a queue between valid tasks, lands in the dead-letter queue unchanged and with a reason.
+ */
+export const textGarbageIsDeadLetteredUnchanged = defineCase({
+  id: 'DLQ-03',
+  title:
+    'garbage text on the wire, among valid tasks, is dead-lettered unchanged with a reason; every task runs once',
+  verifies: ['deadLetter', 'malformed'],
+  requires(caps, harness) {
+    if (!caps.deadLetter) return DEAD_LETTER_CLAIM;
+    if (!harness.publishRaw) return 'harness.publishRaw is not provided';
+    return undefined;
+  },
+  run: (ctx) => garbageIsDeadLetteredAmongValidTasks(ctx, textGarbage),
+});
+
+/**
+ * DLQ-04: the same for payloads that are not text (random bytes, bytes that are not UTF-8 inside
+ * an envelope, control bytes, an empty payload). A broker whose bodies are text (SQS) cannot hold
+ * them unchanged: its harness says `rawPayloads: 'text'`, and the case is skipped with that reason.
+ */
+export const binaryGarbageIsDeadLetteredUnchanged = defineCase({
+  id: 'DLQ-04',
+  title:
+    'garbage bytes (not UTF-8, control bytes, empty) on the wire are dead-lettered byte for byte; every task runs once',
+  verifies: ['deadLetter', 'malformed'],
+  requires(caps, harness) {
+    if (!caps.deadLetter) return DEAD_LETTER_CLAIM;
+    if (!harness.publishRaw) return 'harness.publishRaw is not provided';
+    if (harness.rawPayloads === 'text') {
+      return "harness.rawPayloads is 'text': the broker's bodies are text, bytes that are not UTF-8 cannot be written unchanged";
+    }
+    return undefined;
+  },
+  run: (ctx) => garbageIsDeadLetteredAmongValidTasks(ctx, binaryGarbage),
 });

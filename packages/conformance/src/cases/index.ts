@@ -8,7 +8,12 @@ import {
   closeInFlightLosesNothing,
   visibilityTimeoutRedelivers,
 } from './consumer-loss.js';
-import { malformedPayloadIsDeadLettered, rejectDeadLettersWithReason } from './dead-letter.js';
+import {
+  binaryGarbageIsDeadLetteredUnchanged,
+  malformedPayloadIsDeadLettered,
+  rejectDeadLettersWithReason,
+  textGarbageIsDeadLetteredUnchanged,
+} from './dead-letter.js';
 import { deduplicationDropsRepeats } from './deduplication.js';
 import { delayedMessagesWaitTheirDelay, nackWithDelayWaits } from './delay.js';
 import { carriedDeliveryCountIsKept, deliveryCountRisesOnEveryRedelivery } from './delivery-count.js';
@@ -73,6 +78,8 @@ export const ALL_CASES: readonly ConformanceCase[] = Object.freeze([
   everythingAfterCloseRejects,
   rejectDeadLettersWithReason,
   malformedPayloadIsDeadLettered,
+  textGarbageIsDeadLetteredUnchanged,
+  binaryGarbageIsDeadLetteredUnchanged,
   delayedMessagesWaitTheirDelay,
   nackWithDelayWaits,
   higherPriorityIsDeliveredFirst,
