@@ -1,15 +1,12 @@
 import {
   type DeliveryHandler,
   type DeliveryPort,
-  decodeKombuEnvelope,
   type HeldDeliveries,
   handToHandler,
-  MalformedMessageError,
   PrefetchWindow,
   TransportDelivery,
-  type WireMessage,
 } from '@conveyor/core/transport';
-import { levelOfBucket } from './queue-keys.js';
+import { decodeStoredPayload } from './stored-payload.js';
 
 /**
  * How long a redelivery count lives without being written again. It outlives any realistic wait
@@ -165,17 +162,7 @@ export class RedisConsumer {
    */
   #deliver(receipt: string, raw: Buffer): void {
     const [, bucketText, countText] = receipt.split('|');
-    let message: WireMessage | null = null;
-    let malformed: MalformedMessageError | null = null;
-    try {
-      // Read in place and as strict UTF-8: `raw` itself stays as stored, for the dead letter.
-      message = decodeKombuEnvelope(raw).message;
-      const level = levelOfBucket(Number(bucketText));
-      if (level === undefined) delete message.properties.priority;
-      else message.properties.priority = level;
-    } catch (error) {
-      malformed = error instanceof MalformedMessageError ? error : new MalformedMessageError(String(error));
-    }
+    const { message, malformed } = decodeStoredPayload(raw, Number(bucketText));
     const delivery = new TransportDelivery<string>({
       port: this.#link.port,
       held: this.#link.held,
