@@ -170,7 +170,14 @@ export async function passOverDeadLetters(
         return work;
       },
       // Every letter of the pass may be held at once, up to maxHeld: a smaller window stalls it.
-      { prefetch: Math.min(target, maxHeld), signal: stop.signal, onError },
+      {
+        prefetch: Math.min(target, maxHeld),
+        signal: stop.signal,
+        // Once the pass stops, a receive cut short by the stop (an SQS long poll) is no news.
+        onError: (error) => {
+          if (!stop.signal.aborted) onError(error);
+        },
+      },
     );
     armTimer(firstWaitMs);
     await finished;
