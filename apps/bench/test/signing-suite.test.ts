@@ -16,7 +16,8 @@ describe('signing bench suite', () => {
     }
     const markdown = signingSuiteMarkdown(result, options, 'pnpm bench --suite signing');
     expect(markdown).toContain('Command: `pnpm bench --suite signing`');
-    expect(markdown).toMatch(/\| signed \(RSA 2048\) \| [\d,]+ \| [\d.]+ \| -?[\d.]+ \|/);
+    expect(markdown).toMatch(/\| signed \(RSA 2048\) \| [\d,]+ \| [\d.]+ \| [\d.]+ \| -?[\d.]+ \|/);
+    for (const row of result.endToEnd) expect(row.cpuMicrosPerTask).toBeGreaterThan(0);
     expect(markdown).toMatch(/\| 4096 bits \| [\d.]+ \| [\d.]+ \| \d+ \|/);
   }, 120_000);
 });
