@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createPrivateKey, createPublicKey, randomUUID } from 'node:crypto';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   Client,
@@ -322,6 +322,15 @@ describe('signing options', () => {
           signing: { key: old.key, certificate: old.certificate, keyId: 'x' } as never,
         }),
       'signing.keyId',
+    );
+  });
+
+  it('a KeyObject works as the key; a public KeyObject is refused', () => {
+    const signer = new MessageSigner({ key: createPrivateKey(old.key), certificate: old.certificate });
+    expect(signer.signerId).toBe('US Conveyor Tests Conveyor Signing 1');
+    invalid(
+      () => new MessageSigner({ key: createPublicKey(old.certificate), certificate: old.certificate }),
+      'signing.key',
     );
   });
 

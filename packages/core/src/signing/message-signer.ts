@@ -1,4 +1,4 @@
-import { constants, createPrivateKey, type KeyObject, sign } from 'node:crypto';
+import { constants, createPrivateKey, KeyObject, sign } from 'node:crypto';
 import { InvalidOptionError } from '../errors/transport-errors.js';
 import type { WireMessage } from '../message/wire-message.js';
 import { packAuthEnvelope, SIGNED_CONTENT_ENCODING, SIGNED_CONTENT_TYPE } from './auth-envelope.js';
@@ -107,8 +107,8 @@ export class MessageSigner {
 
 function loadPrivateKey(key: unknown, passphrase: string | undefined, path: string): KeyObject {
   let loaded: KeyObject;
-  if (typeof key === 'object' && key !== null && !Buffer.isBuffer(key) && 'asymmetricKeyType' in key) {
-    loaded = key as KeyObject;
+  if (key instanceof KeyObject) {
+    loaded = key;
     if (loaded.type !== 'private')
       throw new InvalidOptionError(path, `is a ${loaded.type} key, not a private key`);
   } else if (typeof key === 'string' || Buffer.isBuffer(key)) {
