@@ -2,6 +2,7 @@ import { MalformedMessageError } from '../errors/message-errors.js';
 import { parseCeleryDate } from './celery-date.js';
 import { type CodecRegistry, defaultCodecs } from './codec-registry.js';
 import type { JsonValue } from './json-value.js';
+import { setOwnProperty } from './own-property.js';
 import type { TaskEmbed, TaskMessage } from './task-message.js';
 import type { WireMessage } from './wire-message.js';
 
@@ -60,7 +61,7 @@ export function decodeTaskMessage(wire: WireMessage, codecs: CodecRegistry = def
   for (const key in h) {
     if (!CELERY_HEADERS.has(key)) {
       extraHeaders ??= {};
-      extraHeaders[key] = h[key] as JsonValue;
+      setOwnProperty(extraHeaders, key, h[key]);
     }
   }
   return {

@@ -2,6 +2,7 @@ import { MalformedMessageError } from '../errors/message-errors.js';
 import { formatCeleryDate } from './celery-date.js';
 import { type CodecRegistry, defaultCodecs } from './codec-registry.js';
 import type { JsonValue } from './json-value.js';
+import { setOwnProperty } from './own-property.js';
 import { pythonArgsRepr, pythonKwargsRepr } from './python-repr.js';
 import type { TaskEmbed, TaskMessage } from './task-message.js';
 import type { WireMessage } from './wire-message.js';
@@ -43,8 +44,10 @@ export function encodeTaskMessage(
     ignore_result: input.ignoreResult ?? false,
   };
   if (input.extraHeaders) {
-    for (const key in input.extraHeaders) {
-      if (!(key in headers)) headers[key] = input.extraHeaders[key] as JsonValue;
+    // Own keys only, both sides: `key in headers` is true of `__proto__` (and of `constructor`),
+    // and a for-in over extra headers would write the keys of their prototype too.
+    for (const key of Object.keys(input.extraHeaders)) {
+      if (!Object.hasOwn(headers, key)) setOwnProperty(headers, key, input.extraHeaders[key]);
     }
   }
   const message: WireMessage = {
