@@ -30,6 +30,7 @@ import type { PublishOptions, Transport } from '../transport/transport.js';
 import { validateArgs } from './client.js';
 import { type IsolationOptions, resolveIsolation } from './isolation/isolation-options.js';
 import { RunnerPool } from './isolation/runner-pool.js';
+import { setLongTimeout } from './long-timeout.js';
 import { type RetryPolicy, resolveRetryPolicy, retryDelayMs } from './retry-policy.js';
 import { checkMaxDeliveries, type Task } from './task.js';
 import type { TaskContext } from './task-context.js';
@@ -509,19 +510,19 @@ export class Worker extends TypedEmitter<WorkerEvents> {
     return new Promise<unknown>((resolve, reject) => {
       const soft =
         softMs !== undefined
-          ? setTimeout(() => controller.abort(new SoftTimeLimitExceededError(softMs)), softMs)
+          ? setLongTimeout(() => controller.abort(new SoftTimeLimitExceededError(softMs)), softMs)
           : undefined;
       const hard =
         hardMs !== undefined
-          ? setTimeout(() => {
+          ? setLongTimeout(() => {
               const error = new TimeLimitExceededError(hardMs);
               controller.abort(error);
               reject(error);
             }, hardMs)
           : undefined;
       const done = (): void => {
-        clearTimeout(soft);
-        clearTimeout(hard);
+        soft?.clear();
+        hard?.clear();
       };
       try {
         Promise.resolve(task.handler(args, context)).then(

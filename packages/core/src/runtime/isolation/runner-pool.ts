@@ -1,5 +1,6 @@
 import { SoftTimeLimitExceededError, TimeLimitExceededError } from '../../errors/task-errors.js';
 import { InvalidOptionError } from '../../errors/transport-errors.js';
+import { type LongTimeout, setLongTimeout } from '../long-timeout.js';
 import type { TaskContext } from '../task-context.js';
 import type { ResolvedIsolation } from './isolation-options.js';
 import { Runner } from './runner.js';
@@ -72,8 +73,8 @@ export class RunnerPool {
     const runner = await this.#acquire();
     const { softMs, hardMs, signal } = limits;
     const onAbort = (): void => runner.abort(signal.reason);
-    let soft: ReturnType<typeof setTimeout> | undefined;
-    let hard: ReturnType<typeof setTimeout> | undefined;
+    let soft: LongTimeout | undefined;
+    let hard: LongTimeout | undefined;
     try {
       const job = runner.run({
         task,
@@ -90,15 +91,15 @@ export class RunnerPool {
       if (signal.aborted) onAbort();
       else signal.addEventListener('abort', onAbort, { once: true });
       if (softMs !== undefined) {
-        soft = setTimeout(() => runner.abort(new SoftTimeLimitExceededError(softMs)), softMs);
+        soft = setLongTimeout(() => runner.abort(new SoftTimeLimitExceededError(softMs)), softMs);
       }
       if (hardMs !== undefined) {
-        hard = setTimeout(() => void runner.kill(new TimeLimitExceededError(hardMs)), hardMs);
+        hard = setLongTimeout(() => void runner.kill(new TimeLimitExceededError(hardMs)), hardMs);
       }
       return await job;
     } finally {
-      clearTimeout(soft);
-      clearTimeout(hard);
+      soft?.clear();
+      hard?.clear();
       signal.removeEventListener('abort', onAbort);
       this.#release(runner);
     }
