@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import {
   brokerScheme,
+  hasUnencodedCredentials,
   InvalidBrokerUrlError,
   InvalidOptionError,
   MemoryResultBackend,
@@ -61,6 +62,31 @@ describe('redactUrl', () => {
     expect(redactUrl('redis://user:pw@host:6379/0')).toBe('redis://user:***@host:6379/0');
     expect(redactUrl('redis://:pw@host')).toBe('redis://:***@host');
     expect(redactUrl('redis://host:6379')).toBe('redis://host:6379');
+  });
+
+  it('hides a password that holds an unencoded "/" or "@" whole, in every URL of a text', () => {
+    expect(redactUrl('redis://u:a/b@c@host:6379/0')).toBe('redis://u:***@host:6379/0');
+    expect(redactUrl('"amqp://u:p@h" and redis://:q/r@h2')).toBe('"amqp://u:***@h" and redis://:***@h2');
+  });
+});
+
+describe('hasUnencodedCredentials', () => {
+  it('is true when the user info holds "/", "?", "#", "@" or a stray "%"', () => {
+    for (const url of [
+      'redis://u:a/b@h',
+      'redis://u:a?b@h',
+      'amqp://u:a#b@h',
+      'kafka://u:a@b@h',
+      'redis://u:50%@h',
+    ])
+      expect(hasUnencodedCredentials(url), url).toBe(true);
+    for (const url of [
+      'redis://u:a%2Fb@h/0',
+      'redis://h:6379/0',
+      'amqp://guest:guest@h:5672/%2F',
+      'memory://',
+    ])
+      expect(hasUnencodedCredentials(url), url).toBe(false);
   });
 });
 

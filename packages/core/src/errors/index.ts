@@ -17,6 +17,7 @@ export {
   BrokerAuthenticationError,
   BrokerConnectionError,
   BrokerError,
+  hasUnencodedCredentials,
   InvalidBrokerUrlError,
   InvalidOptionError,
   redactUrl,

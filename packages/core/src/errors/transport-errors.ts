@@ -77,7 +77,23 @@ export class InvalidBrokerUrlError extends ConveyorError {
   }
 }
 
-/** Hides the password of a URL so that it never reaches a log. */
+/**
+ * Hides the password of every URL in a text so that it never reaches a log: everything from the
+ * user name's colon to the last "@" of the URL, so that a password holding an unencoded "/" or "@"
+ * is hidden whole, not up to its first "/".
+ */
 export function redactUrl(url: string): string {
-  return url.replace(/(\/\/[^:/@]*:)[^@/]*@/, '$1***@');
+  return url.replace(/(\/\/[^:/@\s]*:)\S*@/g, '$1***@');
+}
+
+/**
+ * True when the user name or password of a URL holds a character it must URL-encode ("/", "?",
+ * "#", "@", or a "%" that starts no escape): the URL is then ambiguous, a parser would read part of
+ * the password as host or path, and its errors would quote it. Transports refuse such a URL first.
+ */
+export function hasUnencodedCredentials(url: string): boolean {
+  const start = url.indexOf('//');
+  const at = url.lastIndexOf('@');
+  if (start < 0 || at < start) return false;
+  return /[/?#@]|%(?![0-9A-Fa-f]{2})/.test(url.slice(start + 2, at));
 }
