@@ -1,5 +1,5 @@
 import type { ConnectionOptions } from 'node:tls';
-import { InvalidOptionError } from '@conveyor/core';
+import { hasUnencodedCredentials, InvalidOptionError, redactUrl } from '@conveyor/core';
 import { resolveAmqpTls } from './amqp-tls.js';
 
 /** Options of AmqpTransport. */
@@ -90,6 +90,13 @@ export function resolveAmqpOptions(options: AmqpTransportOptions): ResolvedAmqpO
   }
   const url = options.url ?? 'amqp://guest:guest@127.0.0.1:5672';
   if (!/^amqps?:\/\//i.test(url)) throw new InvalidOptionError('url', 'must start with amqp:// or amqps://');
+  // amqplib would read part of such a password as host or port, and its errors would quote it.
+  if (hasUnencodedCredentials(url)) {
+    throw new InvalidOptionError(
+      'url',
+      'the user name or password holds a character it must URL-encode ("/", "?", "#", "@", "%"): encode them with encodeURIComponent',
+    );
+  }
   const queueType = options.queueType ?? 'classic';
   if (queueType !== 'classic' && queueType !== 'quorum') {
     throw new InvalidOptionError('queueType', 'must be "classic" or "quorum"');
@@ -158,5 +165,5 @@ function urlDeclare(url: string): boolean | undefined {
 
 /** The URL without its password, for errors and logs. */
 export function describeUrl(url: string): string {
-  return url.replace(/(\/\/[^:/@]*:)[^@/]*@/, '$1***@');
+  return redactUrl(url);
 }

@@ -1,6 +1,7 @@
 import type { ConnectionOptions } from 'node:tls';
 import {
   checkTlsOptions,
+  hasUnencodedCredentials,
   InvalidBrokerUrlError,
   InvalidOptionError,
   isTlsUrlParameter,
@@ -243,6 +244,13 @@ function withoutUndefined<T extends object>(value: T): Partial<T> {
  * URL-decoded; InvalidBrokerUrlError hides it.
  */
 export function parseKafkaUrl(url: string): KafkaTransportOptions {
+  // Before parsing: a parse error would otherwise quote the part of the password it misread.
+  if (hasUnencodedCredentials(url)) {
+    throw new InvalidBrokerUrlError(
+      url,
+      'the user name or password holds a character it must URL-encode ("/", "?", "#", "@", "%"): encode them with encodeURIComponent',
+    );
+  }
   const match = /^(kafka|kafka\+ssl):\/\/(?:([^@/?#]*)@)?([^/?#]*)\/?(\?[^#]*)?$/i.exec(url);
   if (!match) throw new InvalidBrokerUrlError(url, 'expected kafka://host:port[,host:port] or kafka+ssl://…');
   const [, scheme = '', userInfo, hosts = '', query = ''] = match;

@@ -1,6 +1,7 @@
 import { BrokerAuthenticationError, BrokerConnectionError, type ConveyorError } from '@conveyor/core';
 import { describeTlsFailure } from '@conveyor/core/transport';
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
+import { scrubCredentials } from './credential-scrub.js';
 import type { ResolvedRedisOptions } from './options.js';
 
 /** A Redis connection: one server (direct or via Sentinel) or a Cluster. */
@@ -14,7 +15,8 @@ export function openConnection(options: ResolvedRedisOptions, role: string): Red
   const connection = createConnection(options, role);
   // ioredis rejects a failed connect with "Connection is closed."; the reason (a TLS or AUTH error)
   // only goes to 'error' listeners. Kept so that connectFailure can say what went wrong.
-  connection.on('error', (error: unknown) => lastErrors.set(connection, error));
+  // Scrubbed first: a refused AUTH/HELLO carries the password in its arguments.
+  connection.on('error', (error: unknown) => lastErrors.set(connection, scrubCredentials(error)));
   return connection;
 }
 
@@ -31,7 +33,7 @@ export function connectFailure(
   error: unknown,
   transport: string,
 ): ConveyorError {
-  const reason = lastErrors.get(connection) ?? error;
+  const reason = lastErrors.get(connection) ?? scrubCredentials(error);
   const where = `Redis at ${describeTarget(options)}`;
   const text = reason instanceof Error ? reason.message : String(reason);
   if (/^(WRONGPASS|NOAUTH)\b/.test(text)) {

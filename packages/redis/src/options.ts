@@ -1,5 +1,5 @@
 import type { ConnectionOptions } from 'node:tls';
-import { InvalidBrokerUrlError, InvalidOptionError } from '@conveyor/core';
+import { hasUnencodedCredentials, InvalidBrokerUrlError, InvalidOptionError } from '@conveyor/core';
 import { checkTlsOptions, isTlsUrlParameter, tlsFromUrlParameters } from '@conveyor/core/transport';
 import type { RedisOptions } from 'ioredis';
 import type { RedisWarning } from './server-durability.js';
@@ -152,8 +152,14 @@ function withoutUndefined<T extends object>(value: T): Partial<T> {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
+const UNENCODED_CREDENTIALS =
+  'the user name or password holds a character it must URL-encode ("/", "?", "#", "@", "%"): encode them with encodeURIComponent';
+
 /** Parses the URL forms Conveyor accepts for Redis. */
 export function parseRedisUrl(url: string): RedisTransportOptions {
+  // Before parsing: an unencoded "/" or "@" in the password would be parsed as host or path, and
+  // the parse errors would quote that piece of it.
+  if (hasUnencodedCredentials(url)) throw new InvalidBrokerUrlError(url, UNENCODED_CREDENTIALS);
   const match =
     /^(redis|rediss|redis\+cluster|redis\+sentinel):\/\/(?:([^:@/]*)(?::([^@/]*))?@)?([^/?]*)(\/[^?]*)?(\?.*)?$/i.exec(
       url,

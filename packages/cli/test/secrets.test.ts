@@ -1,0 +1,333 @@
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { inspect, promisify } from 'node:util';
+import type { Transport } from '@conveyor/core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { appWithBrokers, type BinResult, FIXTURES, runBin, startBin, transportInApp } from './helpers.js';
+
+// A password that appears nowhere else: four random tokens joined by characters a URL must encode,
+// so that a leak of the raw password, of its encoded form or of any fragment of it (a redaction
+// that stops at the first "/" or "@") is caught.
+const TOKENS = Array.from({ length: 4 }, () => randomBytes(5).toString('hex'));
+const PASSWORD = `${TOKENS[0]}/${TOKENS[1]}@${TOKENS[2]}#${TOKENS[3]}%`;
+const ENCODED = encodeURIComponent(PASSWORD);
+const NEEDLES = [PASSWORD, ENCODED, ...TOKENS];
+
+const suffix = randomBytes(4).toString('hex');
+const USER = `conveyor-secrets-${suffix}`;
+const QUEUE = `secrets-${suffix}`;
+
+const redisUrl = (password = ENCODED, host = '127.0.0.1:6379'): string =>
+  `redis://${USER}:${password}@${host}/10`;
+const amqpUrl = (password = ENCODED, host = '127.0.0.1:5672'): string => `amqp://${USER}:${password}@${host}`;
+
+/** Everything a run wrote, labelled, for one assertion at the end of each test. */
+const outputs: { label: string; text: string }[] = [];
+
+function record(label: string, result: BinResult): BinResult {
+  outputs.push({ label: `${label} (stdout)`, text: result.stdout });
+  outputs.push({ label: `${label} (stderr)`, text: result.stderr });
+  return result;
+}
+
+/** Fails naming the output that holds the password or a piece of it. */
+function expectNoSecret(items: readonly { label: string; text: string }[]): void {
+  const leaks = items.flatMap(({ label, text }) =>
+    NEEDLES.filter((needle) => text.includes(needle)).map(
+      (needle) => `${label} contains "${needle}":\n${text.slice(0, 2000)}`,
+    ),
+  );
+  expect(leaks).toEqual([]);
+}
+
+const brokers = fileURLToPath(new URL('../../../tooling/brokers/brokers.sh', import.meta.url));
+const rabbitmqctl = (...args: string[]) =>
+  promisify(execFile)('bash', [brokers, 'rabbitmqctl', ...args], { timeout: 60_000 });
+/** A module as the broker package installed in the app imports it (ioredis, amqplib). */
+async function importBesides(pkg: 'redis' | 'amqp', name: string): Promise<unknown> {
+  const brokerPackage = createRequire(join(app, 'package.json')).resolve(`@conveyor/${pkg}`);
+  return import(pathToFileURL(createRequire(brokerPackage).resolve(name)).href);
+}
+
+/** Runs one command on db 10 of the local Redis as its default (admin) user. */
+async function redisAdmin(...args: string[]): Promise<void> {
+  const { Redis } = (await importBesides('redis', 'ioredis')) as {
+    Redis: new (options: object) => { call(...args: string[]): Promise<unknown>; disconnect(): void };
+  };
+  const redis = new Redis({ port: 6379, db: 10 });
+  try {
+    await redis.call(...(args as [string, ...string[]]));
+  } finally {
+    redis.disconnect();
+  }
+}
+
+interface AmqpChannel {
+  on(event: 'error', listener: () => void): void;
+  deleteQueue(name: string): Promise<unknown>;
+  deleteExchange(name: string): Promise<unknown>;
+}
+
+/** Deletes queues (and their exchanges) the runs declared on RabbitMQ, as guest. */
+async function deleteAmqpQueues(names: readonly string[]): Promise<void> {
+  const amqplib = (
+    (await importBesides('amqp', 'amqplib')) as {
+      default: {
+        connect(url: string): Promise<{ createChannel(): Promise<AmqpChannel>; close(): Promise<void> }>;
+      };
+    }
+  ).default;
+  const connection = await amqplib.connect('amqp://guest:guest@127.0.0.1:5672');
+  const channel = await connection.createChannel();
+  channel.on('error', () => {});
+  for (const name of names) {
+    await channel.deleteQueue(name).catch(() => {});
+    await channel.deleteExchange(name).catch(() => {});
+  }
+  await connection.close();
+}
+
+const app = appWithBrokers(['redis', 'amqp', 'sqs', 'kafka']);
+const TASKS = join(FIXTURES, 'tasks.mjs');
+const reports = mkdtempSync(join(tmpdir(), 'conveyor-secrets-'));
+
+beforeAll(async () => {
+  await redisAdmin('ACL', 'SETUSER', USER, 'reset', 'on', `>${PASSWORD}`, '~*', '&*', '+@all');
+  await rabbitmqctl('add_user', USER, PASSWORD);
+  await rabbitmqctl('set_permissions', '-p', '/', USER, '.*', '.*', '.*');
+}, 60_000);
+
+afterAll(async () => {
+  await redisAdmin('ACL', 'DELUSER', USER).catch(() => {});
+  const queues = [QUEUE, `${QUEUE}-redis`, `${QUEUE}-amqp`];
+  await redisAdmin('DEL', ...queues.flatMap((q) => [q, `${q}.dlq`, `${q}:cvy:delayed`, `${q}:cvy:seq`]));
+  await deleteAmqpQueues(queues.flatMap((q) => [q, `${q}.dlq`]));
+  await rabbitmqctl('delete_user', USER).catch(() => {});
+  rmSync(reports, { recursive: true, force: true });
+  rmSync(app, { recursive: true, force: true });
+}, 60_000);
+
+describe.each([
+  ['redis', redisUrl],
+  ['amqp', amqpUrl],
+] as const)('no password in what the CLI prints or writes (%s)', (name, url) => {
+  it('worker, send (with its result), inspect, conformance and the demo, working', async () => {
+    const queue = `${QUEUE}-${name}`;
+    const worker = startBin(
+      ['worker', '--broker', url(), '--results', redisUrl(), '--tasks', TASKS, '-Q', queue],
+      { cwd: app },
+    );
+    await worker.waitForOutput('ready: consuming', 30_000);
+    const sent = record(
+      'send --wait',
+      await runBin(
+        [
+          'send',
+          'tasks.add',
+          '--broker',
+          url(),
+          '--results',
+          redisUrl(),
+          '--queue',
+          queue,
+          '--args',
+          '[2,3]',
+          '--wait',
+        ],
+        { cwd: app },
+      ),
+    );
+    expect(sent.code, sent.stderr).toBe(0);
+    expect(sent.stdout.trim().split('\n')[1]).toBe('5');
+    worker.child.kill('SIGTERM');
+    const stopped = record('worker', await worker.exited);
+    expect(stopped.code, stopped.stderr).toBe(0);
+    expect(stopped.stdout).toContain('succeeded');
+
+    for (const args of [
+      ['--queue', queue],
+      ['--queue', queue, '--json'],
+    ]) {
+      const inspected = record(
+        `inspect ${args.join(' ')}`,
+        await runBin(['inspect', '--broker', url(), ...args], { cwd: app }),
+      );
+      expect(inspected.code, inspected.stderr).toBe(0);
+    }
+    // The broker URL from the environment, as the CLI recommends (keeps it out of `ps`).
+    const fromEnv = record(
+      'inspect (URL from CONVEYOR_BROKER_URL)',
+      await runBin(['inspect', '--queue', queue], { cwd: app, env: { CONVEYOR_BROKER_URL: url() } }),
+    );
+    expect(fromEnv.code, fromEnv.stderr).toBe(0);
+    expect(fromEnv.stdout).toContain(`${USER}:***@`);
+
+    const report = join(reports, `conformance-${name}.json`);
+    const conformance = record(
+      'conformance',
+      await runBin(['conformance', '--broker', url(), '--only', 'LIF-01,PUB-01', '--report', report], {
+        cwd: app,
+        killAfterMs: 120_000,
+      }),
+    );
+    expect(conformance.code, conformance.stderr).toBe(0);
+    outputs.push({ label: 'conformance report file', text: readFileSync(report, 'utf8') });
+
+    const demo = record('demo', await runDemo(['--tasks', '30', '--broker', url()]));
+    expect(demo.code, demo.stderr).toBe(0);
+    expectNoSecret(outputs.splice(0));
+  }, 180_000);
+
+  it.each([
+    ['a refused connection', () => url(ENCODED, '127.0.0.1:1')],
+    ['a wrong password', () => url(`wrong${ENCODED}`)],
+    ['an unknown host', () => url(ENCODED, 'no-such-host.invalid:5999')],
+  ])(
+    'failing with %s, with stack traces and causes (CONVEYOR_DEBUG=1)',
+    async (_, failing) => {
+      const env = { CONVEYOR_DEBUG: '1' };
+      const runs = await Promise.all([
+        runBin(['inspect', '--broker', failing()], { cwd: app, env }),
+        runBin(['send', 'tasks.add', '--broker', failing(), '--queue', QUEUE], { cwd: app, env }),
+        runBin(['worker', '--broker', failing(), '--tasks', TASKS, '-Q', QUEUE], { cwd: app, env }),
+        runBin(['send', 'tasks.add', '--broker', redisUrl(), '--results', failing(), '-q', QUEUE, '--wait'], {
+          cwd: app,
+          env,
+        }),
+        runDemo(['--tasks', '5', '--broker', failing()], env),
+      ]);
+      for (const [i, result] of runs.entries()) {
+        record(`failing run ${i}`, result);
+        expect(result.code, result.stdout + result.stderr).not.toBe(0);
+      }
+      expectNoSecret(outputs.splice(0));
+    },
+    120_000,
+  );
+});
+
+const DEMO = fileURLToPath(new URL('../../../apps/demo/dist/main.js', import.meta.url));
+
+/** The demo app (`pnpm demo`), run as the CLI is. */
+function runDemo(args: string[], env: Record<string, string> = {}): Promise<BinResult> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [DEMO, ...args],
+      { cwd: app, env: { ...process.env, ...env }, timeout: 120_000 },
+      (error, stdout, stderr) => {
+        const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
+        resolve({ code, signal: null, stdout, stderr });
+      },
+    );
+  });
+}
+
+/** What a caller of a transport could print: errors with their causes, health, broker facts. */
+async function transportOutputs(
+  label: string,
+  transport: Transport,
+): Promise<{ label: string; text: string }[]> {
+  const out: { label: string; text: string }[] = [];
+  const error = await transport.connect().then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  if (error !== undefined) {
+    out.push({ label: `${label} connect error`, text: `${String(error)}\n${inspect(error, { depth: 8 })}` });
+  }
+  out.push({ label: `${label} health()`, text: inspect(await transport.health(), { depth: 8 }) });
+  const facts = (transport as { brokerFacts?: () => Promise<unknown> }).brokerFacts;
+  if (facts) {
+    const result = await facts.call(transport).then(
+      (value) => inspect(value, { depth: 8 }),
+      (e: unknown) => `${String(e)}\n${inspect(e, { depth: 8 })}`,
+    );
+    out.push({ label: `${label} brokerFacts()`, text: result });
+  }
+  const published = await transport
+    .publish(QUEUE, {
+      headers: { id: 'x', task: 'tasks.add' },
+      properties: { content_type: 'application/json', content_encoding: 'utf-8' },
+      body: new TextEncoder().encode('[[], {}, {}]'),
+    })
+    .then(
+      () => 'published',
+      (e: unknown) => `${String(e)}\n${inspect(e, { depth: 8 })}`,
+    );
+  out.push({ label: `${label} publish`, text: published });
+  await transport.close();
+  return out;
+}
+
+describe('no password in errors, health() or brokerFacts() of each transport', () => {
+  const cases: [string, 'redis' | 'amqp' | 'sqs' | 'kafka', string][] = [
+    ['redis working', 'redis', redisUrl()],
+    ['redis refused', 'redis', redisUrl(ENCODED, '127.0.0.1:1')],
+    ['redis wrong password', 'redis', redisUrl(`wrong${ENCODED}`)],
+    ['amqp working', 'amqp', amqpUrl()],
+    ['amqp refused', 'amqp', amqpUrl(ENCODED, '127.0.0.1:1')],
+    ['amqp wrong password', 'amqp', amqpUrl(`wrong${ENCODED}`)],
+    // SASL on the plain listener: the handshake fails.
+    ['kafka refused', 'kafka', `kafka://${USER}:${ENCODED}@127.0.0.1:1`],
+    ['kafka sasl on a plain listener', 'kafka', `kafka://${USER}:${ENCODED}@127.0.0.1:9092`],
+  ];
+  it.each(cases)(
+    '%s',
+    async (label, pkg, url) => {
+      const transport = await transportInApp(app, pkg, url);
+      expectNoSecret(await transportOutputs(label, transport));
+    },
+    60_000,
+  );
+
+  it('URLs the transports refuse do not print the password either', async () => {
+    const refused: { label: string; text: string }[] = [];
+    for (const [pkg, url] of [
+      ['sqs', `sqs://${USER}:${ENCODED}@127.0.0.1:9324`],
+      ['redis', `redis://${USER}:${ENCODED}@127.0.0.1:6379/not-a-db`],
+      ['redis', `redis://${USER}:${ENCODED}@127.0.0.1:6379/0?nope=1`],
+      ['kafka', `kafka://${USER}:${ENCODED}@127.0.0.1:9092?nope=1`],
+      ['amqp', `amqp://${USER}:${ENCODED}@127.0.0.1:5672?priorityLevels=1`],
+      // The password written into the URL without encoding it (its "/", "@", "#" and "%" make
+      // the URL ambiguous): refused, never echoed.
+      ['redis', redisUrl(PASSWORD)],
+      ['kafka', `kafka://${USER}:${PASSWORD}@127.0.0.1:9092`],
+      ['amqp', amqpUrl(PASSWORD, '127.0.0.1:1')],
+    ] as const) {
+      const transport = await transportInApp(app, pkg, url).catch((e: unknown) => e);
+      if (transport instanceof Error) {
+        refused.push({
+          label: `${pkg} URL`,
+          text: `${String(transport)}\n${inspect(transport, { depth: 8 })}`,
+        });
+      } else {
+        // Taken as a URL after all: whatever it then does must not show the password either.
+        refused.push(...(await transportOutputs(`${pkg} URL`, transport as Transport)));
+      }
+    }
+    expectNoSecret(refused);
+  });
+
+  it('SQS credentials given as options stay out of errors and health()', async () => {
+    const resolved = createRequire(join(app, 'package.json')).resolve('@conveyor/sqs');
+    const { SqsTransport } = (await import(pathToFileURL(resolved).href)) as {
+      SqsTransport: new (options: Record<string, unknown>) => Transport;
+    };
+    const out: { label: string; text: string }[] = [];
+    for (const endpoint of ['http://127.0.0.1:9324', 'http://127.0.0.1:1']) {
+      const transport = new SqsTransport({
+        endpoint,
+        region: 'us-east-1',
+        client: { credentials: { accessKeyId: USER, secretAccessKey: PASSWORD } },
+      });
+      out.push(...(await transportOutputs(`sqs ${endpoint}`, transport)));
+    }
+    expectNoSecret(out);
+  }, 60_000);
+});
