@@ -1,6 +1,7 @@
 import { createInterface } from 'node:readline/promises';
 import {
   type DeadLetter,
+  type DeadLetterFilter,
   type DeadLetterPassOptions,
   type DeadLetterProgress,
   deadLetterQueueOf,
@@ -9,6 +10,7 @@ import {
   listDeadLetters,
   parseDeadLetterFilter,
   purgeDeadLetters,
+  redactUrl,
   redriveDeadLetters,
   type Transport,
 } from '@conveyor/core';
@@ -149,7 +151,7 @@ export const dlqCommand: Command = defineCommand(def, async ({ values, positiona
     queue: values.queue ?? 'celery',
     ...(values.dlq !== undefined ? { deadLetterQueue: values.dlq } : {}),
     ...(idleMs !== undefined ? { idleMs } : {}),
-    onError: (error) => io.err(`conveyor: dlq: ${describe(error)}`),
+    onError: (error) => io.err(`conveyor: dlq: ${redactUrl(describe(error))}`),
   };
   const dlq = deadLetterQueueOf(pass);
   if (action === 'purge' && !values.yes && !values['dry-run'] && !process.stdin.isTTY) {
@@ -159,82 +161,44 @@ export const dlqCommand: Command = defineCommand(def, async ({ values, positiona
     );
   }
 
-  let transport: Transport | undefined;
   const bar =
     values.progress || (process.stderr.isTTY && !values.json)
       ? new ProgressBar(process.stderr, action)
       : null;
-  const onProgress = (progress: DeadLetterProgress): void => bar?.update(progress);
+  const run: ActionRun = {
+    pass: { ...pass, ...(limit !== undefined ? { limit } : {}) },
+    filter,
+    json: values.json,
+    io,
+    onProgress: (progress) => bar?.update(progress),
+  };
+  let transport: Transport | undefined;
   try {
     transport = await connectTransport(url);
-    let code = 0;
+    let code: number;
     if (action === 'list') {
       code = await list(
         transport,
-        { ...pass, filter, limit: limit ?? DEFAULT_LIST_LIMIT, onProgress },
-        values.json,
-        io,
+        { ...run, pass: { ...run.pass, limit: limit ?? DEFAULT_LIST_LIMIT } },
+        bar,
       );
     } else if (action === 'show') {
-      code = await show(
-        transport,
-        { ...pass, key: id ?? '', ...(limit !== undefined ? { limit } : {}) },
-        values.json,
-        io,
-      );
+      bar?.finish();
+      code = await show(transport, { ...run.pass, key: id ?? '' }, values.json, io);
     } else if (action === 'redrive') {
-      const report = await redriveDeadLetters(transport, {
-        ...pass,
-        ...(limit !== undefined ? { limit } : {}),
-        filter,
+      const options = {
         ...(values.to !== undefined ? { to: values.to } : {}),
         includeRaw: values['include-raw'],
         dryRun: values['dry-run'],
-        onProgress,
-      });
-      bar?.finish();
-      if (values.json) io.out(JSON.stringify(report, null, 2));
-      else {
-        for (const o of report.outcomes) {
-          const where = o.to === null ? '' : ` -> ${o.to}`;
-          const why = o.detail ? ` (${o.detail})` : '';
-          io.out(`${o.outcome.padEnd(10)} ${o.key}  ${o.task ?? '-'}${where}${why}`);
-        }
-        io.out(
-          report.dryRun
-            ? `dry run on ${report.deadLetterQueue}: would move ${report.wouldMove}, skipped ${report.skipped}, unmatched ${report.unmatched} (${report.seen} read); nothing moved`
-            : `redrive from ${report.deadLetterQueue}: moved ${report.moved}, skipped ${report.skipped}, failed ${report.failed}, unmatched ${report.unmatched} (${report.seen} read)`,
-        );
-      }
-      code = report.failed > 0 ? 1 : 0;
+      };
+      code = await redrive(transport, run, options, bar);
     } else {
-      if (!values.yes && !values['dry-run']) {
-        const waiting = (await transport.queueDepth(dlq)).ready;
-        const what = isEmptyDeadLetterFilter(filter)
-          ? 'every letter'
-          : `the letters matching ${values.filter.join(' ')}`;
-        if (!(await confirm(`Purge ${what} of ${dlq} (${waiting} waiting)? [y/N] `))) {
-          io.out('purge cancelled: nothing removed');
-          await transport.close();
-          return 1;
-        }
-      }
-      const report = await purgeDeadLetters(transport, {
-        ...pass,
-        ...(limit !== undefined ? { limit } : {}),
-        filter,
-        dryRun: values['dry-run'],
-        onProgress,
-      });
-      bar?.finish();
-      if (values.json) io.out(JSON.stringify(report, null, 2));
-      else
-        io.out(
-          report.dryRun
-            ? `dry run on ${report.deadLetterQueue}: would purge ${report.wouldPurge}, unmatched ${report.unmatched} (${report.seen} read); nothing removed`
-            : `purged ${report.purged} from ${report.deadLetterQueue}, failed ${report.failed}, unmatched ${report.unmatched} (${report.seen} read)`,
-        );
-      code = report.failed > 0 ? 1 : 0;
+      const confirmed =
+        values.yes || values['dry-run'] || (await confirmPurge(transport, dlq, values.filter));
+      if (!confirmed) {
+        io.out('purge cancelled: nothing removed');
+        code = 1;
+      } else code = await purge(transport, run, values['dry-run'], bar);
     }
     await transport.close();
     return code;
@@ -243,25 +207,98 @@ export const dlqCommand: Command = defineCommand(def, async ({ values, positiona
     await closeQuietly(transport);
     throw error;
   }
+});
 
-  async function list(
-    t: Transport,
-    options: Parameters<typeof listDeadLetters>[1],
-    json: boolean,
-    out: Io,
-  ): Promise<number> {
-    const listing = await listDeadLetters(t, options);
-    bar?.finish();
-    if (json) {
-      out.out(JSON.stringify({ ...listing, letters: listing.letters.map(summaryOf) }, null, 2));
-      return 0;
-    }
-    for (const line of formatLetters(listing.letters)) out.out(line);
-    const shown = isEmptyDeadLetterFilter(options.filter ?? {}) ? '' : `, ${listing.letters.length} matching`;
-    out.out(`${listing.seen} of ${listing.waiting} letters read in ${listing.deadLetterQueue}${shown}`);
+/** What every action takes from the command line. */
+interface ActionRun {
+  pass: DeadLetterPassOptions;
+  filter: DeadLetterFilter;
+  json: boolean;
+  io: Io;
+  onProgress: (progress: DeadLetterProgress) => void;
+}
+
+async function list(transport: Transport, run: ActionRun, bar: ProgressBar | null): Promise<number> {
+  const listing = await listDeadLetters(transport, {
+    ...run.pass,
+    filter: run.filter,
+    onProgress: run.onProgress,
+  });
+  bar?.finish();
+  if (run.json) {
+    run.io.out(JSON.stringify({ ...listing, letters: listing.letters.map(summaryOf) }, null, 2));
     return 0;
   }
-});
+  for (const line of formatLetters(listing.letters)) run.io.out(line);
+  const matching = isEmptyDeadLetterFilter(run.filter) ? '' : `, ${listing.letters.length} matching`;
+  run.io.out(`${listing.seen} of ${listing.waiting} letters read in ${listing.deadLetterQueue}${matching}`);
+  return 0;
+}
+
+async function redrive(
+  transport: Transport,
+  run: ActionRun,
+  options: { to?: string; includeRaw: boolean; dryRun: boolean },
+  bar: ProgressBar | null,
+): Promise<number> {
+  const report = await redriveDeadLetters(transport, {
+    ...run.pass,
+    ...options,
+    filter: run.filter,
+    onProgress: run.onProgress,
+  });
+  bar?.finish();
+  if (run.json) run.io.out(JSON.stringify(report, null, 2));
+  else {
+    for (const o of report.outcomes) {
+      const where = o.to === null ? '' : ` -> ${o.to}`;
+      const why = o.detail ? ` (${o.detail})` : '';
+      run.io.out(`${o.outcome.padEnd(10)} ${o.key}  ${o.task ?? '-'}${where}${why}`);
+    }
+    run.io.out(
+      report.dryRun
+        ? `dry run on ${report.deadLetterQueue}: would move ${report.wouldMove}, skipped ${report.skipped}, unmatched ${report.unmatched} (${report.seen} read); nothing moved`
+        : `redrive from ${report.deadLetterQueue}: moved ${report.moved}, skipped ${report.skipped}, failed ${report.failed}, unmatched ${report.unmatched} (${report.seen} read)`,
+    );
+  }
+  return report.failed > 0 ? 1 : 0;
+}
+
+async function purge(
+  transport: Transport,
+  run: ActionRun,
+  dryRun: boolean,
+  bar: ProgressBar | null,
+): Promise<number> {
+  const report = await purgeDeadLetters(transport, {
+    ...run.pass,
+    filter: run.filter,
+    dryRun,
+    onProgress: run.onProgress,
+  });
+  bar?.finish();
+  if (run.json) run.io.out(JSON.stringify(report, null, 2));
+  else
+    run.io.out(
+      report.dryRun
+        ? `dry run on ${report.deadLetterQueue}: would purge ${report.wouldPurge}, unmatched ${report.unmatched} (${report.seen} read); nothing removed`
+        : `purged ${report.purged} from ${report.deadLetterQueue}, failed ${report.failed}, unmatched ${report.unmatched} (${report.seen} read)`,
+    );
+  return report.failed > 0 ? 1 : 0;
+}
+
+/** Asks on the terminal, naming the queue, how many letters wait and the filter. */
+async function confirmPurge(transport: Transport, dlq: string, filters: readonly string[]): Promise<boolean> {
+  const waiting = (await transport.queueDepth(dlq)).ready;
+  const what = filters.length === 0 ? 'every letter' : `the letters matching ${filters.join(' ')}`;
+  const prompt = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    const answer = await prompt.question(`Purge ${what} of ${dlq} (${waiting} waiting)? [y/N] `);
+    return /^y(es)?$/i.test(answer.trim());
+  } finally {
+    prompt.close();
+  }
+}
 
 async function show(
   transport: Transport,
@@ -362,13 +399,4 @@ export function formatLetters(letters: readonly DeadLetter[]): string[] {
 function oneLine(text: string): string {
   const flat = text.replace(/\s*\n\s*/g, ' ');
   return flat.length > REASON_WIDTH ? `${flat.slice(0, REASON_WIDTH - 1)}…` : flat;
-}
-
-async function confirm(question: string): Promise<boolean> {
-  const prompt = createInterface({ input: process.stdin, output: process.stderr });
-  try {
-    return /^y(es)?$/i.test((await prompt.question(question)).trim());
-  } finally {
-    prompt.close();
-  }
 }
