@@ -211,6 +211,9 @@ describe.each([
   );
 });
 
+const KAFKA_CA = encodeURIComponent(
+  fileURLToPath(new URL('../../../.conveyor/brokers/tls/ca.crt', import.meta.url)),
+);
 const DEMO = fileURLToPath(new URL('../../../apps/demo/dist/main.js', import.meta.url));
 
 /** The demo app (`pnpm demo`), run as the CLI is. */
@@ -232,6 +235,7 @@ function runDemo(args: string[], env: Record<string, string> = {}): Promise<BinR
 async function transportOutputs(
   label: string,
   transport: Transport,
+  { publish = true } = {},
 ): Promise<{ label: string; text: string }[]> {
   const out: { label: string; text: string }[] = [];
   const error = await transport.connect().then(
@@ -250,17 +254,19 @@ async function transportOutputs(
     );
     out.push({ label: `${label} brokerFacts()`, text: result });
   }
-  const published = await transport
-    .publish(QUEUE, {
-      headers: { id: 'x', task: 'tasks.add' },
-      properties: { content_type: 'application/json', content_encoding: 'utf-8' },
-      body: new TextEncoder().encode('[[], {}, {}]'),
-    })
-    .then(
-      () => 'published',
-      (e: unknown) => `${String(e)}\n${inspect(e, { depth: 8 })}`,
-    );
-  out.push({ label: `${label} publish`, text: published });
+  if (publish) {
+    const published = await transport
+      .publish(QUEUE, {
+        headers: { id: 'x', task: 'tasks.add' },
+        properties: { content_type: 'application/json', content_encoding: 'utf-8' },
+        body: new TextEncoder().encode('[[], {}, {}]'),
+      })
+      .then(
+        () => 'published',
+        (e: unknown) => `${String(e)}\n${inspect(e, { depth: 8 })}`,
+      );
+    out.push({ label: `${label} publish`, text: published });
+  }
   await transport.close();
   return out;
 }
@@ -273,9 +279,15 @@ describe('no password in errors, health() or brokerFacts() of each transport', (
     ['amqp working', 'amqp', amqpUrl()],
     ['amqp refused', 'amqp', amqpUrl(ENCODED, '127.0.0.1:1')],
     ['amqp wrong password', 'amqp', amqpUrl(`wrong${ENCODED}`)],
-    // SASL on the plain listener: the handshake fails.
     ['kafka refused', 'kafka', `kafka://${USER}:${ENCODED}@127.0.0.1:1`],
+    // SASL on the plain listener: the handshake fails.
     ['kafka sasl on a plain listener', 'kafka', `kafka://${USER}:${ENCODED}@127.0.0.1:9092`],
+    // The SCRAM user brokers.sh makes on the SASL_SSL listener, with this password instead of its own.
+    [
+      'kafka SCRAM wrong password',
+      'kafka',
+      `kafka+ssl://conveyor:${ENCODED}@127.0.0.1:9094?tlsCa=${KAFKA_CA}`,
+    ],
   ];
   it.each(cases)(
     '%s',
@@ -285,6 +297,18 @@ describe('no password in errors, health() or brokerFacts() of each transport', (
     },
     60_000,
   );
+
+  it("kafka over SASL_SSL with the SCRAM user's own password: health() and errors", async () => {
+    // brokers.sh's SCRAM user (conveyor / conveyor-secret): its password is the needle here.
+    const transport = await transportInApp(
+      app,
+      'kafka',
+      `kafka+ssl://conveyor:conveyor-secret@127.0.0.1:9094?tlsCa=${KAFKA_CA}`,
+    );
+    const out = await transportOutputs('kafka SASL_SSL', transport, { publish: false });
+    expect(out.find((o) => o.label.endsWith('health()'))?.text).toContain('ok: true');
+    expect(out.filter((o) => o.text.includes('conveyor-secret'))).toEqual([]);
+  }, 60_000);
 
   it('URLs the transports refuse do not print the password either', async () => {
     const refused: { label: string; text: string }[] = [];
