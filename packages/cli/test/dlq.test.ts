@@ -10,11 +10,21 @@ import { appWithBrokers, runBin } from './helpers.js';
  */
 const RUN = Math.random().toString(36).slice(2, 8);
 const SQS_ENDPOINT = process.env.CONVEYOR_SQS_ENDPOINT ?? 'http://127.0.0.1:9324';
-const BROKERS: readonly (DlqBroker & { name: string })[] = [
-  { name: 'redis', pkg: 'redis', url: 'redis://127.0.0.1:6379/12', killAfterMs: 30_000 },
-  { name: 'rabbitmq', pkg: 'amqp', url: 'amqp://guest:guest@127.0.0.1:5672', killAfterMs: 30_000 },
+const AMQP = 'amqp://guest:guest@127.0.0.1:5672';
+const BROKERS: readonly (DlqBroker & { name: string; slug: string })[] = [
+  { name: 'redis', slug: 'redis', pkg: 'redis', url: 'redis://127.0.0.1:6379/12', killAfterMs: 30_000 },
+  { name: 'rabbitmq (classic queues)', slug: 'classic', pkg: 'amqp', url: AMQP, killAfterMs: 30_000 },
+  // Quorum queues count deliveries themselves (x-delivery-count), which browsing raises.
+  {
+    name: 'rabbitmq (quorum queues)',
+    slug: 'quorum',
+    pkg: 'amqp',
+    url: `${AMQP}?queueType=quorum`,
+    killAfterMs: 30_000,
+  },
   {
     name: 'sqs (elasticmq)',
+    slug: 'sqs',
     pkg: 'sqs',
     url: `sqs://${new URL(SQS_ENDPOINT).host}?waitTimeSeconds=1`,
     killAfterMs: 30_000,
@@ -25,11 +35,12 @@ const app = appWithBrokers(['redis', 'amqp', 'sqs']);
 
 afterAll(async () => {
   await deleteSqsQueues(`cli-dlq-${RUN}`);
+  await deleteRabbitQueues(['classic', 'quorum'].map((slug) => `cli-dlq-${RUN}-${slug}`));
 });
 
 describe.each(BROKERS)('conveyor dlq on $name', (broker) => {
   it('lists the letters a worker dead-lettered, redrives only the filtered task (which then runs), purges the rest', async () => {
-    const queue = `cli-dlq-${RUN}-${broker.pkg}`;
+    const queue = `cli-dlq-${RUN}-${broker.slug}`;
     const timings = await deadLetterScenario(broker, app, queue);
     console.log(`[dlq ${broker.name}] ${JSON.stringify(timings)}`);
   }, 120_000);
@@ -85,5 +96,30 @@ async function deleteSqsQueues(prefix: string): Promise<void> {
     for (const QueueUrl of QueueUrls) await sqs.send(new sdk.DeleteQueueCommand({ QueueUrl }));
   } finally {
     sqs.destroy();
+  }
+}
+
+/** Deletes this file's RabbitMQ queues and exchanges with the project's amqplib (the transport cannot). */
+async function deleteRabbitQueues(queues: readonly string[]): Promise<void> {
+  const inApp = createRequire(join(app, 'node_modules', '@conveyor', 'amqp', 'package.json'));
+  const amqplib = (await import(inApp.resolve('amqplib'))) as {
+    connect(url: string): Promise<{
+      createChannel(): Promise<{
+        deleteQueue(name: string): Promise<unknown>;
+        deleteExchange(name: string): Promise<unknown>;
+      }>;
+      close(): Promise<void>;
+    }>;
+  };
+  const connection = await amqplib.connect(AMQP);
+  try {
+    const channel = await connection.createChannel();
+    for (const queue of queues) {
+      await channel.deleteQueue(queue);
+      await channel.deleteQueue(`${queue}.dlq`);
+      await channel.deleteExchange(queue);
+    }
+  } finally {
+    await connection.close();
   }
 }
