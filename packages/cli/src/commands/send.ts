@@ -22,6 +22,7 @@ import {
 import { type Command, defineCommand } from '../command.js';
 import { UsageError } from '../errors.js';
 import { importRequiredModules, REQUIRE_OPTION } from '../required-modules.js';
+import { clientSigningFromFlags, SIGN_OPTIONS } from '../signing-flags.js';
 
 const def = {
   name: 'send',
@@ -30,12 +31,15 @@ const def = {
     "conveyor send TASK --broker URL [--args '[1,2]'] [--kwargs '{}'] [--queue Q] [--countdown MS] [--priority N]",
     'conveyor send TASK --broker URL --results URL --wait [--timeout MS] [...]',
     'conveyor send TASK --require MODULE --broker URL [...]',
+    'conveyor send TASK --broker URL --sign-key FILE --sign-cert FILE [--sign-key-passphrase-env VAR] [--bind-headers] [...]',
   ],
   description:
     'Publishes one task message (Celery protocol v2, so Python Celery workers run it too) and\n' +
     'prints the task id on standard output. With --wait it then waits for the result in the\n' +
     'result backend (--results) and prints it as JSON on a second line; a task that failed, was\n' +
-    'revoked or gave no result in time exits with code 1 and says why.',
+    'revoked or gave no result in time exits with code 1 and says why.\n' +
+    "With --sign-key and --sign-cert the task is signed in Celery's auth format; a worker started\n" +
+    'with --trust (or a Celery worker with accept_content=["auth"]) runs it (see docs/signing.md).',
   positionals: [{ name: 'TASK', description: 'registered task name, e.g. tasks.add' }],
   options: {
     broker: { type: 'string', short: 'b', placeholder: 'URL', description: BROKER_OPTION_HELP },
@@ -76,11 +80,13 @@ const def = {
       description: 'with --wait, give up after MS milliseconds (default 30000)',
     },
     require: REQUIRE_OPTION,
+    ...SIGN_OPTIONS,
   },
   examples: [
     "conveyor send tasks.add --broker redis://localhost:6379 --args '[2, 3]'",
     'conveyor send emails.send -b amqp://localhost --kwargs \'{"to": "a@example.com"}\' --countdown 60000',
     "conveyor send tasks.add -b amqp://localhost -r redis://localhost:6379/1 --args '[2, 3]' --wait",
+    "conveyor send tasks.add -b redis://localhost:6379 --args '[2, 3]' --sign-key producer.key --sign-cert producer.pem",
   ],
 } as const satisfies CommandDef;
 
@@ -111,6 +117,7 @@ export const sendCommand: Command = defineCommand(def, async ({ values, position
   if (timeout !== undefined && !values.wait) {
     throw new UsageError('--timeout only applies with --wait', usageHint(def.name));
   }
+  const signing = await clientSigningFromFlags(def.name, values, io);
 
   const options: SendOptions = {};
   if (kwargs !== undefined) options.kwargs = kwargs;
@@ -124,7 +131,11 @@ export const sendCommand: Command = defineCommand(def, async ({ values, position
     transport = await transportFromUrl(url);
     if (storeIn !== undefined) results = await openResultBackend(storeIn);
     await connect(transport, url);
-    const client = new Client(results === undefined ? { transport } : { transport, results });
+    const client = new Client({
+      transport,
+      ...(results === undefined ? {} : { results }),
+      ...(signing === undefined ? {} : { signing }),
+    });
     const handle = await client.send(name, args, options);
     io.out(handle.id);
     if (transport.name === 'memory') {

@@ -20,6 +20,7 @@ import { type Command, defineCommand } from '../command.js';
 import { loadTasks } from '../load-tasks.js';
 import { describe, type Io, preview } from '../output.js';
 import { importRequiredModules, REQUIRE_OPTION } from '../required-modules.js';
+import { TRUST_OPTIONS, type WorkerSigningFlags, workerSigningFromFlags } from '../signing-flags.js';
 
 const def = {
   name: 'worker',
@@ -28,6 +29,7 @@ const def = {
     'conveyor worker --broker URL --tasks FILE [--results URL] [--concurrency N] [--queues a,b]',
     'conveyor worker --require MODULE --broker URL --tasks FILE [...]',
     'conveyor worker --broker URL --tasks FILE --isolation thread|process [...]',
+    'conveyor worker --broker URL --tasks FILE --trust FILE [--trust FILE]... [--allow-unsigned] [--require-bound-headers] [...]',
   ],
   description:
     'Loads FILE (resolved from the current directory), runs every task it exports (made with\n' +
@@ -38,7 +40,10 @@ const def = {
     "With --results, every task that does not ignore its result stores it there in Celery's\n" +
     'format, so Python clients (AsyncResult.get) and `conveyor send --wait` can read it.\n' +
     'With --isolation, each handler runs in a worker thread or a child process that imports FILE\n' +
-    'itself: a handler that blocks or kills its runner fails only its own task (see docs/isolation.md).',
+    'itself: a handler that blocks or kills its runner fails only its own task (see docs/isolation.md).\n' +
+    "With --trust, it runs only tasks signed (Celery's auth format, e.g. conveyor send --sign-key) by a\n" +
+    'trusted certificate; unsigned, tampered or unknown-signer messages are dead-lettered with the\n' +
+    'reason and never run (see docs/signing.md).',
   options: {
     broker: { type: 'string', short: 'b', placeholder: 'URL', description: BROKER_OPTION_HELP },
     tasks: {
@@ -79,6 +84,7 @@ const def = {
         'run handlers in a worker thread (thread) or a child process (process) each, so one that blocks or crashes fails only its task; default: in-process',
     },
     require: REQUIRE_OPTION,
+    ...TRUST_OPTIONS,
   },
   examples: [
     'conveyor worker --broker redis://localhost:6379 --tasks ./dist/tasks.js',
@@ -86,6 +92,7 @@ const def = {
     'conveyor worker -b amqp://localhost -r redis://localhost:6379/1 -t ./tasks.js',
     'conveyor worker --require @acme/conveyor-nats -b nats://localhost:4222 -t ./tasks.js',
     'conveyor worker -b redis://localhost:6379 -t ./dist/tasks.js --isolation process',
+    'conveyor worker -b redis://localhost:6379 -t ./dist/tasks.js --trust producers.pem --trust new-producer.pem',
   ],
 } as const satisfies CommandDef;
 
@@ -100,6 +107,7 @@ export const workerCommand: Command = defineCommand(def, async ({ values }, io) 
   const isolation = choiceOption(def.name, 'isolation', values.isolation, ['thread', 'process']);
   const queues = listOption(values.queues);
   const storeIn = resultsUrl(values.results, io);
+  const signing = await workerSigningFromFlags(def.name, values, io);
 
   const log = logger(io);
   const { tasks, file } = await loadTasks(tasksFile, io.cwd);
@@ -118,6 +126,7 @@ export const workerCommand: Command = defineCommand(def, async ({ values }, io) 
     if (maxDeliveries !== undefined) options.maxDeliveries = maxDeliveries;
     // The runners load the module the CLI loaded: same file, same tasks.
     if (isolation !== undefined) options.isolation = { mode: isolation, tasksModule: file };
+    if (signing !== undefined) options.signing = signing.options;
     const worker = new Worker(options);
     log.info(
       `starting worker ${worker.hostname}: ${tasks.length} task${tasks.length === 1 ? '' : 's'} from ${file} ` +
@@ -135,6 +144,7 @@ export const workerCommand: Command = defineCommand(def, async ({ values }, io) 
         ? 'results: not stored (no --results)'
         : `results: stored in ${redactUrl(storeIn)}`,
     );
+    if (signing !== undefined) log.info(describeSigning(signing));
     logTaskEvents(worker, log);
     await connect(transport, url);
     await worker.start();
@@ -193,6 +203,17 @@ function waitForSignal(): { next: Promise<NodeJS.Signals>; dispose(): void } {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   return { next, dispose };
+}
+
+/** The worker's signing policy in one log line: whom it trusts (key ids, not secrets) and what it refuses. */
+function describeSigning({ options, trustedSigners }: WorkerSigningFlags): string {
+  const signers = trustedSigners.map((id) => `"${id}"`).join(', ');
+  const unsigned =
+    options.require === false
+      ? 'unsigned tasks run too (--allow-unsigned)'
+      : 'unsigned tasks are dead-lettered';
+  const headers = options.requireBoundHeaders ? '; signed tasks must bind their headers' : '';
+  return `signing: trusting ${trustedSigners.length} certificate${trustedSigners.length === 1 ? '' : 's'} (${signers}); ${unsigned}${headers}`;
 }
 
 interface Logger {
