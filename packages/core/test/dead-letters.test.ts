@@ -365,6 +365,16 @@ describe('dead letters: redrive', () => {
     expect(left.letters[0]?.deliveryCount).toBe(2);
   });
 
+  it('never copies a letter into the dead-letter queue it is reading', async () => {
+    const t = await open();
+    const [a] = ids(1) as [string];
+    await deadLetter(t, [{ id: a, task: 'x', reason: 'boom' }]);
+    const report = await redriveDeadLetters(t, { queue: Q, to: DLQ, ...FAST });
+    expect(report).toMatchObject({ seen: 1, moved: 0, skipped: 1 });
+    expect(report.outcomes[0]?.detail).toContain(DLQ);
+    expect((await t.queueDepth(DLQ)).ready).toBe(1);
+  });
+
   it('tells progress after each letter', async () => {
     const t = await open();
     await deadLetter(

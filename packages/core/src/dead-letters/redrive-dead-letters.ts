@@ -3,7 +3,7 @@ import type { Delivery } from '../transport/delivery.js';
 import type { PublishOptions, Transport } from '../transport/transport.js';
 import type { DeadLetter } from './dead-letter.js';
 import { type DeadLetterFilter, matchesDeadLetterFilter } from './dead-letter-filter.js';
-import { type DeadLetterPassOptions, passOverDeadLetters } from './dead-letter-pass.js';
+import { type DeadLetterPassOptions, deadLetterQueueOf, passOverDeadLetters } from './dead-letter-pass.js';
 import type { DeadLetterProgress } from './dead-letter-progress.js';
 import { redriveCopy } from './redrive-copy.js';
 
@@ -89,6 +89,7 @@ export async function redriveDeadLetters(
     dryRun,
     outcomes: [],
   };
+  const dlq = deadLetterQueueOf(options);
   const declared = new Map<string, Promise<void>>();
   const declare = (queue: string): Promise<void> => {
     let done = declared.get(queue);
@@ -133,6 +134,12 @@ export async function redriveDeadLetters(
       return 'give-back';
     }
     const to = options.to ?? letter.sourceQueue ?? options.queue;
+    if (to === dlq) {
+      // A copy into the queue being read would come round again in this very pass.
+      report.skipped++;
+      report.outcomes.push({ ...base, to: null, outcome: 'skipped', detail: `its target is ${dlq} itself` });
+      return 'give-back';
+    }
     if (dryRun) {
       report.wouldMove++;
       report.outcomes.push({ ...base, to, outcome: 'would-move' });
