@@ -153,6 +153,9 @@ export async function workerSigningFromFlags(
   values: OptionValues<typeof TRUST_OPTIONS>,
   io: Io,
 ): Promise<WorkerSigningFlags | undefined> {
+  if (values.trust.some((path) => path.trim() === '')) {
+    throw new UsageError('--trust must not be empty', usageHint(command));
+  }
   const fromEnv = values.trust.length === 0 ? io.env[TRUST_ENV] : undefined;
   const files: FlagValue[] =
     fromEnv === undefined
