@@ -116,7 +116,7 @@ describe.each([
   ['redis', redisUrl],
   ['amqp', amqpUrl],
 ] as const)('no password in what the CLI prints or writes (%s)', (name, url) => {
-  it('worker, send (with its result), inspect, conformance and the demo, working', async () => {
+  it('worker, send (with its result), dlq, inspect, conformance and the demo, working', async () => {
     const queue = `${QUEUE}-${name}`;
     const worker = startBin(
       ['worker', '--broker', url(), '--results', redisUrl(), '--tasks', TASKS, '-Q', queue],
@@ -144,10 +144,25 @@ describe.each([
     );
     expect(sent.code, sent.stderr).toBe(0);
     expect(sent.stdout.trim().split('\n')[1]).toBe('5');
+    // A task the worker does not know: dead-lettered, for the dlq commands below.
+    const unknown = record(
+      'send (unknown task)',
+      await runBin(['send', 'tasks.unknown', '--broker', url(), '--queue', queue], { cwd: app }),
+    );
+    expect(unknown.code, unknown.stderr).toBe(0);
+    await worker.waitForOutput('tasks.unknown', 20_000);
     worker.child.kill('SIGTERM');
     const stopped = record('worker', await worker.exited);
     expect(stopped.code, stopped.stderr).toBe(0);
     expect(stopped.stdout).toContain('succeeded');
+    for (const args of [['list'], ['list', '--json']]) {
+      const dlq = record(
+        `dlq ${args.join(' ')}`,
+        await runBin(['dlq', ...args, '--broker', url(), '--queue', queue], { cwd: app }),
+      );
+      expect(dlq.code, dlq.stderr).toBe(0);
+      expect(dlq.stdout).toContain(unknown.stdout.trim());
+    }
 
     for (const args of [
       ['--queue', queue],
@@ -195,6 +210,7 @@ describe.each([
         runBin(['inspect', '--broker', failing()], { cwd: app, env }),
         runBin(['send', 'tasks.add', '--broker', failing(), '--queue', QUEUE], { cwd: app, env }),
         runBin(['worker', '--broker', failing(), '--tasks', TASKS, '-Q', QUEUE], { cwd: app, env }),
+        runBin(['dlq', 'list', '--broker', failing(), '--queue', QUEUE], { cwd: app, env }),
         runBin(['send', 'tasks.add', '--broker', redisUrl(), '--results', failing(), '-q', QUEUE, '--wait'], {
           cwd: app,
           env,
