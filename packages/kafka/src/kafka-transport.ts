@@ -46,6 +46,7 @@ import {
 } from './kafka-record.js';
 import { type KafkaTransportOptions, type ResolvedKafkaOptions, resolveKafkaOptions } from './options.js';
 import { ProduceBatcher } from './produce-batcher.js';
+import { stablePartitioner } from './stable-partitioner.js';
 import { TopicMissingError } from './topic-missing-error.js';
 import {
   consumerGroupOf,
@@ -120,6 +121,7 @@ export class KafkaTransport implements Transport {
       idempotent: true,
       maxInFlightRequests: 1,
       allowAutoTopicCreation: false,
+      createPartitioner: stablePartitioner,
     });
     const admin = this.#kafka.admin();
     try {
