@@ -205,9 +205,17 @@ export function isDeadLetterOf(letter: Delivery, item: GarbagePayload): boolean 
   const message = letter.message;
   if (!message) return false;
   const body = Buffer.from(message.body.buffer, message.body.byteOffset, message.body.byteLength);
+  if (message.properties.content_type === RAW_CONTENT_TYPE) {
+    // A letter of undecodable bytes: those bytes, and nothing but Conveyor's own headers.
+    return (
+      body.equals(item.bytes) &&
+      message.properties.content_encoding === 'binary' &&
+      Object.keys(message.headers).every((key) => key.startsWith('x-conveyor-'))
+    );
+  }
   if (body.equals(item.bytes)) return true;
   const envelope = item.envelope;
-  if (!envelope || message.properties.content_type === RAW_CONTENT_TYPE) return false;
+  if (!envelope) return false;
   if (!body.equals(envelope.body) || message.properties.content_type !== envelope.contentType) return false;
   return Object.entries(envelope.headers).every(
     ([key, value]) =>
