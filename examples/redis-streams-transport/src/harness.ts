@@ -34,7 +34,7 @@ export function redisStreamsHarness(url: string = DEFAULT_HARNESS_URL): Conforma
         ...(endpoint ? { host: endpoint.host, port: endpoint.port } : {}),
         ...(visibilityTimeoutMs !== undefined ? { visibilityTimeoutMs } : {}),
       }),
-    // Bytes exactly as a foreign producer could leave them in the stream (DLQ-02).
+    // Bytes exactly as a foreign producer could leave them in the stream (DLQ-02, DLQ-03, DLQ-04).
     async publishRaw(queue, bytes) {
       const redis = admin();
       try {
