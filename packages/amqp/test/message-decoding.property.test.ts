@@ -171,7 +171,21 @@ describe('AMQP message decoding on bad input (property-based)', () => {
         fc.option(fc.oneof(fc.integer({ min: 0, max: 255 }), fc.double()), { nil: undefined }),
         fc.boolean(),
         fc.boolean(),
-        (tableBytes, content, contentType, contentEncoding, priority, redelivered, withPriorities) => {
+        optionalText,
+        optionalText,
+        fc.option(fc.integer({ min: 0, max: 255 }), { nil: undefined }),
+        (
+          tableBytes,
+          content,
+          contentType,
+          contentEncoding,
+          priority,
+          redelivered,
+          withPriorities,
+          correlationId,
+          replyTo,
+          deliveryMode,
+        ) => {
           const msg = {
             content,
             fields: { deliveryTag: 1, redelivered, exchange: '', routingKey: 'q', consumerTag: 'c' },
@@ -180,7 +194,9 @@ describe('AMQP message decoding on bad input (property-based)', () => {
               contentType,
               contentEncoding,
               priority,
-              deliveryMode: 2,
+              deliveryMode,
+              correlationId,
+              replyTo,
             },
           } as unknown as ConsumeMessage;
           const wire = wireMessageOf(msg, withPriorities);
