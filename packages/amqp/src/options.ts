@@ -1,5 +1,6 @@
 import type { ConnectionOptions } from 'node:tls';
 import { hasUnencodedCredentials, InvalidOptionError, redactUrl } from '@conveyor/core';
+import { printedWithoutSecrets } from '@conveyor/core/transport';
 import { resolveAmqpTls } from './amqp-tls.js';
 
 /** Options of AmqpTransport. */
@@ -144,7 +145,8 @@ export function resolveAmqpOptions(options: AmqpTransportOptions): ResolvedAmqpO
     const value = resolved[key];
     if (!(Number.isFinite(value) && value >= 0)) throw new InvalidOptionError(key, 'must be a number >= 0');
   }
-  return resolved;
+  // console.log(transport) and JSON loggers must not print the password (in the URL).
+  return printedWithoutSecrets(resolved);
 }
 
 /** The `priorityLevels` query parameter of an amqp:// URL, if any (validated with the option). */

@@ -247,13 +247,25 @@ function runDemo(args: string[], env: Record<string, string> = {}): Promise<BinR
   });
 }
 
+function safeJson(value: unknown): string {
+  try {
+    return JSON.stringify(value) ?? '';
+  } catch (error) {
+    return `not JSON: ${String(error)}`;
+  }
+}
+
 /** What a caller of a transport could print: errors with their causes, health, broker facts. */
 async function transportOutputs(
   label: string,
   transport: Transport,
   { publish = true } = {},
 ): Promise<{ label: string; text: string }[]> {
-  const out: { label: string; text: string }[] = [];
+  // What console.log(transport) or a JSON logger would print of it (its options included).
+  const out: { label: string; text: string }[] = [
+    { label: `${label} util.inspect`, text: inspect(transport, { depth: 8 }) },
+    { label: `${label} JSON`, text: safeJson(transport) },
+  ];
   const error = await transport.connect().then(
     () => undefined,
     (e: unknown) => e,

@@ -31,6 +31,8 @@ const IMPLEMENTOR_ONLY = [
   'describeTlsFailure',
   'isTlsUrlParameter',
   'tlsFromUrlParameters',
+  'printedWithoutSecrets',
+  'SECRET_OPTION_KEYS',
 ];
 
 const APPLICATION_ONLY = [

@@ -5,6 +5,7 @@ import {
   InvalidBrokerUrlError,
   InvalidOptionError,
   isTlsUrlParameter,
+  printedWithoutSecrets,
   tlsFromUrlParameters,
 } from '@conveyor/core/transport';
 import type { SASLOptions } from 'kafkajs';
@@ -218,7 +219,8 @@ export function resolveKafkaOptions(options: KafkaTransportOptions): ResolvedKaf
     throw new InvalidOptionError('deliveryCounts', 'must be "before-handout" or "after-handout"');
   if (typeof resolved.delayForwarder !== 'boolean')
     throw new InvalidOptionError('delayForwarder', 'must be true or false');
-  return resolved;
+  // console.log(transport) and JSON loggers must not print the SASL password.
+  return printedWithoutSecrets(resolved);
 }
 
 function checkSasl(sasl: SASLOptions): void {

@@ -1,6 +1,11 @@
 import type { ConnectionOptions } from 'node:tls';
 import { hasUnencodedCredentials, InvalidBrokerUrlError, InvalidOptionError } from '@conveyor/core';
-import { checkTlsOptions, isTlsUrlParameter, tlsFromUrlParameters } from '@conveyor/core/transport';
+import {
+  checkTlsOptions,
+  isTlsUrlParameter,
+  printedWithoutSecrets,
+  tlsFromUrlParameters,
+} from '@conveyor/core/transport';
 import type { RedisOptions } from 'ioredis';
 import type { RedisWarning } from './server-durability.js';
 
@@ -140,7 +145,8 @@ export function resolveRedisOptions(options: RedisTransportOptions): ResolvedRed
   if (resolved.sentinels && !resolved.sentinelName) {
     throw new InvalidOptionError('sentinelName', 'is required with sentinels (the master group name)');
   }
-  return resolved;
+  // console.log(transport) and JSON loggers must not print the password.
+  return printedWithoutSecrets(resolved);
 }
 
 function positive(option: string, value: number): void {

@@ -5,6 +5,7 @@ import {
   InvalidBrokerUrlError,
   InvalidOptionError,
   isTlsUrlParameter,
+  printedWithoutSecrets,
   tlsFromUrlParameters,
 } from '@conveyor/core/transport';
 
@@ -159,7 +160,8 @@ export function resolveSqsOptions(options: SqsTransportOptions): ResolvedSqsOpti
     );
   if (typeof resolved.client !== 'object' || resolved.client === null)
     throw new InvalidOptionError('client', 'must be an SQSClient configuration object');
-  return resolved;
+  // console.log(transport) and JSON loggers must not print credentials given in `client`.
+  return printedWithoutSecrets(resolved);
 }
 
 function withoutUndefined<T extends object>(value: T): Partial<T> {

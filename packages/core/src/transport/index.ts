@@ -18,6 +18,7 @@ export {
 export { checkHealth } from './health-check.js';
 export { invokeHandler } from './invoke-handler.js';
 export { onAbort } from './on-abort.js';
+export { printedWithoutSecrets, SECRET_OPTION_KEYS } from './printed-without-secrets.js';
 export { checkDelay, checkPrefetch, checkPriority, checkPublish } from './publish-checks.js';
 export { describeTlsFailure, type TlsOptionNames } from './tls-failure.js';
 export {
