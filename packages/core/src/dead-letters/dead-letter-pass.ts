@@ -157,6 +157,8 @@ export async function passOverDeadLetters(
     }
     if (verdict === 'give-back') held.push({ index, delivery });
     else leases.release(delivery);
+    // A slow visit (a publish to a slow broker) is activity too: idle counts from its end.
+    if (!stop.signal.aborted) armTimer(idleMs);
   };
 
   stop.signal.addEventListener('abort', end);
@@ -179,7 +181,7 @@ export async function passOverDeadLetters(
         },
       },
     );
-    armTimer(firstWaitMs);
+    if (summary.seen === 0) armTimer(firstWaitMs);
     await finished;
   } finally {
     clearTimeout(timer);
