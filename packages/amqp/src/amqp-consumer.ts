@@ -27,6 +27,8 @@ export interface AmqpConsumerLink {
   readonly queue: string;
   readonly transportName: string;
   readonly capabilities: DeliveryPort<AmqpReceipt>['capabilities'];
+  /** The queue is a quorum queue, whose broker counts deliveries in `x-delivery-count`. */
+  readonly quorum: boolean;
   readonly held: HeldDeliveries;
   /** Counts of redeliveries whose count-carrying copy could not be published (see #recount). */
   readonly uncopied: UncopiedCounts;
@@ -131,11 +133,11 @@ export class AmqpConsumer {
 
   #deliver(msg: ConsumeMessage, generation: number): void {
     const message = wireMessageOf(msg, this.#link.capabilities.priorityLevels > 0);
-    if (msg.fields.redelivered && !hasBrokerCount(msg)) {
+    if (msg.fields.redelivered && !hasBrokerCount(msg, this.#link.quorum)) {
       void this.#recount(msg, message, generation);
       return;
     }
-    this.#handOut(msg, message, generation, deliveryCountOf(msg));
+    this.#handOut(msg, message, generation, deliveryCountOf(msg, this.#link.quorum));
   }
 
   #handOut(msg: ConsumeMessage, message: WireMessage, generation: number, deliveryCount: number): void {

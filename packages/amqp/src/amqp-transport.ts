@@ -228,6 +228,7 @@ export class AmqpTransport implements Transport {
       queue,
       transportName: this.name,
       capabilities: this.capabilities,
+      quorum: this.options.queueType === 'quorum',
       held: this.#held,
       uncopied: this.#uncopied,
       publish: (target, message, delayMs) =>

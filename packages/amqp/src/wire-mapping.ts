@@ -42,12 +42,14 @@ export function wireMessageOf(msg: ConsumeMessage, withPriorities: boolean): Wir
 }
 
 /**
- * Whether the broker counts this message's deliveries: quorum queues add `x-delivery-count` from
- * the first redelivery on; classic queues only flag a redelivery (the consumer then re-publishes
- * it with its count, see AmqpConsumer).
+ * Whether the broker counts this message's deliveries: quorum queues (`quorum`) add
+ * `x-delivery-count` from the first redelivery on; classic queues only flag a redelivery (the
+ * consumer then re-publishes it with its count, see AmqpConsumer), and an `x-delivery-count` there
+ * was written by a producer: it would forge the count (1000 made a first delivery count 1001), so
+ * it is ignored.
  */
-export function hasBrokerCount(msg: ConsumeMessage): boolean {
-  return brokerCountOf(msg) !== undefined;
+export function hasBrokerCount(msg: ConsumeMessage, quorum: boolean): boolean {
+  return quorum && brokerCountOf(msg) !== undefined;
 }
 
 /**
@@ -64,9 +66,11 @@ function brokerCountOf(msg: ConsumeMessage): number | undefined {
  * The broker's delivery count of a received message: quorum queues count in `x-delivery-count`;
  * a classic queue's message handed out is never flagged redelivered (AmqpConsumer re-publishes
  * those), so its own count is 1. What a re-published copy carries is added by TransportDelivery.
+ * On a quorum queue a producer's own `x-delivery-count` cannot be told from the broker's: RabbitMQ
+ * 3.10 hands it out unchanged until the first redelivery.
  */
-export function deliveryCountOf(msg: ConsumeMessage): number {
-  const quorum = brokerCountOf(msg);
-  if (quorum !== undefined) return quorum + 1;
+export function deliveryCountOf(msg: ConsumeMessage, quorum: boolean): number {
+  const counted = quorum ? brokerCountOf(msg) : undefined;
+  if (counted !== undefined) return counted + 1;
   return msg.fields.redelivered ? 2 : 1;
 }

@@ -174,6 +174,7 @@ describe('AMQP message decoding on bad input (property-based)', () => {
         optionalText,
         optionalText,
         fc.option(fc.integer({ min: 0, max: 255 }), { nil: undefined }),
+        fc.boolean(),
         (
           tableBytes,
           content,
@@ -185,6 +186,7 @@ describe('AMQP message decoding on bad input (property-based)', () => {
           correlationId,
           replyTo,
           deliveryMode,
+          quorum,
         ) => {
           const msg = {
             content,
@@ -200,9 +202,9 @@ describe('AMQP message decoding on bad input (property-based)', () => {
             },
           } as unknown as ConsumeMessage;
           const wire = wireMessageOf(msg, withPriorities);
-          const count = deliveryCountOf(msg);
+          const count = deliveryCountOf(msg, quorum);
           expect(Number.isSafeInteger(count) && count >= 1, `delivery count ${count}`).toBe(true);
-          expect(typeof hasBrokerCount(msg)).toBe('boolean');
+          expect(typeof hasBrokerCount(msg, quorum)).toBe('boolean');
           let reason = 'accepted';
           try {
             decodeTaskMessage(wire);
@@ -245,15 +247,19 @@ describe('AMQP message decoding on bad input (property-based)', () => {
     expect(written.changes[0]).toMatch(/header "h" .*"!"/);
   });
 
-  it('an x-delivery-count a producer wrote that is not a count is ignored', () => {
-    for (const forged of [-1, 1.5, Number.NaN, 2 ** 60]) {
-      const msg = {
+  it('an x-delivery-count a producer wrote is ignored on a classic queue, and on a quorum queue unless it is a count', () => {
+    const forgedWith = (forged: number): ConsumeMessage =>
+      ({
         content: Buffer.alloc(0),
         fields: { redelivered: false },
         properties: { headers: { 'x-delivery-count': forged } },
-      } as unknown as ConsumeMessage;
-      expect(deliveryCountOf(msg)).toBe(1);
-      expect(hasBrokerCount(msg)).toBe(false);
+      }) as unknown as ConsumeMessage;
+    for (const forged of [-1, 1.5, Number.NaN, 2 ** 60]) {
+      expect(deliveryCountOf(forgedWith(forged), true)).toBe(1);
+      expect(hasBrokerCount(forgedWith(forged), true)).toBe(false);
     }
+    expect(deliveryCountOf(forgedWith(1000), false)).toBe(1);
+    expect(hasBrokerCount(forgedWith(1000), false)).toBe(false);
+    expect(deliveryCountOf(forgedWith(2), true)).toBe(3);
   });
 });
