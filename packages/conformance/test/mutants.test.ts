@@ -3,6 +3,7 @@ import type { Transport } from '@conveyor/core/transport';
 import { describe, expect, it } from 'vitest';
 import {
   ackRemovesTheMessage,
+  binaryGarbageIsDeadLetteredUnchanged,
   type ConformanceCase,
   carriedDeliveryCountIsKept,
   closedConsumerMessagesAreRedelivered,
@@ -16,10 +17,12 @@ import {
   queueDepthCountsInFlightAndDelayed,
   runCase,
   settleAfterLeaseLossReportsLeaseLost,
+  textGarbageIsDeadLetteredUnchanged,
 } from '../src/index.js';
 import { memoryHarness } from './memory-harness.js';
 import {
   AcksBeforeHandler,
+  DeadLettersGarbageWithoutItsBytes,
   DelayedNackResetsDeliveryCount,
   DepthIgnoresInFlightAndDelayed,
   DropsMessagesOnClose,
@@ -63,6 +66,8 @@ const mutants: [MutantClass, ConformanceCase][] = [
   [SettleAfterCloseSucceeds, everythingAfterCloseRejects],
   [ExtendVisibilityIgnoresRange, extendVisibilityKeepsItsContract],
   [ExtendDoesNothing, extendVisibilityKeepsItsContract],
+  [DeadLettersGarbageWithoutItsBytes, textGarbageIsDeadLetteredUnchanged],
+  [DeadLettersGarbageWithoutItsBytes, binaryGarbageIsDeadLetteredUnchanged],
 ];
 
 /** What the failure reason must say, so that a reader knows why without reading the case. */
@@ -87,6 +92,7 @@ const REASONS = new Map<MutantClass, RegExp>([
     /extendVisibility\(0\) .*InvalidOptionError \(code 'INVALID_OPTION'\), but it resolved/,
   ],
   [ExtendDoesNothing, /extended to 8 s on a 1 s timeout, but redelivered after [\d.]+ s/],
+  [DeadLettersGarbageWithoutItsBytes, /no unchanged dead letter of: /],
 ]);
 
 const brokenHarness = (Mutant: MutantClass) => ({

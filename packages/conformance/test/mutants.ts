@@ -4,6 +4,7 @@ import {
   type ConsumeOptions,
   type Delivery,
   type DeliveryHandler,
+  deadLetterMessage,
   type HealthStatus,
   MAX_VISIBILITY_EXTENSION_MS,
   type NackOptions,
@@ -285,5 +286,27 @@ export class ComplainsAndLosesNacks extends LosesNackedMessages {
   override consume(queue: string, handler: DeliveryHandler, options: ConsumeOptions): Promise<void> {
     options.onError?.(new BrokerConnectionError('connection to 127.0.0.1:5672 reset, reconnecting'));
     return super.consume(queue, handler, options);
+  }
+}
+
+/**
+ * An undecodable payload is dead-lettered with its reason but without its bytes (the reason stands
+ * in for the body), as a transport that keeps only the decoded form would do.
+ */
+export class DeadLettersGarbageWithoutItsBytes extends ForwardingTransport {
+  protected override wrapDelivery(delivery: Delivery): Delivery {
+    if (delivery.message !== null) return delivery;
+    return patch(delivery, {
+      reject: async (reason) => {
+        const letter = deadLetterMessage({
+          queue: delivery.queue,
+          reason,
+          message: null,
+          raw: new TextEncoder().encode(reason),
+        });
+        await this.inner.publish(`${delivery.queue}.dlq`, letter);
+        await delivery.ack();
+      },
+    });
   }
 }
