@@ -299,6 +299,50 @@ async function transportOutputs(
   return out;
 }
 
+describe('no password in what the CLI prints for Kafka (SASL) and SQS (AWS credentials)', () => {
+  it('inspect and send, working and failing, with CONVEYOR_DEBUG=1', async () => {
+    const env = { CONVEYOR_DEBUG: '1' };
+    const kafka = (password: string, port = 9094) =>
+      `kafka+ssl://conveyor:${password}@127.0.0.1:${port}?tlsCa=${KAFKA_CA}`;
+    // SQS takes no credentials in its URL: they come from the AWS provider chain (here the
+    // environment), which ElasticMQ accepts whatever they are.
+    const aws = { ...env, AWS_ACCESS_KEY_ID: USER, AWS_SECRET_ACCESS_KEY: PASSWORD, AWS_REGION: 'us-east-1' };
+    const runs = await Promise.all([
+      runBin(['inspect', '--broker', kafka(ENCODED), '--queue', QUEUE], {
+        cwd: app,
+        env,
+        killAfterMs: 60_000,
+      }),
+      runBin(['inspect', '--broker', kafka(ENCODED, 1), '--queue', QUEUE], {
+        cwd: app,
+        env,
+        killAfterMs: 60_000,
+      }),
+      runBin(['inspect', '--broker', 'sqs://127.0.0.1:9324', '--queue', QUEUE], { cwd: app, env: aws }),
+      runBin(['send', 'tasks.add', '--broker', 'sqs://127.0.0.1:1', '--queue', QUEUE], {
+        cwd: app,
+        env: aws,
+      }),
+    ]);
+    const [wrongKafka, refusedKafka, sqs, refusedSqs] = runs;
+    expect(wrongKafka!.code, wrongKafka!.stdout).not.toBe(0);
+    expect(refusedKafka!.code, refusedKafka!.stdout).not.toBe(0);
+    expect(sqs!.code, sqs!.stderr).toBe(0);
+    expect(refusedSqs!.code, refusedSqs!.stdout).not.toBe(0);
+    for (const [i, result] of runs.entries()) record(`kafka/sqs run ${i}`, result);
+    expectNoSecret(outputs.splice(0));
+
+    // brokers.sh's own SCRAM user, working: its password is the needle.
+    const working = await runBin(['inspect', '--broker', kafka('conveyor-secret'), '--queue', QUEUE], {
+      cwd: app,
+      env,
+      killAfterMs: 60_000,
+    });
+    expect(working.code, working.stderr).toBe(0);
+    expect(working.stdout + working.stderr).not.toContain('conveyor-secret');
+  }, 120_000);
+});
+
 describe('no password in errors, health() or brokerFacts() of each transport', () => {
   const cases: [string, 'redis' | 'amqp' | 'sqs' | 'kafka', string][] = [
     ['redis working', 'redis', redisUrl()],
