@@ -202,6 +202,7 @@ describe.each([
     ['a refused connection', () => url(ENCODED, '127.0.0.1:1')],
     ['a wrong password', () => url(`wrong${ENCODED}`)],
     ['an unknown host', () => url(ENCODED, 'no-such-host.invalid:5999')],
+    ['the password not URL-encoded', () => url(PASSWORD)],
   ])(
     'failing with %s, with stack traces and causes (CONVEYOR_DEBUG=1)',
     async (_, failing) => {
