@@ -1,8 +1,11 @@
+import { randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import { purgeDeadLetters } from '@conveyor/core';
+import { deadLetterMessage, encodeTaskMessage } from '@conveyor/core/transport';
 import { afterAll, describe, expect, it } from 'vitest';
 import { type DlqBroker, deadLetterScenario } from './dlq-scenario.js';
-import { appWithBrokers, runBin } from './helpers.js';
+import { appWithBrokers, lines, runBin, transportInApp } from './helpers.js';
 
 /**
  * `conveyor dlq` on Redis, RabbitMQ and SQS (ElasticMQ): the scenario of dlq-scenario.ts, plus
@@ -36,6 +39,7 @@ const app = appWithBrokers(['redis', 'amqp', 'sqs']);
 afterAll(async () => {
   await deleteSqsQueues(`cli-dlq-${RUN}`);
   await deleteRabbitQueues(['classic', 'quorum'].map((slug) => `cli-dlq-${RUN}-${slug}`));
+  await deleteRedisKeys(`cli-dlq-${RUN}-*`);
 });
 
 describe.each(BROKERS)('conveyor dlq on $name', (broker) => {
@@ -61,6 +65,49 @@ describe('conveyor dlq: the command line', () => {
       const result = await runBin(['dlq', ...args, '--broker', 'redis://127.0.0.1:6379/12'], { cwd: app });
       expect(result.code, `${args.join(' ')}: ${result.stderr}`).toBe(2);
       expect(result.stderr).toMatch(message);
+    }
+  });
+
+  it('redrive --dry-run prints what would move where, and moves nothing', async () => {
+    const url = 'redis://127.0.0.1:6379/12';
+    const queue = `cli-dlq-${RUN}-dry`;
+    const transport = await transportInApp(app, 'redis', url);
+    await transport.connect();
+    try {
+      await transport.declareQueue({ name: queue });
+      const ids = [randomUUID(), randomUUID()];
+      for (const id of ids) {
+        const message = encodeTaskMessage({ id, task: 'dlq.flaky', args: [] });
+        await transport.publish(`${queue}.dlq`, deadLetterMessage({ queue, reason: 'boom', message }));
+      }
+      const json = await runBin(
+        ['dlq', 'redrive', '--dry-run', '--to', 'elsewhere', '--json', '-b', url, '-q', queue],
+        {
+          cwd: app,
+        },
+      );
+      expect(json.code, json.stderr).toBe(0);
+      const report = JSON.parse(json.stdout) as {
+        wouldMove: number;
+        moved: number;
+        outcomes: { key: string; to: string; outcome: string }[];
+      };
+      expect(report).toMatchObject({ wouldMove: 2, moved: 0 });
+      expect(report.outcomes.map((o) => [o.key, o.to, o.outcome])).toEqual(
+        ids.map((id) => [id, 'elsewhere', 'would-move']),
+      );
+
+      const text = await runBin(['dlq', 'redrive', '--dry-run', '-b', url, '-q', queue], { cwd: app });
+      expect(text.code, text.stderr).toBe(0);
+      expect(lines(text.stdout)).toEqual([
+        ...ids.map((id) => `would-move ${id}  dlq.flaky -> ${queue}`),
+        `dry run on ${queue}.dlq: would move 2, skipped 0, unmatched 0 (2 read); nothing moved`,
+      ]);
+      expect((await transport.queueDepth(`${queue}.dlq`)).ready).toBe(2);
+      expect((await transport.queueDepth(queue)).ready).toBe(0);
+    } finally {
+      await purgeDeadLetters(transport, { queue, idleMs: 200 }).catch(() => {});
+      await transport.close();
     }
   });
 
@@ -121,5 +168,26 @@ async function deleteRabbitQueues(queues: readonly string[]): Promise<void> {
     }
   } finally {
     await connection.close();
+  }
+}
+
+/** Deletes this file's Redis keys (the transport's bookkeeping outlives an empty queue). */
+async function deleteRedisKeys(pattern: string): Promise<void> {
+  const inApp = createRequire(join(app, 'node_modules', '@conveyor', 'redis', 'package.json'));
+  const { Redis } = (await import(inApp.resolve('ioredis'))) as {
+    Redis: new (
+      url: string,
+    ) => {
+      keys(pattern: string): Promise<string[]>;
+      del(...keys: string[]): Promise<number>;
+      quit(): Promise<unknown>;
+    };
+  };
+  const redis = new Redis('redis://127.0.0.1:6379/12');
+  try {
+    const keys = await redis.keys(pattern);
+    if (keys.length > 0) await redis.del(...keys);
+  } finally {
+    await redis.quit();
   }
 }
