@@ -1,5 +1,13 @@
 import { randomBytes } from 'node:crypto';
-import { BrokerError, Client, defineTask, PermanentTaskError, Worker } from '@conveyor/core';
+import {
+  BrokerError,
+  Client,
+  defineTask,
+  listDeadLetters,
+  PermanentTaskError,
+  redriveDeadLetters,
+  Worker,
+} from '@conveyor/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { queueKeys, RedisResultBackend, RedisTransport, type RedisWarning } from '../src/index.js';
 import { REDIS, rawClient } from './redis-harness.js';
@@ -13,6 +21,7 @@ const queue = `lp-${suffix}`;
 const dlq = `${queue}.dlq`;
 const WORKER = { name: `conveyor-lp-worker-${suffix}`, password: `w-${randomBytes(12).toString('hex')}` };
 const PRODUCER = { name: `conveyor-lp-producer-${suffix}`, password: `p-${randomBytes(12).toString('hex')}` };
+const OPERATOR = { name: `conveyor-lp-operator-${suffix}`, password: `o-${randomBytes(12).toString('hex')}` };
 
 /** Commands every Conveyor connection sends besides its own work. */
 const CONNECTION = ['+ping', '+info', '+select', '+client|setname'];
@@ -45,6 +54,13 @@ function workerRules(q: string): string[] {
     `&${q}.dlq:cvy:wake`,
     '&celery-task-meta-*',
   ];
+}
+
+/** An operator of `q`'s dead letters (conveyor dlq): the worker's rules, with the DLQ readable. */
+function operatorRules(q: string): string[] {
+  return workerRules(q)
+    .filter((rule) => !rule.startsWith(`%W~${q}.dlq`))
+    .concat([`~${q}.dlq`, `~${q}.dlq??[369]`, `~${q}.dlq:cvy:*`]);
 }
 
 /** What a producer of `q` needs: push, park delays (and release them), wake consumers, read results. */
@@ -96,10 +112,19 @@ beforeAll(async () => {
     `>${PRODUCER.password}`,
     ...producerRules(queue),
   );
+  await admin.call(
+    'ACL',
+    'SETUSER',
+    OPERATOR.name,
+    'reset',
+    'on',
+    `>${OPERATOR.password}`,
+    ...operatorRules(queue),
+  );
 });
 
 afterAll(async () => {
-  await admin.call('ACL', 'DELUSER', WORKER.name, PRODUCER.name);
+  await admin.call('ACL', 'DELUSER', WORKER.name, PRODUCER.name, OPERATOR.name);
   const keys = [queue, dlq].flatMap((q) => {
     const k = queueKeys(q, '', false);
     return [...k.ready, k.inflight, k.payload, k.delayed, k.counts, k.countsAge, k.sequence];
@@ -282,4 +307,18 @@ describe('Redis least privilege: ACL users for a worker and a producer', () => {
       await transport.close();
     }
   });
+
+  it('an operator reads and redrives the dead letters (conveyor dlq) with the DLQ readable', async () => {
+    const operator = transportAs(OPERATOR);
+    try {
+      const listing = await listDeadLetters(operator, { queue, idleMs: 500 });
+      expect(listing.letters.map((l) => l.task)).toEqual(['lp.refuse', 'lp.refuse']);
+      const report = await redriveDeadLetters(operator, { queue, idleMs: 500 });
+      expect(report.moved).toBe(2);
+      expect(await operator.queueDepth(dlq)).toEqual({ ready: 0, inFlight: 0, delayed: 0 });
+      expect((await operator.queueDepth(queue)).ready).toBe(2);
+    } finally {
+      await operator.close();
+    }
+  }, 30_000);
 });
