@@ -2,7 +2,15 @@ import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { BrokerError, Client, defineTask, PermanentTaskError, Worker } from '@conveyor/core';
+import {
+  BrokerError,
+  Client,
+  defineTask,
+  listDeadLetters,
+  PermanentTaskError,
+  redriveDeadLetters,
+  Worker,
+} from '@conveyor/core';
 import { RedisResultBackend } from '@conveyor/redis';
 import amqplib from 'amqplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,6 +23,7 @@ const suffix = randomBytes(4).toString('hex');
 const queue = `lp-${suffix}`;
 const WORKER = { name: `conveyor-lp-worker-${suffix}`, password: `w-${randomBytes(12).toString('hex')}` };
 const PRODUCER = { name: `conveyor-lp-producer-${suffix}`, password: `p-${randomBytes(12).toString('hex')}` };
+const OPERATOR = { name: `conveyor-lp-operator-${suffix}`, password: `o-${randomBytes(12).toString('hex')}` };
 const PRIORITY_LEVELS = 4;
 
 const regexLiteral = (name: string): string => name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
@@ -26,6 +35,16 @@ function workerPermissions(q: string): [string, string, string] {
     `^(${name}|${name}\\.dlq|conveyor\\.delayed\\..*)$`,
     `^(${name}|amq\\.default|conveyor\\.delayed\\..*)$`,
     `^(${name}|conveyor\\.delayed\\..*)$`,
+  ];
+}
+
+/** configure, write, read: an operator of `q`'s dead letters (conveyor dlq): the worker's, and read on the DLQ. */
+function operatorPermissions(q: string): [string, string, string] {
+  const name = regexLiteral(q);
+  return [
+    `^(${name}|${name}\\.dlq|conveyor\\.delayed\\..*)$`,
+    `^(${name}|${name}\\.dlq|amq\\.default|conveyor\\.delayed\\..*)$`,
+    `^(${name}|${name}\\.dlq|conveyor\\.delayed\\..*)$`,
   ];
 }
 
@@ -45,6 +64,7 @@ beforeAll(async () => {
   for (const [user, permissions] of [
     [WORKER, workerPermissions(queue)],
     [PRODUCER, PRODUCER_PERMISSIONS],
+    [OPERATOR, operatorPermissions(queue)],
   ] as const) {
     await rabbitmqctl('add_user', user.name, user.password);
     await rabbitmqctl('set_permissions', '-p', '/', user.name, ...permissions);
@@ -54,6 +74,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await rabbitmqctl('delete_user', WORKER.name).catch(() => {});
   await rabbitmqctl('delete_user', PRODUCER.name).catch(() => {});
+  await rabbitmqctl('delete_user', OPERATOR.name).catch(() => {});
   const connection = await amqplib.connect(RABBIT_URL);
   const channel = await connection.createChannel();
   channel.on('error', () => {});
@@ -195,4 +216,18 @@ describe('RabbitMQ least privilege: a worker user and a producer user', () => {
       await producer.close();
     }
   }, 30_000);
+
+  it('an operator reads and redrives the dead letters (conveyor dlq) with read on the DLQ added', async () => {
+    const operator = transportAs(OPERATOR);
+    try {
+      const listing = await listDeadLetters(operator, { queue, idleMs: 500 });
+      expect(listing.letters.map((l) => l.task)).toEqual(['lp.refuse']);
+      const report = await redriveDeadLetters(operator, { queue, idleMs: 500 });
+      expect(report.moved).toBe(1);
+      await expect.poll(() => depth(queue)).toBe(2);
+      expect(await depth(`${queue}.dlq`)).toBe(0);
+    } finally {
+      await operator.close();
+    }
+  }, 60_000);
 });
