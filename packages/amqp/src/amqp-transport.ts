@@ -371,13 +371,17 @@ export class AmqpTransport implements Transport {
   /** Declares on short-lived channels: a 406 closes that channel, never a consumer's. */
   async #declare(session: Session, spec: QueueSpec): Promise<void> {
     const args: Record<string, unknown> = {};
-    if (this.options.queueType === 'quorum') {
-      args['x-queue-type'] = 'quorum';
-      if (this.options.deliveryLimit !== undefined) args['x-delivery-limit'] = this.options.deliveryLimit;
-    }
+    if (this.options.queueType === 'quorum') args['x-queue-type'] = 'quorum';
     const levels = spec.priorityLevels ?? this.options.priorityLevels;
     if (levels > 0) args['x-max-priority'] = levels - 1;
     const dlq = spec.deadLetterQueue === undefined ? `${spec.name}.dlq` : spec.deadLetterQueue;
+    // The dead-letter queue, and any queue with nowhere to dead-letter, gets no delivery limit: past
+    // it a quorum queue with no dead-letter route drops the message, so looking at letters a few
+    // times (`conveyor dlq list` gives them back) would delete them.
+    const limit: Record<string, unknown> =
+      this.options.queueType === 'quorum' && this.options.deliveryLimit !== undefined && dlq !== null
+        ? { 'x-delivery-limit': this.options.deliveryLimit }
+        : {};
     // A quorum queue drops a message past its delivery limit (the deliveryLimit option, a policy, or
     // RabbitMQ 4's default of 20) unless it has a dead-letter exchange: route those to the DLQ.
     const deadLettering: Record<string, unknown> =
@@ -387,14 +391,14 @@ export class AmqpTransport implements Transport {
     const durable = spec.durable ?? true;
     try {
       await this.#onChannel(session, (channel) =>
-        channel.assertQueue(spec.name, { durable, arguments: { ...args, ...deadLettering } }),
+        channel.assertQueue(spec.name, { durable, arguments: { ...args, ...limit, ...deadLettering } }),
       );
     } catch (error) {
       // A queue declared before Conveyor routed its dead letters (or by Celery, which does not):
       // keep it as it is rather than fail; a policy can add the routing (see the README).
       if (!isInequivalentDeadLettering(error)) throw this.#declareError(error, spec.name);
       await this.#onChannel(session, (channel) =>
-        channel.assertQueue(spec.name, { durable, arguments: args }),
+        channel.assertQueue(spec.name, { durable, arguments: { ...args, ...limit } }),
       ).catch((again: unknown) => {
         throw this.#declareError(again, spec.name);
       });
@@ -404,11 +408,11 @@ export class AmqpTransport implements Transport {
         // Celery's route: a direct exchange named like the queue, bound with the queue's name.
         await channel.assertExchange(spec.name, 'direct', { durable: true });
         await channel.bindQueue(spec.name, spec.name, spec.name);
-        // Same arguments as its source, without its dead-letter routing: declaring the DLQ by name
-        // later (as a queue) then agrees.
-        if (dlq !== null) await channel.assertQueue(dlq, { durable: true, arguments: args });
         if (this.#onLadder.has(spec.name)) await bindToLadder(channel, spec.name);
       });
+      // On a channel of its own: a tolerated 406 closes the channel it happens on.
+      if (dlq !== null)
+        await this.#onChannel(session, (channel) => assertDeadLetterQueue(channel, dlq, args));
     } catch (error) {
       throw this.#declareError(error, spec.name);
     }
@@ -563,6 +567,24 @@ const DEAD_LETTER_KEEPS: ReadonlySet<string> = new Set([
 ]);
 
 /** A 406 over the dead-letter arguments only: the queue exists without (or with other) routing. */
+/**
+ * Declares a dead-letter queue with its source's arguments minus the dead-letter route and the
+ * delivery limit, as a queue with `deadLetterQueue: null` is declared, so the two agree. One declared by an earlier version with the source's delivery limit
+ * is kept as it is (a declaration would fail with PRECONDITION_FAILED on `x-delivery-limit`); a
+ * policy or re-creating it removes the limit.
+ */
+async function assertDeadLetterQueue(
+  channel: Channel,
+  dlq: string,
+  args: Record<string, unknown>,
+): Promise<void> {
+  try {
+    await channel.assertQueue(dlq, { durable: true, arguments: args });
+  } catch (error) {
+    if (!/inequivalent arg 'x-delivery-limit'/.test(String((error as Error)?.message ?? error))) throw error;
+  }
+}
+
 function isInequivalentDeadLettering(error: unknown): boolean {
   return /inequivalent arg 'x-dead-letter-(exchange|routing-key)'/.test(
     String((error as Error)?.message ?? error),
