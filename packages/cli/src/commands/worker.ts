@@ -248,7 +248,7 @@ function logTaskEvents(worker: Worker, log: Logger): void {
   );
   worker.on('rejected', (e) =>
     log.warn(
-      `${e.taskId ? `task ${e.name}[${e.taskId}]` : 'undecodable message'} dead-lettered from ${e.queue}: ${e.reason}`,
+      `${e.taskId ? `task ${e.name}[${e.taskId}]` : 'message'} dead-lettered from ${e.queue}: ${e.reason}`,
     ),
   );
   worker.on('revoked', (e) => log.warn(`task ${e.name}[${e.taskId}] revoked: ${e.reason}`));
