@@ -54,17 +54,36 @@ async function importBesides(pkg: 'redis' | 'amqp', name: string): Promise<unkno
   return import(pathToFileURL(createRequire(brokerPackage).resolve(name)).href);
 }
 
-/** Runs one command on db 10 of the local Redis as its default (admin) user. */
-async function redisAdmin(...args: string[]): Promise<void> {
+type RedisAdmin = {
+  call(...args: string[]): Promise<unknown>;
+  scan(cursor: string, ...args: string[]): Promise<[string, string[]]>;
+  del(...keys: string[]): Promise<number>;
+  disconnect(): void;
+};
+
+/** Runs `use` on db 10 of the local Redis as its default (admin) user. */
+async function withRedisAdmin(use: (redis: RedisAdmin) => Promise<unknown>): Promise<void> {
   const { Redis } = (await importBesides('redis', 'ioredis')) as {
-    Redis: new (options: object) => { call(...args: string[]): Promise<unknown>; disconnect(): void };
+    Redis: new (options: object) => RedisAdmin;
   };
   const redis = new Redis({ port: 6379, db: 10 });
   try {
-    await redis.call(...(args as [string, ...string[]]));
+    await use(redis);
   } finally {
     redis.disconnect();
   }
+}
+
+/** Every key of this file's queues (the runs' lists, dead letters and bookkeeping). */
+async function deleteRedisKeys(prefix: string): Promise<void> {
+  await withRedisAdmin(async (redis) => {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', '1000');
+      cursor = next;
+      if (keys.length > 0) await redis.del(...keys);
+    } while (cursor !== '0');
+  });
 }
 
 interface AmqpChannel {
@@ -97,15 +116,17 @@ const TASKS = join(FIXTURES, 'tasks.mjs');
 const reports = mkdtempSync(join(tmpdir(), 'conveyor-secrets-'));
 
 beforeAll(async () => {
-  await redisAdmin('ACL', 'SETUSER', USER, 'reset', 'on', `>${PASSWORD}`, '~*', '&*', '+@all');
+  await withRedisAdmin((redis) =>
+    redis.call('ACL', 'SETUSER', USER, 'reset', 'on', `>${PASSWORD}`, '~*', '&*', '+@all'),
+  );
   await rabbitmqctl('add_user', USER, PASSWORD);
   await rabbitmqctl('set_permissions', '-p', '/', USER, '.*', '.*', '.*');
 }, 60_000);
 
 afterAll(async () => {
-  await redisAdmin('ACL', 'DELUSER', USER).catch(() => {});
-  const queues = [QUEUE, `${QUEUE}-redis`, `${QUEUE}-amqp`];
-  await redisAdmin('DEL', ...queues.flatMap((q) => [q, `${q}.dlq`, `${q}:cvy:delayed`, `${q}:cvy:seq`]));
+  await withRedisAdmin((redis) => redis.call('ACL', 'DELUSER', USER)).catch(() => {});
+  await deleteRedisKeys(QUEUE);
+  const queues = [QUEUE, `${QUEUE}-redis`, `${QUEUE}-amqp`, `${QUEUE}-redis-demo`, `${QUEUE}-amqp-demo`];
   await deleteAmqpQueues(queues.flatMap((q) => [q, `${q}.dlq`]));
   await rabbitmqctl('delete_user', USER).catch(() => {});
   rmSync(reports, { recursive: true, force: true });
@@ -193,7 +214,10 @@ describe.each([
     expect(conformance.code, conformance.stderr).toBe(0);
     outputs.push({ label: 'conformance report file', text: readFileSync(report, 'utf8') });
 
-    const demo = record('demo', await runDemo(['--tasks', '30', '--broker', url()]));
+    const demo = record(
+      'demo',
+      await runDemo(['--tasks', '30', '--broker', url(), '--queue', `${queue}-demo`]),
+    );
     expect(demo.code, demo.stderr).toBe(0);
     expectNoSecret(outputs.splice(0));
   }, 180_000);
@@ -216,7 +240,7 @@ describe.each([
           cwd: app,
           env,
         }),
-        runDemo(['--tasks', '5', '--broker', failing()], env),
+        runDemo(['--tasks', '5', '--broker', failing(), '--queue', QUEUE], env),
       ]);
       for (const [i, result] of runs.entries()) {
         record(`failing run ${i}`, result);
