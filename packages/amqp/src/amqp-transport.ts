@@ -360,9 +360,13 @@ export class AmqpTransport implements Transport {
     this.#ladder ??= this.#onChannel(session, (channel) => declareDelayLadder(channel));
     try {
       await this.#ladder;
-      await this.#onChannel(session, (channel) => bindToLadder(channel, queue));
     } catch (error) {
       this.#ladder = undefined;
+      throw this.#mapError(error, 'declaring the delay queues');
+    }
+    try {
+      await this.#onChannel(session, (channel) => bindToLadder(channel, queue));
+    } catch (error) {
       throw this.#mapError(error, `binding "${queue}" to the delay queues`);
     }
     this.#onLadder.add(queue);
