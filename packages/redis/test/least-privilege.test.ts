@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { probeMessage } from '@conveyor/conformance';
 import {
   BrokerError,
   Client,
@@ -290,6 +291,36 @@ describe('Redis least privilege: ACL users for a worker and a producer', () => {
       await Promise.all([transport.close(), results.close(), producer.close(), producerResults.close()]);
     }
   }, 60_000);
+
+  it('the worker settles every way: delayed nack, nack, visibility extension, ack', async () => {
+    const transport = transportAs(WORKER);
+    const counts: number[] = [];
+    const errors: unknown[] = [];
+    const controller = new AbortController();
+    try {
+      await transport.publish(queue, probeMessage(`settle-${suffix}`));
+      await transport.consume(
+        queue,
+        async (delivery) => {
+          counts.push(delivery.deliveryCount);
+          if (counts.length === 1) await delivery.nack({ delayMs: 50 });
+          else if (counts.length === 2) await delivery.nack();
+          else {
+            await delivery.extendVisibility(5_000);
+            await delivery.ack();
+          }
+        },
+        { prefetch: 1, signal: controller.signal, onError: (e) => errors.push(e) },
+      );
+      await expect.poll(() => counts.length, { timeout: 10_000 }).toBe(3);
+      expect(counts).toEqual([1, 2, 3]);
+      await expect.poll(() => transport.queueDepth(queue)).toEqual({ ready: 0, inFlight: 0, delayed: 0 });
+      expect(errors).toEqual([]);
+    } finally {
+      controller.abort();
+      await transport.close();
+    }
+  }, 30_000);
 
   it('the worker user can touch no other queue', async () => {
     const transport = transportAs(WORKER);
