@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { probeMessage } from '@conveyor/conformance';
 import {
   BrokerError,
   Client,
@@ -189,6 +190,33 @@ describe('RabbitMQ least privilege: a worker user and a producer user', () => {
       await Promise.all([transport.close(), producer.close(), results.close()]);
     }
   }, 60_000);
+
+  it('the worker settles every way: delayed nack (ladder), nack (a counted copy), ack', async () => {
+    const transport = transportAs(WORKER);
+    const counts: number[] = [];
+    const errors: unknown[] = [];
+    const controller = new AbortController();
+    try {
+      await transport.declareQueue({ name: queue });
+      await transport.publish(queue, probeMessage(`settle-${suffix}`));
+      await transport.consume(
+        queue,
+        async (delivery) => {
+          counts.push(delivery.deliveryCount);
+          if (counts.length === 1) await delivery.nack({ delayMs: 1000 });
+          else if (counts.length === 2) await delivery.nack();
+          else await delivery.ack();
+        },
+        { prefetch: 1, signal: controller.signal, onError: (e) => errors.push(e) },
+      );
+      await expect.poll(() => counts.length, { timeout: 15_000 }).toBe(3);
+      expect(counts).toEqual([1, 2, 3]);
+      expect(errors).toEqual([]);
+    } finally {
+      controller.abort();
+      await transport.close();
+    }
+  }, 30_000);
 
   it('the producer cannot consume: ACCESS_REFUSED as a BrokerError, and no retry loop', async () => {
     // declare=false in the URL, as `conveyor send --broker` passes it.
