@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import { deadLetterMessage } from '../delivery/dead-letter-message.js';
 import { withCarriedCount } from '../delivery/transport-delivery.js';
 import { ConveyorError } from '../errors/conveyor-error.js';
+import { LeaseLostError } from '../errors/delivery-errors.js';
 import { MalformedMessageError } from '../errors/message-errors.js';
 import {
   DeliveryLimitExceededError,
@@ -12,7 +13,7 @@ import {
   TimeLimitExceededError,
   UnknownTaskError,
 } from '../errors/task-errors.js';
-import { InvalidOptionError } from '../errors/transport-errors.js';
+import { InvalidOptionError, TransportClosedError } from '../errors/transport-errors.js';
 import { Deque } from '../memory/deque.js';
 import { formatCeleryDate } from '../message/celery-date.js';
 import { type CodecRegistry, defaultCodecs } from '../message/codec-registry.js';
@@ -685,11 +686,24 @@ export class Worker extends TypedEmitter<WorkerEvents> {
   }
 
   async #giveBack(delivery: Delivery, delayMs = 0): Promise<void> {
-    try {
-      await delivery.nack(delayMs > 0 ? { delayMs } : {});
-    } catch (error) {
-      // A closed connection already gave it back.
-      this.emit('error', { error });
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        await delivery.nack(delayMs > 0 ? { delayMs } : {});
+        return;
+      } catch (error) {
+        this.emit('error', { error });
+        // A closed connection or a lost lease already gave it back. Otherwise the nack failed
+        // before the broker had it (a connection cut, the broker restarting): the delivery is open
+        // again and holds its prefetch slot, and where no lease runs out (SQS, Kafka) nothing else
+        // would ever free it: once every slot is held so, the consumer stops receiving for good
+        // (found by the chaos runner). Try again while the worker runs and the error may pass.
+        const settled = error instanceof LeaseLostError || error instanceof TransportClosedError;
+        const hopeless = error instanceof ConveyorError && !error.retryable;
+        if (settled || hopeless || this.#state !== 'running') return;
+        await new Promise((resolve) =>
+          setTimeout(resolve, Math.min(GIVE_BACK_RETRY_MAX_MS, 250 * 2 ** attempt)),
+        );
+      }
     }
   }
 
@@ -743,6 +757,8 @@ export class Worker extends TypedEmitter<WorkerEvents> {
 const DEFAULT_MAX_DELIVERIES = 10;
 /** How long a message waits before it is handed out again after an unexpected failure. */
 const UNHANDLED_FAILURE_BACKOFF_MS = 1_000;
+/** A give-back that failed is tried again after 0.5 s, doubling up to this. */
+const GIVE_BACK_RETRY_MAX_MS = 5_000;
 
 /** The context a handler gets; its AbortController is made only if the handler reads `signal`. */
 class ExecutionContext implements TaskContext {
