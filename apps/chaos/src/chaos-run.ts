@@ -81,6 +81,10 @@ export interface ChaosReport {
   readonly durationMs: number;
   /** The run's folder when it was kept (completion files and worker transcripts). */
   readonly keptIn: string | undefined;
+  /** Worker processes that stopped consuming on their own (see worker-main.ts). */
+  readonly stalledWorkers: number;
+  /** Worker starts that failed because the broker was down (started again). */
+  readonly failedStarts: number;
   /** Worker processes that died without being killed by the runner. */
   readonly unexpectedExits: readonly string[];
   /** Errors and unexpected dead letters the workers reported (first ones). */
@@ -299,6 +303,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       underFaultPerSecond: rates.underFault,
       durationMs: Date.now() - started,
       keptIn: keep ? dir : undefined,
+      stalledWorkers: pool.stalled,
+      failedStarts: pool.failedStarts,
       unexpectedExits: [...pool.unexpectedExits],
       workerReports: pool.reports.slice(0, 20),
       workerReportCount: pool.reports.length,

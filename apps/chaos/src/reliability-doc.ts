@@ -7,8 +7,8 @@ import { median } from './recovery-stats.js';
 /** The generated parts of docs/reliability.md: each is a list of rows, one set per broker. */
 const SECTIONS = {
   summary: [
-    '| Broker | Tasks | Faults (kill / restart / cut) | Lost | Duplicates | Dead-lettered expected / actual | Left in queue | Baseline tasks/s | Under fault tasks/s | Took |',
-    '| --- | ---: | --- | ---: | ---: | --- | --- | ---: | ---: | ---: |',
+    '| Broker | Tasks | Faults (kill / restart / cut) | Lost | Duplicates | Dead-lettered expected / actual | Left in queue | Stalled workers | Baseline tasks/s | Under fault tasks/s | Took |',
+    '| --- | ---: | --- | ---: | ---: | --- | --- | ---: | ---: | ---: | ---: |',
   ],
   recovery: [
     '| Broker | Fault | Count | To next completion, median / max | To pre-fault rate, median / max | Not back at rate before the end |',
@@ -26,9 +26,9 @@ const seconds = (ms: number | undefined): string =>
 export function reportRows(report: ChaosReport, command: string, date: string): Record<SectionId, string[]> {
   const { faults, deadLetters: dl, leftover } = report;
   const left = `${leftover.ready} ready, ${leftover.inFlight ?? 'n/a'} in flight`;
-  const deadLettered = `${dl.expected} / ${dl.actual}${dl.copies > 0 ? ` (+${dl.copies} copies)` : ''}`;
+  const deadLettered = `${dl.expected} / ${dl.actual}${dl.copies > 0 ? ` (+${dl.copies} ${dl.copies === 1 ? 'copy' : 'copies'})` : ''}`;
   const summary = [
-    `| ${report.broker} | ${report.accepted.toLocaleString('en-US')} | ${faults['worker-kill']} / ${faults['broker-restart']} / ${faults['connection-cut']} | **${report.lost.length}** | ${report.duplicates} | ${deadLettered} | ${left} | ${report.baselinePerSecond.toFixed(0)} | ${report.underFaultPerSecond?.toFixed(0) ?? 'n/a'} | ${seconds(report.durationMs)} |`,
+    `| ${report.broker} | ${report.accepted.toLocaleString('en-US')} | ${faults['worker-kill']} / ${faults['broker-restart']} / ${faults['connection-cut']} | **${report.lost.length}** | ${report.duplicates} | ${deadLettered} | ${left} | ${report.stalledWorkers} | ${report.baselinePerSecond.toFixed(0)} | ${report.underFaultPerSecond?.toFixed(0) ?? 'n/a'} | ${seconds(report.durationMs)} |`,
   ];
   const recovery = FAULT_KINDS.flatMap((kind) => {
     const of = report.recoveries.filter((r) => r.kind === kind);

@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { WorkerProcessSettings } from './worker-settings.js';
+import { STALLED_EXIT_CODE, START_FAILED_EXIT_CODE, type WorkerProcessSettings } from './worker-settings.js';
 
 /** The built worker entry (from src/ under vitest and from dist/ alike). */
 const WORKER_MAIN = fileURLToPath(new URL('../dist/worker-main.js', import.meta.url));
@@ -28,6 +28,10 @@ export class WorkerPool {
   #closing = false;
   /** Worker exits the runner did not cause, with their code or signal. */
   readonly unexpectedExits: string[] = [];
+  /** Workers that stopped consuming on their own (their event loop ran empty): a finding. */
+  stalled = 0;
+  /** Workers that could not start (the broker was down) and were started again. */
+  failedStarts = 0;
   /** `error ...` and `rejected ...` lines the workers printed. */
   readonly reports: string[] = [];
 
@@ -115,8 +119,15 @@ export class WorkerPool {
     child.once('exit', (code, signal) => {
       if (state.child === child) state.child = undefined;
       if (state.killing || this.#closing) return;
-      const why = stderr.trim().split('\n').slice(-3).join(' | ');
-      this.unexpectedExits.push(`${label} exited (${code ?? signal})${why ? `: ${why}` : ''}`);
+      if (code === START_FAILED_EXIT_CODE) this.failedStarts += 1;
+      else {
+        if (code === STALLED_EXIT_CODE) this.stalled += 1;
+        const why =
+          code === STALLED_EXIT_CODE
+            ? 'stopped consuming (nothing left running in the process)'
+            : (/^\w*Error\b.*$/m.exec(stderr)?.[0] ?? stderr.trim().split('\n').slice(-3).join(' | '));
+        this.unexpectedExits.push(`${label} exited (${code ?? signal})${why ? `: ${why}` : ''}`);
+      }
       setTimeout(() => {
         if (!this.#closing && state.child === undefined) void this.#spawn(slot).catch(() => undefined);
       }, RESPAWN_DELAY_MS);

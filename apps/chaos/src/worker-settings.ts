@@ -13,3 +13,8 @@ export interface WorkerProcessSettings {
   /** Names the process in its completion records (slot and incarnation, e.g. `w1.3`). */
   readonly label: string;
 }
+
+/** A worker process exits with this when it could not start (the broker was down). */
+export const START_FAILED_EXIT_CODE = 3;
+/** A worker process exits with this when its event loop ran empty: it had stopped consuming. */
+export const STALLED_EXIT_CODE = 4;

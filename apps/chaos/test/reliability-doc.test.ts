@@ -28,6 +28,8 @@ function report(broker: ChaosReport['broker'], lost: number[] = []): ChaosReport
     underFaultPerSecond: 300,
     durationMs: 9000,
     keptIn: undefined,
+    stalledWorkers: 0,
+    failedStarts: 0,
     unexpectedExits: [],
     workerReports: [],
     workerReportCount: 0,
