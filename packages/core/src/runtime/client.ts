@@ -5,6 +5,7 @@ import { type CodecRegistry, defaultCodecs } from '../message/codec-registry.js'
 import { encodeTaskMessage } from '../message/encode-task.js';
 import type { JsonValue } from '../message/json-value.js';
 import type { WireMessage } from '../message/wire-message.js';
+import { SENT_AT_HEADER } from '../metrics/sent-at-header.js';
 import type { ResultBackend } from '../results/result-backend.js';
 import { MessageSigner } from '../signing/message-signer.js';
 import type { ClientSigningOptions } from '../signing/signing-options.js';
@@ -14,6 +15,7 @@ import { ResultHandle } from './result-handle.js';
 import type { RetryPolicy } from './retry-policy.js';
 import type { StandardSchemaV1 } from './standard-schema.js';
 import type { Task, TimeLimits } from './task.js';
+import { TypedEmitter } from './typed-emitter.js';
 
 /** Options of Client. */
 export interface ClientOptions {
@@ -40,6 +42,18 @@ export interface ClientOptions {
    * the certificate (Conveyor or Celery with `task_serializer='auth'`) run it. See docs/signing.md.
    */
   signing?: ClientSigningOptions;
+  /**
+   * Write the send time in every message's `x-conveyor-sent-at` header (epoch seconds), so that
+   * Conveyor workers measure end-to-end latency (`conveyor_task_latency_seconds`). Default false:
+   * messages keep Celery's headers only. Handlers see the header in `context.headers`.
+   */
+  sentTimestamp?: boolean;
+}
+
+/** Events a Client emits. */
+export interface ClientEvents {
+  /** A task message is stored by the broker (emitted once per message, after the publish). */
+  sent: { taskId: string; name: string; queue: string };
 }
 
 /**
@@ -89,10 +103,11 @@ const KNOWN_CLIENT_OPTIONS = new Set([
   'publishRetry',
   'delayedDelivery',
   'signing',
+  'sentTimestamp',
 ]);
 
 /** Sends tasks. Connects the transport and declares queues lazily, once. */
-export class Client {
+export class Client extends TypedEmitter<ClientEvents> {
   readonly transport: Transport;
   readonly results: ResultBackend | undefined;
   readonly defaultQueue: string;
@@ -101,10 +116,12 @@ export class Client {
   readonly #codecs: CodecRegistry;
   readonly #publishRetry: RetryPolicy;
   readonly #signer: MessageSigner | undefined;
+  readonly #sentTimestamp: boolean;
   #connected: Promise<void> | undefined;
   readonly #declared = new Map<string, Promise<void>>();
 
   constructor(options: ClientOptions) {
+    super();
     for (const key of Object.keys(options ?? {})) {
       if (!KNOWN_CLIENT_OPTIONS.has(key)) throw new InvalidOptionError(key, 'unknown Client option');
     }
@@ -118,6 +135,7 @@ export class Client {
     this.#publishRetry = resolvePublishRetry(options.publishRetry);
     this.delayedDelivery = resolveDelayedDelivery(options.delayedDelivery, this.transport);
     this.#signer = options.signing === undefined ? undefined : new MessageSigner(options.signing);
+    this.#sentTimestamp = options.sentTimestamp ?? false;
   }
 
   /** Sends one task; resolves when the broker has it. */
@@ -159,6 +177,9 @@ export class Client {
     const ignoreResult =
       options.ignoreResult ?? (typeof task === 'string' ? false : (task.ignoreResult ?? false));
     const publishOptions = this.#publishOptions(eta, now, priority, options);
+    const headers = this.#sentTimestamp
+      ? { ...options.headers, [SENT_AT_HEADER]: now / 1000 }
+      : options.headers;
 
     const entries: PublishEntry[] = new Array(argsList.length);
     const handles: ResultHandle<Result>[] = new Array(argsList.length);
@@ -175,7 +196,7 @@ export class Client {
           ignoreResult,
           timeLimit: [toSeconds(limits?.hardMs), toSeconds(limits?.softMs)],
           priority,
-          extraHeaders: options.headers,
+          extraHeaders: headers,
         },
         this.#codecs,
       );
@@ -185,6 +206,7 @@ export class Client {
     }
     await this.#ready(queue);
     await publishWithRetry(this.transport, queue, entries, this.#publishRetry);
+    if (this.has('sent')) for (const handle of handles) this.emit('sent', { taskId: handle.id, name, queue });
     return handles;
   }
 

@@ -1,5 +1,6 @@
 export {
   Client,
+  type ClientEvents,
   type ClientOptions,
   type DelayedDelivery,
   type SendOptions,

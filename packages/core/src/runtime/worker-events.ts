@@ -1,7 +1,17 @@
 /** Events a Worker emits, in lifecycle order. Payloads never include message bodies' secrets beyond args. */
 export interface WorkerEvents {
   /** A task message arrived and decoded. */
-  received: { taskId: string; name: string; deliveryCount: number; retries: number; queue: string };
+  received: {
+    taskId: string;
+    name: string;
+    deliveryCount: number;
+    retries: number;
+    queue: string;
+    /** When the producer sent it (epoch ms), from the `x-conveyor-sent-at` header; undefined without. */
+    sentAt: number | undefined;
+    /** Not to run before this instant (a countdown, or a retry's backoff). */
+    eta: Date | null;
+  };
   /** The handler is about to run. */
   started: { taskId: string; name: string };
   succeeded: { taskId: string; name: string; result: unknown; runtimeMs: number };

@@ -20,6 +20,7 @@ import { type CodecRegistry, defaultCodecs } from '../message/codec-registry.js'
 import { decodeTaskMessage } from '../message/decode-task.js';
 import { encodeTaskMessage } from '../message/encode-task.js';
 import type { TaskMessage } from '../message/task-message.js';
+import { sentAtOf } from '../metrics/sent-at-header.js';
 import type { ResultBackend } from '../results/result-backend.js';
 import { exceptionInfo, type ResultMeta } from '../results/result-meta.js';
 import type { TaskState } from '../results/task-state.js';
@@ -428,6 +429,8 @@ export class Worker extends TypedEmitter<WorkerEvents> {
         deliveryCount: delivery.deliveryCount,
         retries: message.retries,
         queue: delivery.queue,
+        sentAt: sentAtOf(message.extraHeaders),
+        eta: message.eta,
       });
     }
     const limit = entry?.task.maxDeliveries ?? this.#maxDeliveries;
