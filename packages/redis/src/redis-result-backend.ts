@@ -6,7 +6,7 @@ import {
   ResultWaiters,
   type WaitOptions,
 } from '@conveyor/core';
-import { openConnection, type RedisConnection } from './connection.js';
+import { connectFailure, openConnection, type RedisConnection } from './connection.js';
 import { type RedisTransportOptions, type ResolvedRedisOptions, resolveRedisOptions } from './options.js';
 import { toPythonJson } from './python-json.js';
 import { loadScripts, type ScriptCaller } from './scripts.js';
@@ -27,7 +27,7 @@ export class RedisResultBackend implements ResultBackend {
   readonly #options: ResolvedRedisOptions;
   readonly #expires: number;
   #command: RedisConnection | undefined;
-  #scripts: ScriptCaller | undefined;
+  #commandConnecting: Promise<ScriptCaller> | undefined;
   #subscriber: RedisConnection | undefined;
   #subscribing: Promise<RedisConnection> | undefined;
   readonly #waiters = new ResultWaiters((channel) => {
@@ -71,6 +71,8 @@ export class RedisResultBackend implements ResultBackend {
     const connections = [this.#subscriber, this.#command];
     this.#subscriber = undefined;
     this.#command = undefined;
+    // A later store or get connects again, as before.
+    this.#commandConnecting = undefined;
     await Promise.allSettled(connections.map((c) => c?.quit()));
   }
 
@@ -78,15 +80,19 @@ export class RedisResultBackend implements ResultBackend {
     return `${this.#options.keyPrefix}celery-task-meta-${taskId}`;
   }
 
-  async #commands(): Promise<ScriptCaller> {
-    if (!this.#command) {
+  #commands(): Promise<ScriptCaller> {
+    this.#commandConnecting ??= (async () => {
       const command = openConnection(this.#options, 'results');
       command.on('error', () => {});
       this.#command = command;
-      this.#scripts = loadScripts(command);
-      await command.connect();
-    }
-    return this.#scripts!;
+      const scripts = loadScripts(command);
+      await this.#connect(command);
+      return scripts;
+    })();
+    const connecting = this.#commandConnecting;
+    return retriedAfterFailure(connecting, () => {
+      if (this.#commandConnecting === connecting) this.#commandConnecting = undefined;
+    });
   }
 
   #subscriberConnection(): Promise<RedisConnection> {
@@ -99,11 +105,44 @@ export class RedisResultBackend implements ResultBackend {
         if (READY_STATES.has(meta.status)) this.#waiters.wake(channel, meta);
       });
       this.#subscriber = subscriber;
-      await subscriber.connect();
+      await this.#connect(subscriber);
       return subscriber;
     })();
-    return this.#subscribing;
+    const subscribing = this.#subscribing;
+    return retriedAfterFailure(subscribing, () => {
+      if (this.#subscribing === subscribing) this.#subscribing = undefined;
+    });
   }
+
+  /**
+   * Connects within `connectTimeoutMs`, a failure typed as RedisTransport's are: ioredis rejects
+   * with "Connection is closed." whatever the reason, so refused credentials become
+   * BrokerAuthenticationError (never with the password) and the connection is dropped, not left
+   * retrying with credentials that will not work.
+   */
+  async #connect(connection: RedisConnection): Promise<void> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const limitMs = this.#options.connectTimeoutMs;
+    const timedOut = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`connect timed out after ${limitMs} ms`)), limitMs);
+    });
+    try {
+      await Promise.race([connection.connect(), timedOut]);
+    } catch (error) {
+      connection.disconnect();
+      throw connectFailure(this.#options, connection, error, 'redis');
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
+
+/** `connecting`, after which `forget` runs if it failed, so that the next call connects anew. */
+function retriedAfterFailure<T>(connecting: Promise<T>, forget: () => void): Promise<T> {
+  return connecting.catch((error: unknown) => {
+    forget();
+    throw error;
+  });
 }
 
 /** Celery's key order: status, result, traceback, children, date_done, extended fields, task_id last. */
