@@ -30,6 +30,8 @@ export {
 export type { JsonValue } from './message/json-value.js';
 export type { TaskEmbed, TaskMessage } from './message/task-message.js';
 export type { WireMessage, WireProperties } from './message/wire-message.js';
+// Prometheus metrics of workers and clients (`conveyor worker --metrics` serves them).
+export * from './metrics/index.js';
 export * from './results/index.js';
 export * from './runtime/index.js';
 export * from './signing/index.js';
