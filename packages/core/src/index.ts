@@ -35,6 +35,7 @@ export * from './metrics/index.js';
 export * from './results/index.js';
 export * from './runtime/index.js';
 export * from './signing/index.js';
+export * from './telemetry/index.js';
 export type {
   CapabilitiesInput,
   DelayMode,

@@ -9,6 +9,13 @@ import { SENT_AT_HEADER } from '../metrics/sent-at-header.js';
 import type { ResultBackend } from '../results/result-backend.js';
 import { MessageSigner } from '../signing/message-signer.js';
 import type { ClientSigningOptions } from '../signing/signing-options.js';
+import { ProducerSpan } from '../telemetry/producer-span.js';
+import {
+  checkTracingOption,
+  type ResolvedTracing,
+  resolveTracing,
+  type TracingOption,
+} from '../telemetry/tracing-options.js';
 import type { PublishEntry, PublishOptions, Transport } from '../transport/transport.js';
 import { publishWithRetry, resolvePublishRetry } from './publish-with-retry.js';
 import { ResultHandle } from './result-handle.js';
@@ -48,6 +55,12 @@ export interface ClientOptions {
    * messages keep Celery's headers only. Handlers see the header in `context.headers`.
    */
   sentTimestamp?: boolean;
+  /**
+   * A PRODUCER span per send, its trace context in the message headers (W3C `traceparent`), with
+   * `@opentelemetry/api` (an optional peer dependency, imported only when this is set). See the
+   * tracing section of docs/observability.md. Default off.
+   */
+  tracing?: TracingOption;
 }
 
 /** Events a Client emits. */
@@ -104,6 +117,7 @@ const KNOWN_CLIENT_OPTIONS = new Set([
   'delayedDelivery',
   'signing',
   'sentTimestamp',
+  'tracing',
 ]);
 
 /** Sends tasks. Connects the transport and declares queues lazily, once. */
@@ -117,6 +131,8 @@ export class Client extends TypedEmitter<ClientEvents> {
   readonly #publishRetry: RetryPolicy;
   readonly #signer: MessageSigner | undefined;
   readonly #sentTimestamp: boolean;
+  /** Loaded on the first traced send; undefined when tracing is off (no import, no cost). */
+  #tracing: (() => Promise<ResolvedTracing>) | undefined;
   #connected: Promise<void> | undefined;
   readonly #declared = new Map<string, Promise<void>>();
 
@@ -136,6 +152,18 @@ export class Client extends TypedEmitter<ClientEvents> {
     this.delayedDelivery = resolveDelayedDelivery(options.delayedDelivery, this.transport);
     this.#signer = options.signing === undefined ? undefined : new MessageSigner(options.signing);
     this.#sentTimestamp = options.sentTimestamp ?? false;
+    const tracing = checkTracingOption(options.tracing);
+    if (tracing !== undefined) {
+      let loaded: Promise<ResolvedTracing> | undefined;
+      this.#tracing = () => {
+        loaded ??= resolveTracing(tracing);
+        // A failed import must not poison later sends once the package is there.
+        loaded.catch(() => {
+          loaded = undefined;
+        });
+        return loaded;
+      };
+    }
   }
 
   /** Sends one task; resolves when the broker has it. */
@@ -180,6 +208,16 @@ export class Client extends TypedEmitter<ClientEvents> {
     const headers = this.#sentTimestamp
       ? { ...options.headers, [SENT_AT_HEADER]: now / 1000 }
       : options.headers;
+    const span =
+      this.#tracing === undefined
+        ? undefined
+        : new ProducerSpan(await this.#tracing(), {
+            queue,
+            taskName: name,
+            transportName: this.transport.name,
+            messageCount: argsList.length,
+          });
+    const extraHeaders = span === undefined ? headers : { ...headers, ...span.headers };
 
     const entries: PublishEntry[] = new Array(argsList.length);
     const handles: ResultHandle<Result>[] = new Array(argsList.length);
@@ -196,7 +234,7 @@ export class Client extends TypedEmitter<ClientEvents> {
           ignoreResult,
           timeLimit: [toSeconds(limits?.hardMs), toSeconds(limits?.softMs)],
           priority,
-          extraHeaders: headers,
+          extraHeaders,
         },
         this.#codecs,
       );
@@ -204,8 +242,21 @@ export class Client extends TypedEmitter<ClientEvents> {
       entries[i] = publishOptions ? { message, options: publishOptions } : { message };
       handles[i] = new ResultHandle<Result>(id, this.results);
     }
-    await this.#ready(queue);
-    await publishWithRetry(this.transport, queue, entries, this.#publishRetry);
+    if (span === undefined) {
+      await this.#ready(queue);
+      await publishWithRetry(this.transport, queue, entries, this.#publishRetry);
+    } else {
+      if (handles.length === 1) span.messageId(handles[0]!.id);
+      try {
+        await this.#ready(queue);
+        await publishWithRetry(this.transport, queue, entries, this.#publishRetry);
+      } catch (error) {
+        span.fail(error);
+        throw error;
+      } finally {
+        span.end();
+      }
+    }
     if (this.has('sent')) for (const handle of handles) this.emit('sent', { taskId: handle.id, name, queue });
     return handles;
   }

@@ -28,6 +28,14 @@ import { MessageVerifier } from '../signing/message-verifier.js';
 import { isSignedMessage, withSignedBody } from '../signing/signed-body.js';
 import type { WorkerSigningOptions } from '../signing/signing-options.js';
 import { type Delivery, MAX_VISIBILITY_EXTENSION_MS } from '../transport/delivery.js';
+import { ConsumerSpan } from '../telemetry/consumer-span.js';
+import {
+  checkTracingOption,
+  type ResolvedTracing,
+  resolveTracing,
+  type TracingOption,
+  type TracingOptions,
+} from '../telemetry/tracing-options.js';
 import type { PublishOptions, Transport } from '../transport/transport.js';
 import { validateArgs } from './client.js';
 import { type IsolationOptions, resolveIsolation } from './isolation/isolation-options.js';
@@ -79,6 +87,13 @@ export interface WorkerOptions {
    * with the reason and never run. See docs/signing.md.
    */
   signing?: WorkerSigningOptions;
+  /**
+   * A CONSUMER span per task message, child of the producer's context from the message headers
+   * (a Conveyor Client's or Python Celery's with opentelemetry-instrumentation-celery), with the
+   * handler running inside it. `@opentelemetry/api` (an optional peer dependency) is imported at
+   * `start()` only when this is set. See the tracing section of docs/observability.md. Default off.
+   */
+  tracing?: TracingOption;
 }
 
 const KNOWN_WORKER_OPTIONS = new Set([
@@ -95,6 +110,7 @@ const KNOWN_WORKER_OPTIONS = new Set([
   'codecs',
   'isolation',
   'signing',
+  'tracing',
 ]);
 
 /** One running task, so that shutdown can give it back. */
@@ -104,6 +120,8 @@ interface Execution {
   controller: AbortController | undefined;
   /** Set at a forced shutdown: the delivery was given back, so the outcome must not settle it. */
   abandoned: boolean;
+  /** The task's CONSUMER span, when tracing. */
+  span?: ConsumerSpan;
 }
 
 type WorkerState = 'idle' | 'running' | 'stopping' | 'stopped';
@@ -125,6 +143,9 @@ export class Worker extends TypedEmitter<WorkerEvents> {
   readonly #shutdownDeadlineMs: number;
   readonly #trackStarted: boolean;
   readonly #verifier: MessageVerifier | undefined;
+  readonly #tracingOptions: TracingOptions | undefined;
+  /** Loaded at start when tracing is on. */
+  #tracing: ResolvedTracing | undefined;
   /** The runners of isolated handlers, when `isolation` is set. */
   readonly #isolation: RunnerPool | undefined;
   readonly #active = new Set<Execution>();
@@ -179,6 +200,7 @@ export class Worker extends TypedEmitter<WorkerEvents> {
     this.#shutdownDeadlineMs = deadline;
     this.#trackStarted = options.trackStarted ?? false;
     this.#verifier = options.signing === undefined ? undefined : new MessageVerifier(options.signing);
+    this.#tracingOptions = checkTracingOption(options.tracing);
     this.#isolation =
       options.isolation === undefined
         ? undefined
@@ -196,6 +218,7 @@ export class Worker extends TypedEmitter<WorkerEvents> {
     this.#state = 'running';
     this.#consumers = new AbortController();
     try {
+      if (this.#tracingOptions !== undefined) this.#tracing ??= await resolveTracing(this.#tracingOptions);
       await this.#isolation?.start([...this.#tasks.keys()]);
       await this.transport.connect();
       for (const queue of this.queues) await this.transport.declareQueue({ name: queue });
@@ -421,6 +444,25 @@ export class Worker extends TypedEmitter<WorkerEvents> {
         return this.#reject(delivery, error.message, undefined, undefined);
       throw error;
     }
+    if (this.#tracing === undefined) return this.#handleMessage(execution, message);
+    const span = new ConsumerSpan(this.#tracing, message, {
+      queue: delivery.queue,
+      transportName: this.transport.name,
+      deliveryCount: delivery.deliveryCount,
+    });
+    execution.span = span;
+    try {
+      return await span.run(() => this.#handleMessage(execution, message));
+    } catch (error) {
+      span.fail(error);
+      throw error;
+    } finally {
+      span.end();
+    }
+  }
+
+  async #handleMessage(execution: Execution, message: TaskMessage): Promise<void> {
+    const { delivery } = execution;
     const entry = this.#tasks.get(message.task);
     if (this.has('received')) {
       this.emit('received', {
@@ -436,12 +478,14 @@ export class Worker extends TypedEmitter<WorkerEvents> {
     const limit = entry?.task.maxDeliveries ?? this.#maxDeliveries;
     if (delivery.deliveryCount > limit) {
       const error = new DeliveryLimitExceededError(delivery.deliveryCount - 1, limit);
+      execution.span?.fail(error);
       await this.#store(message, delivery.queue, 'FAILURE', exceptionInfo(error));
       this.emit('failed', { taskId: message.id, name: message.task, error, retries: message.retries });
       return this.#reject(delivery, error.message, message.id, message.task);
     }
     if (!entry) {
       const error = new UnknownTaskError(message.task);
+      execution.span?.fail(error);
       await this.#store(message, delivery.queue, 'FAILURE', exceptionInfo(error));
       return this.#reject(delivery, error.message, message.id, message.task);
     }
@@ -466,6 +510,7 @@ export class Worker extends TypedEmitter<WorkerEvents> {
         args = await validateArgs(task.name, task.schema, args);
       } catch (error) {
         if (!(error instanceof TaskValidationError)) throw error;
+        execution.span?.fail(error);
         await this.#store(message, delivery.queue, 'FAILURE', exceptionInfo(error));
         return this.#reject(delivery, error.message, message.id, message.task);
       }
@@ -479,6 +524,7 @@ export class Worker extends TypedEmitter<WorkerEvents> {
       result = await this.#run(execution, task, message, args);
     } catch (error) {
       if (execution.abandoned) return;
+      execution.span?.fail(error);
       return this.#onFailure(delivery, message, retry, error);
     }
     if (execution.abandoned) return;
