@@ -33,7 +33,12 @@ import { type Admin, CompressionTypes, type Kafka, type Message, type Producer }
 import { bucketFor, bucketTopic } from './delay-buckets.js';
 import { acquireDelayForwarder, delayTopics } from './delay-forwarder.js';
 import { HandoutCounts } from './handout-counts.js';
-import { checkTlsHandshake, createKafkaClient, KAFKA_TLS_OPTION_NAMES } from './kafka-client.js';
+import {
+  checkTlsHandshake,
+  connectWithin,
+  createKafkaClient,
+  KAFKA_TLS_OPTION_NAMES,
+} from './kafka-client.js';
 import { KafkaQueueConsumer, type KafkaReceipt } from './kafka-consumer.js';
 import {
   deadLetterRecordHeaders,
@@ -124,12 +129,7 @@ export class KafkaTransport implements Transport {
       createPartitioner: stablePartitioner,
     });
     const admin = this.#kafka.admin();
-    try {
-      await Promise.all([producer.connect(), admin.connect()]);
-    } catch (error) {
-      await Promise.allSettled([producer.disconnect(), admin.disconnect()]);
-      throw error;
-    }
+    await connectWithin(this.#kafka, this.options, [producer, admin]);
     this.#producer = producer;
     this.#admin = admin;
     this.#batcher = new ProduceBatcher(

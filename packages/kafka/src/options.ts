@@ -75,6 +75,14 @@ export interface KafkaTransportOptions {
    */
   sessionTimeoutMs?: number;
   /**
+   * How long `connect()` may take before it fails with a retryable BrokerConnectionError (naming
+   * the last socket error, such as ECONNREFUSED). kafkajs by itself retries a refused broker for
+   * seconds and waits 30 s (its requestTimeout) for one that accepts the connection but never
+   * answers; this bounds the wait. No single socket connect takes longer (kafkajs
+   * `connectionTimeout`: the lower of this and 1000 ms). Default 10 000.
+   */
+  connectTimeoutMs?: number;
+  /**
    * Dial another address for a broker than the one it advertises, e.g.
    * `{ '10.0.0.5:9092': '127.0.0.1:19092' }` through a tunnel or port-forward. Kafka clients connect
    * to the advertised addresses after bootstrap, so a proxy in front of the bootstrap address alone
@@ -114,6 +122,7 @@ export interface ResolvedKafkaOptions {
   compression: KafkaCompression;
   commitIntervalMs: number;
   sessionTimeoutMs: number;
+  connectTimeoutMs: number;
   addressMap: Record<string, string>;
   delayTopicPrefix: string;
   delayForwarder: boolean;
@@ -132,6 +141,7 @@ const KNOWN = new Set<string>([
   'compression',
   'commitIntervalMs',
   'sessionTimeoutMs',
+  'connectTimeoutMs',
   'addressMap',
   'delayTopicPrefix',
   'delayForwarder',
@@ -162,6 +172,7 @@ export function resolveKafkaOptions(options: KafkaTransportOptions): ResolvedKaf
     compression: merged.compression ?? 'none',
     commitIntervalMs: merged.commitIntervalMs ?? 20,
     sessionTimeoutMs: merged.sessionTimeoutMs ?? 10_000,
+    connectTimeoutMs: merged.connectTimeoutMs ?? 10_000,
     addressMap: merged.addressMap ?? {},
     delayTopicPrefix: merged.delayTopicPrefix ?? 'conveyor.delay',
     delayForwarder: merged.delayForwarder ?? true,
@@ -201,6 +212,9 @@ export function resolveKafkaOptions(options: KafkaTransportOptions): ResolvedKaf
   const s = resolved.sessionTimeoutMs;
   if (!(Number.isInteger(s) && s >= 1000 && s <= 3_600_000))
     throw new InvalidOptionError('sessionTimeoutMs', 'must be an integer number of ms from 1000 to 3600000');
+  const t = resolved.connectTimeoutMs;
+  if (!(Number.isFinite(t) && t > 0))
+    throw new InvalidOptionError('connectTimeoutMs', 'must be a positive number of ms');
   if (typeof resolved.addressMap !== 'object' || resolved.addressMap === null)
     throw new InvalidOptionError('addressMap', 'must map "host:port" to "host:port"');
   for (const [from, to] of Object.entries(resolved.addressMap)) {
