@@ -34,6 +34,7 @@ import amqplib, {
   type ConsumeMessage,
   type Options,
 } from 'amqplib';
+import { AmqpBroadcast } from './amqp-broadcast.js';
 import { AmqpConsumer, type AmqpConsumerLink } from './amqp-consumer.js';
 import { amqpConnectFailure, amqpUser } from './amqp-tls.js';
 import { bindToLadder, DELAY_LEVELS, declareDelayLadder, delayRoute } from './delay-ladder.js';
@@ -62,6 +63,8 @@ export class AmqpTransport implements Transport {
   readonly capabilities: TransportCapabilities;
   /** The options in effect, defaults filled in. */
   readonly options: ResolvedAmqpOptions;
+  /** Fan-out on exchanges (Celery's `celeryev` events): see AmqpBroadcast. */
+  readonly broadcast: AmqpBroadcast;
   #session: Promise<Session> | undefined;
   #closed = false;
   #ladder: Promise<void> | undefined;
@@ -87,6 +90,12 @@ export class AmqpTransport implements Transport {
       deduplication: false,
       // RabbitMQ requeues a closed channel's deliveries at once; there is no per-delivery lease.
       redelivery: { trigger: 'immediate', visibilityTimeoutMs: null },
+      broadcast: true,
+    });
+    this.broadcast = new AmqpBroadcast({
+      connection: async () => (await this.#currentSession()).connection,
+      assertOpen: (operation) => this.#assertOpen(operation),
+      closed: () => this.#closed,
     });
   }
 

@@ -18,3 +18,4 @@ export type { AmqpTransportOptions } from './options.js';
 export function createTransportFromUrl(url: string): Transport {
   return new AmqpTransport({ url });
 }
+export { AmqpBroadcast, type AmqpBroadcastPort } from './amqp-broadcast.js';

@@ -17,6 +17,8 @@ export {
   DEAD_LETTERED_AT_HEADER,
 } from './delivery/dead-letter-message.js';
 export * from './errors/index.js';
+// Celery's event protocol (worker-online, task-received, ...) over a transport's broadcast.
+export * from './events/index.js';
 export { MEMORY_PRIORITY_LEVELS, MemoryBroker } from './memory/memory-broker.js';
 export { MemoryTransport, type MemoryTransportOptions } from './memory/memory-transport.js';
 export { formatCeleryDate, formatNaiveCeleryDate, parseCeleryDate } from './message/celery-date.js';

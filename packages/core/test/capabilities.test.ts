@@ -29,6 +29,7 @@ describe('defineCapabilities', () => {
       visibilityExtension: false,
       deduplication: false,
       redelivery: { trigger: 'immediate', visibilityTimeoutMs: null },
+      broadcast: false,
     });
   });
 

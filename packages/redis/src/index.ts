@@ -23,3 +23,4 @@ export function createTransportFromUrl(url: string): Transport {
 export function createResultBackendFromUrl(url: string): ResultBackend {
   return new RedisResultBackend({ url });
 }
+export { RedisBroadcast, type RedisBroadcastPort } from './redis-broadcast.js';

@@ -31,6 +31,7 @@ import { connectFailure, describeTarget, openConnection, type RedisConnection } 
 import { type DelayedRelease, DelayedReleaser, findDelayedQueues } from './delayed-release.js';
 import { type RedisTransportOptions, type ResolvedRedisOptions, resolveRedisOptions } from './options.js';
 import { bucketOf, kombuPriorityOf, type QueueKeys, queueKeys, REDIS_PRIORITY_LEVELS } from './queue-keys.js';
+import { RedisBroadcast } from './redis-broadcast.js';
 import { REDELIVERY_COUNT_RETENTION_MS, RedisConsumer, type RedisConsumerLink } from './redis-consumer.js';
 import { loadScripts, type ScriptCaller } from './scripts.js';
 import {
@@ -55,6 +56,8 @@ export class RedisTransport implements Transport {
   readonly capabilities: TransportCapabilities;
   /** The options in effect, defaults filled in. */
   readonly options: ResolvedRedisOptions;
+  /** kombu's fanout (PUBLISH/PSUBSCRIBE), for Celery's events: see RedisBroadcast. */
+  readonly broadcast: RedisBroadcast;
   #command: RedisConnection | undefined;
   #subscriber: RedisConnection | undefined;
   #scripts: ScriptCaller | undefined;
@@ -85,6 +88,15 @@ export class RedisTransport implements Transport {
       visibilityExtension: true,
       deduplication: false,
       redelivery: { trigger: 'visibility-timeout', visibilityTimeoutMs: this.options.visibilityTimeoutMs },
+      broadcast: true,
+    });
+    this.broadcast = new RedisBroadcast({
+      options: this.options,
+      command: async () => {
+        await this.connect();
+        return this.#command!;
+      },
+      assertOpen: (operation) => this.#assertOpen(operation),
     });
   }
 
@@ -189,7 +201,7 @@ export class RedisTransport implements Transport {
       }
       await Promise.allSettled([...byQueue].map(([queue, args]) => this.#settleArgs(queue, args)));
     }
-    await Promise.allSettled([quit(this.#subscriber), quit(this.#command)]);
+    await Promise.allSettled([this.broadcast.close(), quit(this.#subscriber), quit(this.#command)]);
   }
 
   async declareQueue(spec: QueueSpec): Promise<void> {

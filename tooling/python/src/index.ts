@@ -23,5 +23,11 @@ export {
   sendFromPython,
   startCeleryWorker,
 } from './celery.js';
+export {
+  type CapturedCeleryEvent,
+  type CeleryEventCapture,
+  type CeleryEventState,
+  captureCeleryEvents,
+} from './celery-events.js';
 // Skip on a developer's machine, fail under CI: for any test that needs what a machine may lack.
 export { isCi, skipOrFailInCi } from './ci.js';

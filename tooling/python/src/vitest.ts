@@ -274,6 +274,11 @@ function transportOptionsOf(options: CeleryInteropOptions): { transportOptions?:
   return options.celeryTransportOptions ? { transportOptions: options.celeryTransportOptions } : {};
 }
 
+export {
+  CELERY_EVENT_FIELDS,
+  type CeleryEventsOptions,
+  describeCeleryEvents,
+} from './celery-events-suite.js';
 // Celery's Redis results, for the brokers on which Celery has no result backend (SQS, Kafka).
 export { CeleryRedisResults } from './celery-redis-results.js';
 // The whole catalogue (cases, task mirrors, context types) is part of this entry point's API.

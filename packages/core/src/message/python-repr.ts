@@ -14,6 +14,11 @@ export function pythonKwargsRepr(kwargs: Record<string, unknown>): string {
   return truncate(pythonRepr(kwargs));
 }
 
+/** A Python-like repr of one value (a task's result in Celery's events), cut like `argsrepr`. */
+export function pythonValueRepr(value: unknown): string {
+  return truncate(pythonRepr(value));
+}
+
 function truncate(text: string): string {
   return text.length > MAX_REPR ? text.slice(0, MAX_REPR) : text;
 }

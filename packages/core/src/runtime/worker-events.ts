@@ -11,6 +11,12 @@ export interface WorkerEvents {
     sentAt: number | undefined;
     /** Not to run before this instant (a countdown, or a retry's backoff). */
     eta: Date | null;
+    /** Celery's `argsrepr`, `kwargsrepr`, workflow ids and expiry, for Celery's task-received event. */
+    argsrepr: string;
+    kwargsrepr: string;
+    rootId: string;
+    parentId: string | null;
+    expires: Date | null;
   };
   /** The handler is about to run. */
   started: { taskId: string; name: string };

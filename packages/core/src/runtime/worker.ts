@@ -14,6 +14,7 @@ import {
   UnknownTaskError,
 } from '../errors/task-errors.js';
 import { InvalidOptionError, TransportClosedError } from '../errors/transport-errors.js';
+import { WorkerCeleryEvents, type WorkerCeleryEventsOptions } from '../events/worker-celery-events.js';
 import { Deque } from '../memory/deque.js';
 import { formatCeleryDate } from '../message/celery-date.js';
 import { type CodecRegistry, defaultCodecs } from '../message/codec-registry.js';
@@ -27,7 +28,6 @@ import type { TaskState } from '../results/task-state.js';
 import { MessageVerifier } from '../signing/message-verifier.js';
 import { isSignedMessage, withSignedBody } from '../signing/signed-body.js';
 import type { WorkerSigningOptions } from '../signing/signing-options.js';
-import { type Delivery, MAX_VISIBILITY_EXTENSION_MS } from '../transport/delivery.js';
 import { ConsumerSpan } from '../telemetry/consumer-span.js';
 import {
   checkTracingOption,
@@ -36,6 +36,7 @@ import {
   type TracingOption,
   type TracingOptions,
 } from '../telemetry/tracing-options.js';
+import { type Delivery, MAX_VISIBILITY_EXTENSION_MS } from '../transport/delivery.js';
 import type { PublishOptions, Transport } from '../transport/transport.js';
 import { validateArgs } from './client.js';
 import { type IsolationOptions, resolveIsolation } from './isolation/isolation-options.js';
@@ -94,6 +95,11 @@ export interface WorkerOptions {
    * `start()` only when this is set. See the tracing section of docs/observability.md. Default off.
    */
   tracing?: TracingOption;
+  /**
+   * Send Celery's worker and task events (`celery worker -E`, `worker_send_task_events`) on the
+   * transport's broadcast, for Celery's event receiver and Flower. Default false, as in Celery.
+   */
+  events?: boolean | WorkerCeleryEventsOptions;
 }
 
 const KNOWN_WORKER_OPTIONS = new Set([
@@ -111,6 +117,7 @@ const KNOWN_WORKER_OPTIONS = new Set([
   'isolation',
   'signing',
   'tracing',
+  'events',
 ]);
 
 /** One running task, so that shutdown can give it back. */
@@ -148,6 +155,7 @@ export class Worker extends TypedEmitter<WorkerEvents> {
   #tracing: ResolvedTracing | undefined;
   /** The runners of isolated handlers, when `isolation` is set. */
   readonly #isolation: RunnerPool | undefined;
+  readonly #celeryEvents: WorkerCeleryEvents | undefined;
   readonly #active = new Set<Execution>();
   readonly #waiting = new Deque<Delivery>();
   #state: WorkerState = 'idle';
@@ -205,6 +213,8 @@ export class Worker extends TypedEmitter<WorkerEvents> {
       options.isolation === undefined
         ? undefined
         : new RunnerPool(resolveIsolation(options.isolation), concurrency);
+    const events = options.events ?? false;
+    this.#celeryEvents = events === false ? undefined : new WorkerCeleryEvents(this, events);
   }
 
   /** Number of tasks running now. */
@@ -237,6 +247,7 @@ export class Worker extends TypedEmitter<WorkerEvents> {
       this.#heartbeat = setInterval(() => this.#extendLongRunning(timeout, every), every);
       this.#heartbeat.unref?.();
     }
+    await this.#celeryEvents?.online();
   }
 
   #consumeAll(signal: AbortSignal): Promise<void> {
@@ -297,6 +308,7 @@ export class Worker extends TypedEmitter<WorkerEvents> {
       await this.#giveBack(execution.delivery);
     }
     await this.#isolation?.close();
+    await this.#celeryEvents?.offline();
     this.#state = 'stopped';
     return { finished: runningAtStop - unfinished.length, returned: returned + unfinished.length };
   }
@@ -473,6 +485,11 @@ export class Worker extends TypedEmitter<WorkerEvents> {
         queue: delivery.queue,
         sentAt: sentAtOf(message.extraHeaders),
         eta: message.eta,
+        argsrepr: message.argsrepr,
+        kwargsrepr: message.kwargsrepr,
+        rootId: message.rootId,
+        parentId: message.parentId,
+        expires: message.expires,
       });
     }
     const limit = entry?.task.maxDeliveries ?? this.#maxDeliveries;

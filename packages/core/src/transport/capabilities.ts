@@ -58,6 +58,12 @@ export interface TransportCapabilities {
     /** Time after which an unacknowledged delivery is handed out again; `null` = never by time. */
     readonly visibilityTimeoutMs: number | null;
   };
+  /**
+   * `transport.broadcast` fans messages out to every current subscriber (Celery's event and
+   * remote-control exchanges). False where the broker cannot: Celery has no events on SQS, and
+   * kombu's Kafka transport has no fanout.
+   */
+  readonly broadcast: boolean;
 }
 
 /** A partial manifest: every missing key takes the most conservative value. */
@@ -77,6 +83,7 @@ const DEFAULT_CAPABILITIES: TransportCapabilities = {
   visibilityExtension: false,
   deduplication: false,
   redelivery: { trigger: 'immediate', visibilityTimeoutMs: null },
+  broadcast: false,
 };
 
 /** Builds a complete, frozen manifest; anything not claimed defaults to "not supported". */
@@ -91,6 +98,7 @@ export function defineCapabilities(input: CapabilitiesInput = {}): TransportCapa
     visibilityExtension: input.visibilityExtension ?? DEFAULT_CAPABILITIES.visibilityExtension,
     deduplication: input.deduplication ?? DEFAULT_CAPABILITIES.deduplication,
     redelivery: { ...DEFAULT_CAPABILITIES.redelivery, ...input.redelivery },
+    broadcast: input.broadcast ?? DEFAULT_CAPABILITIES.broadcast,
   });
 }
 

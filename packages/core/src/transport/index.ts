@@ -1,3 +1,11 @@
+export type {
+  Broadcast,
+  BroadcastExchange,
+  BroadcastHandler,
+  BroadcastMessage,
+  BroadcastSubscribeOptions,
+  ExchangeKind,
+} from './broadcast.js';
 export {
   type CapabilitiesInput,
   type DelayMode,

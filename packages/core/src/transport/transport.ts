@@ -1,4 +1,5 @@
 import type { WireMessage } from '../message/wire-message.js';
+import type { Broadcast } from './broadcast.js';
 import type { TransportCapabilities } from './capabilities.js';
 import type { Delivery } from './delivery.js';
 
@@ -119,4 +120,10 @@ export interface Transport {
 
   queueDepth(queue: string): Promise<QueueDepth>;
   health(): Promise<HealthStatus>;
+
+  /**
+   * Fan-out messages beside the queues (Celery's events, later its remote control). Present
+   * exactly when `capabilities.broadcast` is true. See docs/transport-contract.md, "Broadcast".
+   */
+  readonly broadcast?: Broadcast;
 }
