@@ -15,14 +15,15 @@ import {
   runSqsSuite,
   sqsSuiteMarkdown,
 } from './sqs-suite.js';
+import { runTelemetrySuite, telemetrySuiteMarkdown } from './telemetry-suite.js';
 
-const SUITES = ['memory', 'redis', 'amqp', 'sqs', 'kafka', 'isolation', 'signing'] as const;
+const SUITES = ['memory', 'redis', 'amqp', 'sqs', 'kafka', 'isolation', 'signing', 'telemetry'] as const;
 type Suite = (typeof SUITES)[number];
 
-const USAGE = `Usage: pnpm bench [--suite memory,redis,amqp,sqs,kafka,isolation,signing] [--tasks N] [--redis-tasks N] [--amqp-tasks N] [--sqs-tasks N] [--kafka-tasks N] [--runs R] [--out FILE] [--no-write]
+const USAGE = `Usage: pnpm bench [--suite memory,redis,amqp,sqs,kafka,isolation,signing,telemetry] [--tasks N] [--redis-tasks N] [--amqp-tasks N] [--sqs-tasks N] [--kafka-tasks N] [--runs R] [--out FILE] [--no-write]
 
 Measures Conveyor side by side with its anchors and writes the tables to docs/benchmarks.md.
-  --suite LIST         suites to run, comma-separated: memory, redis, amqp, sqs, kafka, isolation, signing (default all)
+  --suite LIST         suites to run, comma-separated: memory, redis, amqp, sqs, kafka, isolation, signing, telemetry (default all)
   --tasks N            memory:// tasks per run (default 200000)
   --redis-tasks N      Redis jobs per throughput run (default 20000)
   --redis-samples N    Redis pickup-latency jobs per run (default 200)
@@ -39,6 +40,8 @@ Measures Conveyor side by side with its anchors and writes the tables to docs/be
   --kafka-brokers LIST Kafka bootstrap brokers, comma-separated (default 127.0.0.1:9092)
   --isolation-tasks N  tasks per run of the isolation suite, in-process vs thread vs process (default 5000)
   --signing-tasks N    tasks per run of the signing suite, unsigned vs signed on memory:// (default 5000)
+  --telemetry-tasks N  memory:// tasks per run of the telemetry suite, tracing off vs on (default 20000)
+  --telemetry-redis-tasks N  Redis tasks per run of the telemetry suite, 0 for none (default 5000), db --redis-db
   --runs R             measured runs per case; the median is reported (default 3)
   --out FILE           Markdown file to update (default docs/benchmarks.md at the repo root)
   --no-write           print the tables only
@@ -73,6 +76,8 @@ async function main(): Promise<void> {
       'kafka-brokers': { type: 'string', default: DEFAULT_KAFKA_BROKERS.join(',') },
       'isolation-tasks': { type: 'string', default: '5000' },
       'signing-tasks': { type: 'string', default: '5000' },
+      'telemetry-tasks': { type: 'string', default: '20000' },
+      'telemetry-redis-tasks': { type: 'string', default: '5000' },
       runs: { type: 'string', default: '3' },
       out: { type: 'string' },
       'no-write': { type: 'boolean', default: false },
@@ -112,6 +117,8 @@ async function main(): Promise<void> {
     .filter(Boolean);
   const isolationTasks = positiveInteger('isolation-tasks', values['isolation-tasks']);
   const signingTasks = positiveInteger('signing-tasks', values['signing-tasks']);
+  const telemetryTasks = positiveInteger('telemetry-tasks', values['telemetry-tasks']);
+  const telemetryRedisTasks = positiveInteger('telemetry-redis-tasks', values['telemetry-redis-tasks'], 0);
   const target = { host: '127.0.0.1', port: 6379, db: redisDb };
   const repoRoot = resolve(fileURLToPath(import.meta.url), '../../../..');
   const out = values.out ?? resolve(repoRoot, 'docs/benchmarks.md');
@@ -241,6 +248,19 @@ async function main(): Promise<void> {
       'signing',
       'Message signing (unsigned vs signed on memory://, RSA-PSS sign and verify per key size)',
       signingSuiteMarkdown(result, options, command),
+    );
+  }
+  if (suites.has('telemetry')) {
+    const command = `pnpm bench --suite telemetry --telemetry-tasks ${telemetryTasks} --telemetry-redis-tasks ${telemetryRedisTasks} --runs ${runs}`;
+    process.stdout.write(
+      `telemetry suite: ${telemetryTasks} tasks on memory://, ${telemetryRedisTasks} on Redis, x ${runs} runs per case...\n`,
+    );
+    const options = { tasks: telemetryTasks, redisTasks: telemetryRedisTasks, runs, redis: target };
+    const result = await runTelemetrySuite(options);
+    await write(
+      'telemetry',
+      'OpenTelemetry tracing (off, no-op tracer, SDK with an in-memory exporter; memory:// and Redis)',
+      telemetrySuiteMarkdown(result, options, command),
     );
   }
 }
