@@ -1,5 +1,9 @@
+import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { Client, defineTask, Worker } from '@conveyor/core';
+import { ensurePythonCelery, INTEROP_DIR, skipOrFailInCi } from '@conveyor/python-interop';
 import * as otel from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
@@ -99,4 +103,49 @@ describe('tracing across Redis', () => {
       await sending.close();
     }
   });
+
+  it('a Python producer instrumented by opentelemetry-instrumentation-celery: the Conveyor worker continues its trace', async (context) => {
+    let python: string;
+    try {
+      python = await ensurePythonCelery();
+    } catch (error) {
+      skipOrFailInCi('the Python tracing interop case', String(error), context.skip);
+      return;
+    }
+    const queue = `traced-py-${randomUUID().slice(0, 8)}`;
+    queues.push(queue);
+    const script = fileURLToPath(new URL('./fixtures/send_traced.py', import.meta.url));
+    // Celery's instrumentation writes traceparent into the message headers (before_task_publish).
+    const { stdout } = await promisify(execFile)(python, [script, 'traced.from_python'], {
+      cwd: INTEROP_DIR,
+      env: {
+        ...process.env,
+        CELERY_BROKER_URL: `redis://${REDIS.host}:${REDIS.port}/${DB}`,
+        CELERY_QUEUE: queue,
+      },
+      timeout: 60_000,
+    });
+    const sent = JSON.parse(stdout) as {
+      id: string;
+      traceId: string;
+      spans: { name: string; spanId: string; kind: string }[];
+    };
+    const producer = sent.spans.find((span) => span.kind === 'PRODUCER');
+    expect(producer?.name).toBe('apply_async/traced.from_python');
+
+    const transport = new RedisTransport({ ...REDIS, db: DB, pollIntervalMs: 50 });
+    const task = defineTask({ name: 'traced.from_python', queue, handler: () => null });
+    const worker = new Worker({ transport, tasks: [task], tracing: true });
+    try {
+      await worker.start();
+      await vi.waitFor(() => expect(named(`process ${queue}`)).toHaveLength(1), { timeout: 15_000 });
+    } finally {
+      await worker.stop();
+      await transport.close();
+    }
+    const [processing] = named(`process ${queue}`);
+    expect(processing!.spanContext().traceId).toBe(sent.traceId);
+    expect(processing!.parentSpanContext?.spanId).toBe(producer!.spanId);
+    expect(processing!.attributes['messaging.message.id']).toBe(sent.id);
+  }, 90_000);
 });
