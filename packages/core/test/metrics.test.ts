@@ -11,6 +11,7 @@ import {
   SENT_AT_HEADER,
   type TaskContext,
   Worker,
+  type WorkerEvents,
 } from '../src/index.js';
 import { deferred, eventually, uniqueBroker } from './helpers.js';
 
@@ -237,12 +238,13 @@ describe('attachWorkerMetrics', () => {
       expect(sampleValue(scrape, 'conveyor_tasks_failed_total', labels('metrics.flaky'))).toBe(1);
       expect(sampleValue(scrape, 'conveyor_tasks_failed_total', labels('metrics.permanent'))).toBe(1);
       expect(sampleValue(scrape, 'conveyor_tasks_in_flight')).toBe(1);
+      // A failure is counted before its message is dead-lettered.
+      expect(sampleValue(scrape, 'conveyor_tasks_dead_lettered_total', labels('metrics.flaky'))).toBe(1);
+      expect(sampleValue(scrape, 'conveyor_tasks_dead_lettered_total', labels('metrics.permanent'))).toBe(1);
     });
     // The retry is a second delivery of flaky: received twice, retried once, failed once.
     expect(sampleValue(scrape, 'conveyor_tasks_received_total', labels('metrics.flaky'))).toBe(2);
     expect(sampleValue(scrape, 'conveyor_tasks_retried_total', labels('metrics.flaky'))).toBe(1);
-    expect(sampleValue(scrape, 'conveyor_tasks_dead_lettered_total', labels('metrics.flaky'))).toBe(1);
-    expect(sampleValue(scrape, 'conveyor_tasks_dead_lettered_total', labels('metrics.permanent'))).toBe(1);
     expect(sampleValue(scrape, 'conveyor_tasks_succeeded_total', labels('metrics.flaky'))).toBe(0);
     expect(sampleValue(scrape, 'conveyor_tasks_sent_total', labels('metrics.flaky'))).toBe(1);
     const duration = (task: string, outcome: string) =>
@@ -335,6 +337,29 @@ describe('attachWorkerMetrics', () => {
     const text = await metrics.registry.render();
     parseExposition(text);
     expect(text).not.toContain('conveyor_queue_depth{');
+  });
+
+  it('keeps attempts apart when a retry is received before the attempt it replaces reports', async () => {
+    // The order a busy worker produced on Redis: the retry's message arrived (and even started)
+    // before the first attempt's ack completed and it emitted 'retried'.
+    const transport = new MemoryTransport({ broker: uniqueBroker('metrics-order') });
+    const worker = new Worker({ transport, tasks: [defineTask({ name: 't', handler: () => 1 })] });
+    const metrics = attachWorkerMetrics(worker);
+    const base = { taskId: 'id-1', name: 't', deliveryCount: 1, queue: 'q', sentAt: undefined, eta: null };
+    const received = (retries: number) => ({ ...base, retries }) as WorkerEvents['received'];
+    worker.emit('received', received(0));
+    worker.emit('started', { taskId: 'id-1', name: 't' });
+    worker.emit('received', received(1));
+    worker.emit('started', { taskId: 'id-1', name: 't' });
+    worker.emit('retried', { taskId: 'id-1', name: 't', error: new Error('x'), retries: 1, delayMs: 10 });
+    worker.emit('failed', { taskId: 'id-1', name: 't', error: new Error('x'), retries: 1 });
+    const scrape = parseExposition(await metrics.registry.render());
+    expect(sampleValue(scrape, 'conveyor_tasks_retried_total', { queue: 'q', task: 't' })).toBe(1);
+    expect(sampleValue(scrape, 'conveyor_tasks_failed_total', { queue: 'q', task: 't' })).toBe(1);
+    for (const outcome of ['retried', 'failed']) {
+      expect(sampleValue(scrape, 'conveyor_task_duration_seconds_count', { queue: 'q', outcome })).toBe(1);
+    }
+    expect(scrape.get('conveyor_tasks_failed_total')!.samples).toHaveLength(1);
   });
 
   it('refuses bad options by name', () => {

@@ -35,14 +35,16 @@ type Outcome = 'succeeded' | 'retried' | 'failed';
 /** What the metrics remember of a message between its `received` event and its outcome. */
 interface Attempt {
   queue: string;
+  /** The message's retry count: a retry's message is received before the attempt it replaces reports `retried`. */
+  retries: number;
   /** When it became due (performance clock, ms): sent, or its eta when later; undefined when unknown. */
   dueAt: number | undefined;
   /** When the handler started (performance clock, ms). */
   startedAt: number | undefined;
 }
 
-/** Attempts remembered at most; a message the worker drops without an event must not leak memory. */
-const MAX_TRACKED_ATTEMPTS = 10_000;
+/** Task ids remembered at most; a message the worker drops without an event must not leak memory. */
+const MAX_TRACKED_TASKS = 10_000;
 
 /**
  * Counts what a Worker does, from its events, into Prometheus metrics:
@@ -92,18 +94,16 @@ export function attachWorkerMetrics(worker: Worker, options: WorkerMetricsOption
     labelNames: ['queue', 'state'],
   });
 
-  const attempts = new Map<string, Attempt>();
-  const queueOf = (taskId: string): string => attempts.get(taskId)?.queue ?? '';
-  const finish = (taskId: string, name: string, outcome: Outcome): void => {
-    const attempt = attempts.get(taskId);
-    attempts.delete(taskId);
+  const attempts = new AttemptsByTask();
+  const finish = (attempt: Attempt | undefined, name: string, outcome: Outcome): void => {
     const queue = attempt?.queue ?? '';
     const now = performance.now();
     if (attempt?.startedAt !== undefined) {
       duration.observe({ queue, task: name, outcome }, (now - attempt.startedAt) / 1000);
     }
-    if (attempt?.dueAt !== undefined)
+    if (attempt?.dueAt !== undefined) {
       latency.observe({ queue, task: name }, Math.max(0, now - attempt.dueAt) / 1000);
+    }
   };
 
   const unsubscribe = [
@@ -115,33 +115,36 @@ export function attachWorkerMetrics(worker: Worker, options: WorkerMetricsOption
         e.eta?.getTime() ?? Number.NEGATIVE_INFINITY,
       );
       const dueAt = e.sentAt === undefined ? undefined : performance.now() - (Date.now() - due);
-      attempts.delete(e.taskId);
-      attempts.set(e.taskId, { queue: e.queue, dueAt, startedAt: undefined });
-      if (attempts.size > MAX_TRACKED_ATTEMPTS) attempts.delete(attempts.keys().next().value!);
+      attempts.add(e.taskId, { queue: e.queue, retries: e.retries, dueAt, startedAt: undefined });
     }),
     worker.on('started', (e) => {
-      const attempt = attempts.get(e.taskId);
+      const attempt = attempts.find(e.taskId, (a) => a.startedAt === undefined, 'newest');
       if (attempt !== undefined) attempt.startedAt = performance.now();
     }),
     worker.on('succeeded', (e) => {
-      succeeded.inc({ queue: queueOf(e.taskId), task: e.name });
-      finish(e.taskId, e.name, 'succeeded');
+      // Nothing newer than a success: no retry was published.
+      const attempt = attempts.take(e.taskId, () => true, 'newest');
+      succeeded.inc({ queue: attempt?.queue ?? '', task: e.name });
+      finish(attempt, e.name, 'succeeded');
     }),
     worker.on('retried', (e) => {
-      retried.inc({ queue: queueOf(e.taskId), task: e.name });
-      finish(e.taskId, e.name, 'retried');
+      const attempt = attempts.take(e.taskId, (a) => a.retries === e.retries - 1, 'oldest');
+      retried.inc({ queue: attempt?.queue ?? '', task: e.name });
+      finish(attempt, e.name, 'retried');
     }),
     worker.on('failed', (e) => {
-      failed.inc({ queue: queueOf(e.taskId), task: e.name });
-      finish(e.taskId, e.name, 'failed');
+      const attempt = attempts.take(e.taskId, (a) => a.retries === e.retries, 'oldest');
+      failed.inc({ queue: attempt?.queue ?? '', task: e.name });
+      finish(attempt, e.name, 'failed');
     }),
     worker.on('rejected', (e) => {
       deadLettered.inc({ queue: e.queue, task: e.name ?? '' });
-      if (e.taskId !== undefined) attempts.delete(e.taskId);
+      // Refused before it ran (unknown task, invalid arguments); after a failure it is gone already.
+      if (e.taskId !== undefined) attempts.take(e.taskId, (a) => a.startedAt === undefined, 'newest');
     }),
     worker.on('revoked', (e) => {
-      revoked.inc({ queue: queueOf(e.taskId), task: e.name });
-      attempts.delete(e.taskId);
+      const attempt = attempts.take(e.taskId, (a) => a.startedAt === undefined, 'newest');
+      revoked.inc({ queue: attempt?.queue ?? '', task: e.name });
     }),
     registry.onCollect(() => inFlight.set(undefined, worker.running)),
     registry.onCollect(
@@ -171,6 +174,38 @@ export function attachClientMetrics(
   });
   const off = client.on('sent', (e) => sent.inc({ queue: e.queue, task: e.name }));
   return { registry, detach: off };
+}
+
+/**
+ * The attempts in progress per task id. Usually one; two while a retry's message is already
+ * received and the attempt it replaces has not reported yet, or when a message is delivered twice.
+ */
+class AttemptsByTask {
+  readonly #byTask = new Map<string, Attempt[]>();
+
+  add(taskId: string, attempt: Attempt): void {
+    // The same message again (an early one parked until its eta, a redelivery): it starts over.
+    const list = (this.#byTask.get(taskId) ?? []).filter((a) => a.retries !== attempt.retries);
+    list.push(attempt);
+    this.#byTask.delete(taskId);
+    this.#byTask.set(taskId, list);
+    if (this.#byTask.size > MAX_TRACKED_TASKS) this.#byTask.delete(this.#byTask.keys().next().value!);
+  }
+
+  find(taskId: string, match: (a: Attempt) => boolean, from: 'oldest' | 'newest'): Attempt | undefined {
+    const list = this.#byTask.get(taskId) ?? [];
+    return from === 'oldest' ? list.find(match) : list.findLast(match);
+  }
+
+  take(taskId: string, match: (a: Attempt) => boolean, from: 'oldest' | 'newest'): Attempt | undefined {
+    const list = this.#byTask.get(taskId);
+    if (list === undefined) return undefined;
+    const index = from === 'oldest' ? list.findIndex(match) : list.findLastIndex(match);
+    if (index === -1) return undefined;
+    const [attempt] = list.splice(index, 1);
+    if (list.length === 0) this.#byTask.delete(taskId);
+    return attempt;
+  }
 }
 
 type SetDepth = (labels: { queue: string; state: string }, value: number) => void;
