@@ -21,8 +21,8 @@ describe('AmqpTransport public surface', () => {
     );
   });
 
-  it('has only name, capabilities and options as instance properties', () => {
+  it('has only name, capabilities, options and broadcast as instance properties', () => {
     const transport = new AmqpTransport({});
-    expect(Object.keys(transport).sort()).toEqual(['capabilities', 'name', 'options']);
+    expect(Object.keys(transport).sort()).toEqual(['broadcast', 'capabilities', 'name', 'options']);
   });
 });

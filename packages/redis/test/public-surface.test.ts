@@ -25,8 +25,8 @@ describe('RedisTransport public surface', () => {
     );
   });
 
-  it('has only name, capabilities and options as instance properties', () => {
+  it('has only name, capabilities, options and broadcast as instance properties', () => {
     const transport = new RedisTransport({});
-    expect(Object.keys(transport).sort()).toEqual(['capabilities', 'name', 'options']);
+    expect(Object.keys(transport).sort()).toEqual(['broadcast', 'capabilities', 'name', 'options']);
   });
 });
