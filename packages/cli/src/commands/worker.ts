@@ -1,4 +1,5 @@
 import {
+  attachWorkerMetrics,
   type ResultBackend,
   redactUrl,
   type Transport,
@@ -18,6 +19,7 @@ import {
 } from '../broker.js';
 import { type Command, defineCommand } from '../command.js';
 import { loadTasks } from '../load-tasks.js';
+import { type MetricsServer, parseMetricsAddress, serveMetrics } from '../metrics-server.js';
 import { describe, type Io, preview } from '../output.js';
 import { importRequiredModules, REQUIRE_OPTION } from '../required-modules.js';
 import { TRUST_OPTIONS, type WorkerSigningFlags, workerSigningFromFlags } from '../signing-flags.js';
@@ -30,6 +32,7 @@ const def = {
     'conveyor worker --require MODULE --broker URL --tasks FILE [...]',
     'conveyor worker --broker URL --tasks FILE --isolation thread|process [...]',
     'conveyor worker --broker URL --tasks FILE --trust FILE [--trust FILE]... [--allow-unsigned] [--require-bound-headers] [...]',
+    'conveyor worker --broker URL --tasks FILE --metrics [HOST]:PORT [...]',
   ],
   description:
     'Loads FILE (resolved from the current directory), runs every task it exports (made with\n' +
@@ -43,7 +46,10 @@ const def = {
     'itself: a handler that blocks or kills its runner fails only its own task (see docs/isolation.md).\n' +
     "With --trust, it runs only tasks signed (Celery's auth format, e.g. conveyor send --sign-key) by a\n" +
     'trusted certificate; unsigned, tampered or unknown-signer messages are dead-lettered with the\n' +
-    'reason and never run (see docs/signing.md).',
+    'reason and never run (see docs/signing.md).\n' +
+    'With --metrics, it serves Prometheus metrics (tasks received, succeeded, failed, retried,\n' +
+    'dead-lettered; run time and latency histograms; in flight; queue depth) on\n' +
+    'http://HOST:PORT/metrics (see docs/observability.md).',
   options: {
     broker: { type: 'string', short: 'b', placeholder: 'URL', description: BROKER_OPTION_HELP },
     tasks: {
@@ -83,6 +89,12 @@ const def = {
       description:
         'run handlers in a worker thread (thread) or a child process (process) each, so one that blocks or crashes fails only its task; default: in-process',
     },
+    metrics: {
+      type: 'string',
+      placeholder: '[HOST]:PORT',
+      description:
+        'serve Prometheus metrics on http://HOST:PORT/metrics; HOST defaults to 127.0.0.1 (:9464), 0.0.0.0 for every interface',
+    },
     require: REQUIRE_OPTION,
     ...TRUST_OPTIONS,
   },
@@ -93,6 +105,7 @@ const def = {
     'conveyor worker --require @acme/conveyor-nats -b nats://localhost:4222 -t ./tasks.js',
     'conveyor worker -b redis://localhost:6379 -t ./dist/tasks.js --isolation process',
     'conveyor worker -b redis://localhost:6379 -t ./dist/tasks.js --trust producers.pem --trust new-producer.pem',
+    'conveyor worker -b redis://localhost:6379 -t ./dist/tasks.js --metrics :9464',
   ],
 } as const satisfies CommandDef;
 
@@ -108,11 +121,13 @@ export const workerCommand: Command = defineCommand(def, async ({ values }, io) 
   const queues = listOption(values.queues);
   const storeIn = resultsUrl(values.results, io);
   const signing = await workerSigningFromFlags(def.name, values, io);
+  const metricsAt = values.metrics === undefined ? undefined : parseMetricsAddress(def.name, values.metrics);
 
   const log = logger(io);
   const { tasks, file } = await loadTasks(tasksFile, io.cwd);
   let transport: Transport | undefined;
   let results: ResultBackend | undefined;
+  let metrics: MetricsServer | undefined;
   // Listen before connecting: a signal during startup stops the worker as soon as it is up.
   const signals = waitForSignal();
   try {
@@ -146,6 +161,11 @@ export const workerCommand: Command = defineCommand(def, async ({ values }, io) 
     );
     if (signing !== undefined) log.info(describeSigning(signing));
     logTaskEvents(worker, log);
+    if (metricsAt !== undefined) {
+      // Bound before connecting: a port in use fails at once, not after the broker handshake.
+      metrics = await serveMetrics(attachWorkerMetrics(worker).registry, metricsAt);
+      log.info(`metrics: serving ${metrics.url}`);
+    }
     await connect(transport, url);
     await worker.start();
     log.info(
@@ -170,12 +190,14 @@ export const workerCommand: Command = defineCommand(def, async ({ values }, io) 
     log.info(`worker stopped: ${report.finished} finished, ${report.returned} given back to the broker`);
     await transport.close();
     await results?.close?.();
+    await metrics?.close();
     log.info('connection closed; bye');
     process.off('SIGINT', forceExit);
     process.off('SIGTERM', forceExit);
     return 0;
   } catch (error) {
     signals.dispose();
+    await metrics?.close();
     await closeQuietly(transport);
     await closeQuietly(results);
     throw error;
