@@ -38,6 +38,20 @@ export interface SqsTransportOptions {
   visibilityTimeoutMs?: number;
   /** Long-poll wait of a receive, 0..20 s. Default 20. */
   waitTimeSeconds?: number;
+  /**
+   * How long `connect()` may take (its first request must be answered within it), and how long
+   * the TCP connect and TLS handshake of any later request may take, before it fails with a
+   * retryable BrokerConnectionError. The AWS SDK sets no bound of its own: an endpoint that
+   * accepts the connection but never answers would hang the caller for good. Default 5000.
+   */
+  connectTimeoutMs?: number;
+  /**
+   * How long one request may take from start to answer before it fails with a retryable
+   * BrokerConnectionError, so that a connection that goes silent (a network partition) is given up
+   * and a consumer receives again on a new one. A receive long-polls for `waitTimeSeconds`, so this
+   * must exceed that by at least 2000 ms. Default: `waitTimeSeconds` + 10 s (30 000).
+   */
+  requestTimeoutMs?: number;
   /** kombu's `sqs_base64_encoding`: base64 the whole envelope. Must match Python's. Default true. */
   base64Encoding?: boolean;
   /**
@@ -71,6 +85,8 @@ export interface ResolvedSqsOptions {
   fifo: boolean;
   visibilityTimeoutMs: number;
   waitTimeSeconds: number;
+  connectTimeoutMs: number;
+  requestTimeoutMs: number;
   base64Encoding: boolean;
   redriveMaxReceiveCount: number | undefined;
   maxNativeDelayMs: number;
@@ -83,6 +99,9 @@ export const SQS_MAX_DELAY_MS = 900_000;
 /** SQS's longest visibility timeout, 12 hours. */
 export const SQS_MAX_VISIBILITY_MS = 43_200_000;
 
+/** How much longer than a long poll a request may take: the reply has to travel back. */
+const REQUEST_TIMEOUT_MARGIN_MS = 2000;
+
 const KNOWN = new Set([
   'url',
   'endpoint',
@@ -91,6 +110,8 @@ const KNOWN = new Set([
   'fifo',
   'visibilityTimeoutMs',
   'waitTimeSeconds',
+  'connectTimeoutMs',
+  'requestTimeoutMs',
   'base64Encoding',
   'redriveMaxReceiveCount',
   'maxNativeDelayMs',
@@ -114,6 +135,8 @@ export function resolveSqsOptions(options: SqsTransportOptions): ResolvedSqsOpti
     fifo: merged.fifo ?? false,
     visibilityTimeoutMs: merged.visibilityTimeoutMs ?? 300_000,
     waitTimeSeconds: merged.waitTimeSeconds ?? 20,
+    connectTimeoutMs: merged.connectTimeoutMs ?? 5000,
+    requestTimeoutMs: merged.requestTimeoutMs ?? (merged.waitTimeSeconds ?? 20) * 1000 + 10_000,
     base64Encoding: merged.base64Encoding ?? true,
     redriveMaxReceiveCount: merged.redriveMaxReceiveCount,
     maxNativeDelayMs: merged.maxNativeDelayMs ?? SQS_MAX_DELAY_MS,
@@ -149,6 +172,16 @@ export function resolveSqsOptions(options: SqsTransportOptions): ResolvedSqsOpti
   const w = resolved.waitTimeSeconds;
   if (!(Number.isInteger(w) && w >= 0 && w <= 20))
     throw new InvalidOptionError('waitTimeSeconds', 'must be an integer from 0 to 20');
+  const c = resolved.connectTimeoutMs;
+  if (!(Number.isFinite(c) && c > 0))
+    throw new InvalidOptionError('connectTimeoutMs', 'must be a positive number of ms');
+  const q = resolved.requestTimeoutMs;
+  const shortest = w * 1000 + REQUEST_TIMEOUT_MARGIN_MS;
+  if (!(Number.isFinite(q) && q >= shortest))
+    throw new InvalidOptionError(
+      'requestTimeoutMs',
+      `must be a number of ms of at least ${shortest}: the long-poll wait (waitTimeSeconds ${w}) plus ${REQUEST_TIMEOUT_MARGIN_MS} ms, or every idle receive would time out`,
+    );
   const r = resolved.redriveMaxReceiveCount;
   if (r !== undefined && !(Number.isInteger(r) && r >= 1 && r <= 1000))
     throw new InvalidOptionError('redriveMaxReceiveCount', 'must be an integer from 1 to 1000');

@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { Agent as HttpsAgent } from 'node:https';
+import { Agent as HttpsAgent, type AgentOptions as HttpsAgentOptions } from 'node:https';
+import type { Duplex } from 'node:stream';
+import type { TLSSocket } from 'node:tls';
 import {
   ChangeMessageVisibilityBatchCommand,
   ChangeMessageVisibilityCommand,
@@ -94,6 +96,10 @@ export class SqsTransport implements Transport {
   /** The options in effect, defaults filled in. */
   readonly options: ResolvedSqsOptions;
   #client: SQSClient | undefined;
+  /** Our own https agent (destroyed on close: the SDK leaves a given agent alone). */
+  #agent: HttpsAgent | undefined;
+  /** The first request's answer (see connect); unset again when it failed, so the next one retries. */
+  #reached: Promise<void> | undefined;
   #closed = false;
   readonly #urls = new Map<string, Promise<string>>();
   readonly #deadLetterQueues = new Map<string, string | null>();
@@ -129,9 +135,60 @@ export class SqsTransport implements Transport {
     });
   }
 
+  /**
+   * Builds the client and makes sure the endpoint answers (one ListQueues, within
+   * `connectTimeoutMs`): an unreachable or silent endpoint fails here, with a retryable
+   * BrokerConnectionError, rather than in the first publish or receive. Any answer will do, an
+   * error reply (such as AccessDenied) too: it proves the endpoint is there.
+   */
   async connect(): Promise<void> {
     this.#assertOpen('connect');
-    this.#client ??= createClient(this.options);
+    if (!this.#client) {
+      this.#agent = this.options.endpoint?.startsWith('http:')
+        ? undefined
+        : new HandshakeBoundAgent(
+            { keepAlive: true, maxSockets: 50, ...this.options.tls },
+            this.options.connectTimeoutMs,
+          );
+      this.#client = createClient(this.options, this.#agent);
+    }
+    if (!this.#reached) {
+      const reached = this.#firstAnswer();
+      this.#reached = reached;
+      reached.catch(() => {
+        if (this.#reached === reached) this.#reached = undefined;
+      });
+    }
+    await this.#reached;
+  }
+
+  async #firstAnswer(): Promise<void> {
+    const limitMs = this.options.connectTimeoutMs;
+    const where = this.options.endpoint ? new URL(this.options.endpoint).host : 'SQS';
+    const abort = new AbortController();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timedOut = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        abort.abort();
+        reject(
+          new BrokerConnectionError(
+            `connect to ${where} timed out after ${limitMs} ms (connectTimeoutMs): nothing answered`,
+            { transport: this.name, retryable: true },
+          ),
+        );
+      }, limitMs);
+    });
+    try {
+      await Promise.race([
+        this.#client!.send(new ListQueuesCommand({ MaxResults: 1 }), { abortSignal: abort.signal }),
+        timedOut,
+      ]);
+    } catch (error) {
+      if (isServiceReply(error)) return;
+      throw this.#mapError(error, `connect to ${where}`);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   async close(): Promise<void> {
@@ -145,6 +202,7 @@ export class SqsTransport implements Transport {
     // Receives on their way finish (at most one long poll) and give back what they got.
     await Promise.allSettled(consumers.map((consumer) => consumer.idle()));
     this.#client?.destroy();
+    this.#agent?.destroy();
   }
 
   async declareQueue(spec: QueueSpec): Promise<void> {
@@ -641,8 +699,45 @@ export class SqsTransport implements Transport {
   }
 }
 
+/**
+ * An https agent whose sockets are destroyed when the TLS handshake does not end within
+ * `handshakeTimeoutMs`: the SDK's connectionTimeout stops at the TCP connect, so a server that
+ * accepts the connection and never finishes the handshake would hang the request otherwise.
+ */
+class HandshakeBoundAgent extends HttpsAgent {
+  readonly #handshakeTimeoutMs: number;
+
+  constructor(options: HttpsAgentOptions, handshakeTimeoutMs: number) {
+    super(options);
+    this.#handshakeTimeoutMs = handshakeTimeoutMs;
+  }
+
+  override createConnection(...args: Parameters<HttpsAgent['createConnection']>): Duplex {
+    // Node's https.Agent returns a TLSSocket (typed as Duplex on the base class).
+    const socket = super.createConnection(...args) as TLSSocket;
+    const limitMs = this.#handshakeTimeoutMs;
+    const timer = setTimeout(() => {
+      socket.destroy(
+        Object.assign(new Error(`TLS handshake not finished within ${limitMs} ms (connectTimeoutMs)`), {
+          code: 'ETIMEDOUT',
+        }),
+      );
+    }, limitMs);
+    const done = (): void => clearTimeout(timer);
+    socket.once('secureConnect', done);
+    socket.once('close', done);
+    return socket;
+  }
+}
+
+/** An SDK error that carries an HTTP status: the server answered (the endpoint is reachable). */
+function isServiceReply(error: unknown): boolean {
+  const metadata = (error as { $metadata?: { httpStatusCode?: unknown } } | null)?.$metadata;
+  return typeof metadata?.httpStatusCode === 'number';
+}
+
 /** The SDK client: region and credentials from the provider chain, the endpoint if given. */
-function createClient(options: ResolvedSqsOptions): SQSClient {
+function createClient(options: ResolvedSqsOptions, httpsAgent: HttpsAgent | undefined): SQSClient {
   // The contract: a transport never retries a publish or a settle itself (a retried send whose
   // reply was lost is a duplicate); it reports `retryable` and core decides. Receives recover in
   // the consumer's own loop.
@@ -662,9 +757,15 @@ function createClient(options: ResolvedSqsOptions): SQSClient {
       }
     };
   }
-  // A private CA or a client certificate: the SDK's Node handler over an agent that has them.
-  if (options.tls)
-    config.requestHandler = { httpsAgent: new HttpsAgent({ keepAlive: true, ...options.tls }) };
+  // The SDK's Node handler has no timeouts by default: a silent endpoint would hang a request for
+  // good. Over https, the agent has the private CA or client certificate, if any, and bounds the
+  // TLS handshake.
+  config.requestHandler = {
+    connectionTimeout: options.connectTimeoutMs,
+    requestTimeout: options.requestTimeoutMs,
+    throwOnRequestTimeout: true,
+    ...(httpsAgent ? { httpsAgent } : {}),
+  };
   return new SQSClient({ ...config, ...options.client });
 }
 
