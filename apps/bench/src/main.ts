@@ -6,6 +6,7 @@ import { writeBenchmarkSection } from './benchmarks-doc.js';
 import { isolationSuiteMarkdown, runIsolationSuite } from './isolation-suite.js';
 import { DEFAULT_KAFKA_BROKERS, kafkaSuiteMarkdown, openKafkaAdmin, runKafkaSuite } from './kafka-suite.js';
 import { memorySuiteMarkdown, runMemorySuite } from './memory-suite.js';
+import { metricsSuiteMarkdown, runMetricsSuite } from './metrics-suite.js';
 import { openAdmin, redisSuiteMarkdown, runRedisSuite } from './redis-suite.js';
 import { runSigningSuite, signingSuiteMarkdown } from './signing-suite.js';
 import {
@@ -17,13 +18,23 @@ import {
 } from './sqs-suite.js';
 import { runTelemetrySuite, telemetrySuiteMarkdown } from './telemetry-suite.js';
 
-const SUITES = ['memory', 'redis', 'amqp', 'sqs', 'kafka', 'isolation', 'signing', 'telemetry'] as const;
+const SUITES = [
+  'memory',
+  'redis',
+  'amqp',
+  'sqs',
+  'kafka',
+  'isolation',
+  'signing',
+  'telemetry',
+  'metrics',
+] as const;
 type Suite = (typeof SUITES)[number];
 
-const USAGE = `Usage: pnpm bench [--suite memory,redis,amqp,sqs,kafka,isolation,signing,telemetry] [--tasks N] [--redis-tasks N] [--amqp-tasks N] [--sqs-tasks N] [--kafka-tasks N] [--runs R] [--out FILE] [--no-write]
+const USAGE = `Usage: pnpm bench [--suite memory,redis,amqp,sqs,kafka,isolation,signing,telemetry,metrics] [--tasks N] [--redis-tasks N] [--amqp-tasks N] [--sqs-tasks N] [--kafka-tasks N] [--runs R] [--out FILE] [--no-write]
 
 Measures Conveyor side by side with its anchors and writes the tables to docs/benchmarks.md.
-  --suite LIST         suites to run, comma-separated: memory, redis, amqp, sqs, kafka, isolation, signing, telemetry (default all)
+  --suite LIST         suites to run, comma-separated: memory, redis, amqp, sqs, kafka, isolation, signing, telemetry, metrics (default all)
   --tasks N            memory:// tasks per run (default 200000)
   --redis-tasks N      Redis jobs per throughput run (default 20000)
   --redis-samples N    Redis pickup-latency jobs per run (default 200)
@@ -42,6 +53,7 @@ Measures Conveyor side by side with its anchors and writes the tables to docs/be
   --signing-tasks N    tasks per run of the signing suite, unsigned vs signed on memory:// (default 5000)
   --telemetry-tasks N  memory:// tasks per run of the telemetry suite, tracing off vs on (default 20000)
   --telemetry-redis-tasks N  Redis tasks per run of the telemetry suite, 0 for none (default 5000), db --redis-db
+  --metrics-tasks N    memory:// tasks per run of the metrics suite, Prometheus metrics off vs on (default 20000)
   --runs R             measured runs per case; the median is reported (default 3)
   --out FILE           Markdown file to update (default docs/benchmarks.md at the repo root)
   --no-write           print the tables only
@@ -78,6 +90,7 @@ async function main(): Promise<void> {
       'signing-tasks': { type: 'string', default: '5000' },
       'telemetry-tasks': { type: 'string', default: '20000' },
       'telemetry-redis-tasks': { type: 'string', default: '5000' },
+      'metrics-tasks': { type: 'string', default: '20000' },
       runs: { type: 'string', default: '3' },
       out: { type: 'string' },
       'no-write': { type: 'boolean', default: false },
@@ -119,6 +132,7 @@ async function main(): Promise<void> {
   const signingTasks = positiveInteger('signing-tasks', values['signing-tasks']);
   const telemetryTasks = positiveInteger('telemetry-tasks', values['telemetry-tasks']);
   const telemetryRedisTasks = positiveInteger('telemetry-redis-tasks', values['telemetry-redis-tasks'], 0);
+  const metricsTasks = positiveInteger('metrics-tasks', values['metrics-tasks']);
   const target = { host: '127.0.0.1', port: 6379, db: redisDb };
   const repoRoot = resolve(fileURLToPath(import.meta.url), '../../../..');
   const out = values.out ?? resolve(repoRoot, 'docs/benchmarks.md');
@@ -261,6 +275,17 @@ async function main(): Promise<void> {
       'telemetry',
       'OpenTelemetry tracing (off, no-op tracer, SDK with an in-memory exporter; memory:// and Redis)',
       telemetrySuiteMarkdown(result, options, command),
+    );
+  }
+  if (suites.has('metrics')) {
+    const command = `pnpm bench --suite metrics --metrics-tasks ${metricsTasks} --runs ${runs}`;
+    process.stdout.write(`metrics suite: ${metricsTasks} tasks on memory:// x ${runs} runs per case...\n`);
+    const options = { tasks: metricsTasks, runs };
+    const result = await runMetricsSuite(options);
+    await write(
+      'metrics',
+      'Prometheus metrics (off, on, on and scraped; memory://)',
+      metricsSuiteMarkdown(result, options, command),
     );
   }
 }
