@@ -8,10 +8,10 @@ describe('telemetry bench suite', () => {
     const result = await runTelemetrySuite(options);
     expect(result.rows.map((r) => `${r.transport} ${r.mode}`)).toEqual([
       'memory:// off',
-      'redis off',
       'memory:// no-op tracer',
-      'redis no-op tracer',
       'memory:// SDK, in-memory exporter',
+      'redis off',
+      'redis no-op tracer',
       'redis SDK, in-memory exporter',
     ]);
     for (const row of result.rows) {
