@@ -1,5 +1,8 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { Client, defineTask, Worker } from '@conveyor/core';
@@ -15,7 +18,7 @@ import {
 } from '@opentelemetry/sdk-trace';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { RedisTransport } from '../src/index.js';
-import { REDIS, singleNodeHarness } from './redis-harness.js';
+import { REDIS, rawClient, singleNodeHarness } from './redis-harness.js';
 
 // Shares db 4 with nack-order and binary-dead-letter; this file uses and deletes its own queues.
 const DB = 4;
@@ -34,6 +37,10 @@ beforeAll(() => {
 
 afterAll(async () => {
   await singleNodeHarness('tracing', DB).cleanup?.(queues);
+  // kombu's routing table: the Celery worker registers its queue under these keys.
+  const client = rawClient(DB);
+  await client.del(...queues.flatMap((q) => [`_kombu.binding.${q}`, `_kombu.binding_permanent.${q}`]));
+  client.disconnect();
 });
 
 function named(name: string): ReadableSpan[] {
@@ -147,5 +154,68 @@ describe('tracing across Redis', () => {
     expect(processing!.spanContext().traceId).toBe(sent.traceId);
     expect(processing!.parentSpanContext?.spanId).toBe(producer!.spanId);
     expect(processing!.attributes['messaging.message.id']).toBe(sent.id);
+  }, 90_000);
+
+  it('a Conveyor Client sends to a Celery worker instrumented by opentelemetry-instrumentation-celery: its run span continues the trace', async (context) => {
+    let python: string;
+    try {
+      python = await ensurePythonCelery();
+    } catch (error) {
+      skipOrFailInCi('the Python tracing interop case', String(error), context.skip);
+      return;
+    }
+    const queue = `traced-celery-${randomUUID().slice(0, 8)}`;
+    queues.push(queue);
+    const dir = mkdtempSync(join(tmpdir(), 'conveyor-traced-worker-'));
+    const spansFile = join(dir, 'spans.jsonl');
+    const script = fileURLToPath(new URL('./fixtures/traced_worker.py', import.meta.url));
+    const celery = spawn(python, [script, 'traced.to_python'], {
+      cwd: INTEROP_DIR,
+      env: {
+        ...process.env,
+        CELERY_BROKER_URL: `redis://${REDIS.host}:${REDIS.port}/${DB}`,
+        CELERY_QUEUE: queue,
+        SPANS_FILE: spansFile,
+      },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let log = '';
+    celery.stderr?.on('data', (chunk: Buffer) => {
+      log += chunk.toString('utf8');
+    });
+    const transport = new RedisTransport({ ...REDIS, db: DB });
+    try {
+      const client = new Client({ transport, tracing: true });
+      await otel.trace.getTracer('test').startActiveSpan('node request', async (root) => {
+        try {
+          await client.send('traced.to_python', [], { queue });
+        } finally {
+          root.end();
+        }
+      });
+      const [send] = named(`send ${queue}`);
+      const run = await vi.waitFor(
+        () => {
+          let lines: string[] = [];
+          try {
+            lines = readFileSync(spansFile, 'utf8').trim().split('\n');
+          } catch {}
+          const spans = lines
+            .filter(Boolean)
+            .map((line) => JSON.parse(line) as Record<string, string | null>);
+          const found = spans.find((span) => span.name === 'run/traced.to_python');
+          if (!found) throw new Error(`no run span yet; Celery log:\n${log.slice(-2000)}`);
+          return found;
+        },
+        { timeout: 45_000, interval: 100 },
+      );
+      expect(run.kind).toBe('CONSUMER');
+      expect(run.traceId).toBe(send!.spanContext().traceId);
+      expect(run.parentSpanId).toBe(send!.spanContext().spanId);
+    } finally {
+      celery.kill('SIGKILL');
+      await transport.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   }, 90_000);
 });
