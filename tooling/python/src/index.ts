@@ -31,3 +31,4 @@ export {
 } from './celery-events.js';
 // Skip on a developer's machine, fail under CI: for any test that needs what a machine may lack.
 export { isCi, skipOrFailInCi } from './ci.js';
+export { type RunningFlower, startFlower } from './flower.js';
