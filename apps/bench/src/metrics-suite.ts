@@ -10,7 +10,7 @@ import {
   Worker,
 } from '@conveyor/core';
 import { markdownTable } from './markdown-tables.js';
-import { formatCount, median, repeat, suiteHeading } from './stats.js';
+import { formatCount, median, suiteHeading } from './stats.js';
 
 const BATCH = 500;
 const CONCURRENCY = 8;
@@ -55,21 +55,29 @@ export interface MetricsSuiteResult {
 export async function runMetricsSuite(options: MetricsSuiteOptions): Promise<MetricsSuiteResult> {
   const rows: MetricsRow[] = [];
   let registry: MetricRegistry | undefined;
-  for (const mode of MODES) {
-    let scrapes = 0;
-    const measured = await repeat(options.runs, async () => {
+  // The modes take turns within each round, so that load from other jobs and the warming of the
+  // process fall on all of them alike instead of on whichever case runs first.
+  const measured = new Map<MetricsMode, { tasksPerSecond: number; cpuMicrosPerTask: number }[]>(
+    MODES.map((mode) => [mode, []]),
+  );
+  const scrapes = new Map<MetricsMode, number>();
+  for (let round = 0; round <= options.runs; round++) {
+    for (const mode of MODES) {
       const run = await measureOnce(options.tasks, mode);
-      scrapes = run.scrapes;
+      scrapes.set(mode, run.scrapes);
       registry = run.registry ?? registry;
-      return run;
-    });
-    const runs = measured.map((m) => m.tasksPerSecond);
+      // Round 0 warms up and is not reported.
+      if (round > 0) measured.get(mode)!.push(run);
+    }
+  }
+  for (const mode of MODES) {
+    const runs = measured.get(mode)!.map((m) => m.tasksPerSecond);
     rows.push({
       mode,
       tasksPerSecond: median(runs),
       runs,
-      cpuMicrosPerTask: median(measured.map((m) => m.cpuMicrosPerTask)),
-      scrapes,
+      cpuMicrosPerTask: median(measured.get(mode)!.map((m) => m.cpuMicrosPerTask)),
+      scrapes: scrapes.get(mode) ?? 0,
     });
   }
   const renders: number[] = [];
@@ -156,7 +164,7 @@ export function metricsSuiteMarkdown(
     'with no metrics, with `attachWorkerMetrics` and `attachClientMetrics` (counters, the duration and latency',
     "histograms, the Client's `sentTimestamp` header), and with the registry also rendered every 100 ms (a",
     'Prometheus server scrapes every 15 s or so). CPU µs/task is the process CPU time per task (user + system);',
-    'the overhead is its difference from off.',
+    'the overhead is its difference from off. The three modes take turns in every round (a warm-up round first).',
     '',
   );
   const off = result.rows.find((r) => r.mode === 'off');
