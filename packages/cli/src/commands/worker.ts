@@ -95,6 +95,12 @@ const def = {
       description:
         'serve Prometheus metrics on http://HOST:PORT/metrics; HOST defaults to 127.0.0.1 (:9464), 0.0.0.0 for every interface',
     },
+    events: {
+      type: 'boolean',
+      short: 'E',
+      description:
+        "send Celery's worker and task events (like celery worker -E) for Celery's event receiver and Flower; Redis and RabbitMQ",
+    },
     require: REQUIRE_OPTION,
     ...TRUST_OPTIONS,
   },
@@ -106,6 +112,7 @@ const def = {
     'conveyor worker -b redis://localhost:6379 -t ./dist/tasks.js --isolation process',
     'conveyor worker -b redis://localhost:6379 -t ./dist/tasks.js --trust producers.pem --trust new-producer.pem',
     'conveyor worker -b redis://localhost:6379 -t ./dist/tasks.js --metrics :9464',
+    'conveyor worker -b redis://localhost:6379 -t ./dist/tasks.js -E',
   ],
 } as const satisfies CommandDef;
 
@@ -142,6 +149,7 @@ export const workerCommand: Command = defineCommand(def, async ({ values }, io) 
     // The runners load the module the CLI loaded: same file, same tasks.
     if (isolation !== undefined) options.isolation = { mode: isolation, tasksModule: file };
     if (signing !== undefined) options.signing = signing.options;
+    if (values.events === true) options.events = true;
     const worker = new Worker(options);
     log.info(
       `starting worker ${worker.hostname}: ${tasks.length} task${tasks.length === 1 ? '' : 's'} from ${file} ` +
