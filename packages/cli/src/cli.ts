@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { closest, usageHint } from './args.js';
 import type { Command } from './command.js';
 import { conformanceCommand } from './commands/conformance.js';
+import { dashboardCommand } from './commands/dashboard.js';
 import { dlqCommand } from './commands/dlq.js';
 import { inspectCommand } from './commands/inspect.js';
 import { schedulerCommand } from './commands/scheduler.js';
@@ -24,6 +25,7 @@ export const COMMANDS: readonly Command[] = [
   sendCommand,
   inspectCommand,
   dlqCommand,
+  dashboardCommand,
   schedulerCommand,
   conformanceCommand,
 ];
