@@ -12,4 +12,5 @@ describeCeleryEvents({
   brokerUrl: BROKER,
   createTransport: () => new RedisTransport({ url: BROKER, pollIntervalMs: 50 }),
   cleanup: (queues) => singleNodeHarness('celery-events', DB).cleanup!(queues),
+  compareWithCelery: true,
 });

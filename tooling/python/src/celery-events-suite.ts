@@ -12,6 +12,7 @@ import {
   Worker,
 } from '@conveyor/core';
 import { expect, it } from 'vitest';
+import { startCeleryWorker } from './celery.js';
 import { type CapturedCeleryEvent, captureCeleryEvents } from './celery-events.js';
 
 /** What differs per broker. */
@@ -24,6 +25,11 @@ export interface CeleryEventsOptions {
   createTransport(): Transport;
   /** Removes what the test's queues left on the broker. */
   cleanup?(queues: readonly string[]): Promise<void>;
+  /**
+   * Also check the field table against a real Celery worker (`-E`) on this broker: the task events
+   * it sends must have exactly the fields CELERY_EVENT_FIELDS lists. A few seconds; one broker is enough.
+   */
+  compareWithCelery?: boolean;
 }
 
 /** The fields Celery's worker sends with each event type (besides hostname, utcoffset, pid, clock,
@@ -198,4 +204,46 @@ export function describeCeleryEvents(options: CeleryEventsOptions): void {
       await options.cleanup?.([queue, `${queue}.dlq`]);
     }
   }, 120_000);
+
+  if (options.compareWithCelery) {
+    it(`${options.name}: a real Celery worker's task events have exactly the fields of the table`, async () => {
+      const suffix = randomUUID().slice(0, 8);
+      const queue = `events-celery-${suffix}`;
+      const hostname = `celery-events-${suffix}@test`;
+      const capture = await captureCeleryEvents({ brokerUrl: options.brokerUrl, timeoutMs: 60_000 });
+      const celery = await startCeleryWorker({ brokerUrl: options.brokerUrl, queue, hostname, events: true });
+      const transport = options.createTransport();
+      try {
+        const client = new Client({ transport });
+        const ok = await client.send('interop.add', [2, 3], { queue });
+        const failed = await client.send('interop.fail', [], { queue });
+        const from = (id: string, type: string) => (e: CapturedCeleryEvent) =>
+          e.event.uuid === id && e.event.type === type && e.event.hostname === hostname;
+        await capture.waitFor(from(ok.id, 'task-succeeded'), 30_000);
+        await capture.waitFor(from(failed.id, 'task-failed'), 30_000);
+        const theirs = capture.events.filter((e) => e.event.hostname === hostname);
+        const types = new Set(theirs.map((e) => String(e.event.type)));
+        for (const type of ['task-received', 'task-started', 'task-succeeded', 'task-failed']) {
+          expect(types.has(type), type).toBe(true);
+        }
+        for (const e of theirs) {
+          const type = String(e.event.type);
+          if (!type.startsWith('task-')) continue;
+          expect(Object.keys(e.event).sort(), type).toEqual(
+            [...COMMON_FIELDS, ...CELERY_EVENT_FIELDS[type]!].sort(),
+          );
+          expect(e.headers.hostname).toBe(hostname);
+          expect(e.content_type).toBe('application/json');
+        }
+        // Celery's reprs, which Conveyor's mirror.
+        expect(theirs.find(from(ok.id, 'task-received'))!.event.args).toBe('(2, 3)');
+        expect(theirs.find(from(ok.id, 'task-succeeded'))!.event.result).toBe('5');
+      } finally {
+        capture.stop();
+        await celery.stop();
+        await transport.close();
+        await options.cleanup?.([queue, `${queue}.dlq`]);
+      }
+    }, 120_000);
+  }
 }
