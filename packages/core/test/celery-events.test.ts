@@ -151,6 +151,12 @@ describe('Worker({ events })', () => {
     expect(byType('task-sent', ok.id)).toMatchObject({
       hostname: 'client@unit',
       name: 'ev.add',
+      args: '(2, 3)',
+      kwargs: '{}',
+      root_id: ok.id,
+      parent_id: null,
+      eta: null,
+      expires: null,
       queue: 'celery',
       exchange: '',
       routing_key: 'celery',

@@ -38,7 +38,20 @@ export const CELERY_EVENT_FIELDS: Readonly<Record<string, readonly string[]>> = 
   'worker-online': ['freq', 'active', 'processed', 'loadavg', 'sw_ident', 'sw_ver', 'sw_sys'],
   'worker-heartbeat': ['freq', 'active', 'processed', 'loadavg', 'sw_ident', 'sw_ver', 'sw_sys'],
   'worker-offline': ['freq', 'active', 'processed', 'loadavg', 'sw_ident', 'sw_ver', 'sw_sys'],
-  'task-sent': ['uuid', 'name', 'retries', 'queue', 'exchange', 'routing_key'],
+  'task-sent': [
+    'uuid',
+    'root_id',
+    'parent_id',
+    'name',
+    'args',
+    'kwargs',
+    'retries',
+    'eta',
+    'expires',
+    'queue',
+    'exchange',
+    'routing_key',
+  ],
   'task-received': ['uuid', 'name', 'args', 'kwargs', 'root_id', 'parent_id', 'retries', 'eta', 'expires'],
   'task-started': ['uuid'],
   'task-succeeded': ['uuid', 'result', 'runtime'],
@@ -168,6 +181,14 @@ export function describeCeleryEvents(options: CeleryEventsOptions): void {
         retries: 0,
         eta: null,
         expires: null,
+      });
+      expect(mine.find(last(sum.id, 'task-sent'))!.event).toMatchObject({
+        name: 'events.add',
+        args: '(2, 3)',
+        kwargs: "{'note': 'x'}",
+        root_id: sum.id,
+        queue,
+        routing_key: queue,
       });
       expect(mine.find(last(sum.id, 'task-succeeded'))!.event.result).toBe('5');
       expect(mine.find(last(failed.id, 'task-failed'))!.event.exception).toBe("PermanentTaskError('boom')");

@@ -13,9 +13,8 @@ export interface TaskSentEventsOptions {
 
 /**
  * Celery's `task_send_sent_event` for a Client: a `task-sent` event on the transport's broadcast
- * after each task message the broker stored, with `uuid`, `name`, `queue`, `exchange`,
- * `routing_key` and `retries` (the Client's `sent` event carries no arguments: receivers take
- * `args`, `kwargs`, `eta` and `expires` from `task-received`). Returns the function that stops it.
+ * after each task message the broker stored, with the fields of Celery's (`amqp.as_task_v2` and
+ * `send_task_message`), read from the message's headers. Returns the function that stops it.
  */
 export function sendTaskSentEvents(client: Client, options: TaskSentEventsOptions = {}): () => void {
   const { transport } = client;
@@ -30,10 +29,17 @@ export function sendTaskSentEvents(client: Client, options: TaskSentEventsOption
     onError: options.onError,
   });
   return client.on('sent', (sent) => {
+    const h = sent.headers;
     void dispatcher.send('task-sent', {
       uuid: sent.taskId,
+      root_id: h.root_id ?? sent.taskId,
+      parent_id: h.parent_id ?? null,
       name: sent.name,
-      retries: 0,
+      args: h.argsrepr ?? null,
+      kwargs: h.kwargsrepr ?? null,
+      retries: h.retries ?? 0,
+      eta: h.eta ?? null,
+      expires: h.expires ?? null,
       queue: sent.queue,
       // kombu publishes to the default (nameless) exchange with the queue as routing key.
       exchange: '',

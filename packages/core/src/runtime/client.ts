@@ -66,7 +66,13 @@ export interface ClientOptions {
 /** Events a Client emits. */
 export interface ClientEvents {
   /** A task message is stored by the broker (emitted once per message, after the publish). */
-  sent: { taskId: string; name: string; queue: string };
+  sent: {
+    taskId: string;
+    name: string;
+    queue: string;
+    /** The Celery headers it was sent with (argsrepr, kwargsrepr, eta, expires, root_id, ...). */
+    headers: Readonly<Record<string, JsonValue>>;
+  };
 }
 
 /**
@@ -257,7 +263,11 @@ export class Client extends TypedEmitter<ClientEvents> {
         span.end();
       }
     }
-    if (this.has('sent')) for (const handle of handles) this.emit('sent', { taskId: handle.id, name, queue });
+    if (this.has('sent')) {
+      for (let i = 0; i < handles.length; i++) {
+        this.emit('sent', { taskId: handles[i]!.id, name, queue, headers: entries[i]!.message.headers });
+      }
+    }
     return handles;
   }
 
