@@ -157,7 +157,6 @@ export async function startDashboardServer(options: DashboardServerOptions): Pro
             deadLetterQueue: state.deadLetterQueueOf(queue),
             limit: LETTERS_SHOWN,
             idleMs: 500,
-            firstLetterWaitMs: 3_000,
           });
           return { ...listing, letters: listing.letters.map(letterSummary) };
         });
@@ -171,7 +170,6 @@ export async function startDashboardServer(options: DashboardServerOptions): Pro
             queue,
             deadLetterQueue: state.deadLetterQueueOf(queue),
             idleMs: 500,
-            firstLetterWaitMs: 3_000,
           }),
         );
         await refresh();
@@ -189,7 +187,7 @@ export async function startDashboardServer(options: DashboardServerOptions): Pro
           );
         }
         const report = await exclusive(() =>
-          purgeDeadLetters(transport, { queue, deadLetterQueue, idleMs: 500, firstLetterWaitMs: 3_000 }),
+          purgeDeadLetters(transport, { queue, deadLetterQueue, idleMs: 500 }),
         );
         await refresh();
         return report;
