@@ -113,6 +113,7 @@ describe('Worker({ events })', () => {
     expect(transport.capabilities.broadcast).toBe(false);
     expect(() => new Worker({ transport, tasks: [add], events: true })).toThrow(UnsupportedFeatureError);
     expect(() => sendTaskSentEvents(new Client({ transport }))).toThrow(UnsupportedFeatureError);
+    expect(() => new Client({ transport, sendEvents: true })).toThrow(UnsupportedFeatureError);
     const broadcasting = new BroadcastingMemoryTransport();
     expect(
       () => new Worker({ transport: broadcasting, tasks: [add], events: { heartbeatSeconds: 0 } }),
@@ -130,11 +131,18 @@ describe('Worker({ events })', () => {
     const worker = new Worker({ transport, tasks: [add, boom], hostname: 'conveyor@unit', events: true });
     const client = new Client({ transport });
     const stop = sendTaskSentEvents(client, { hostname: 'client@unit' });
+    // The option does the same with Celery's anonymous client name.
+    const optionClient = new Client({ transport, sendEvents: true });
     await worker.start();
     const ok = await client.send(add, [2, 3]);
     const bad = await client.send(boom, []);
+    const byOption = await optionClient.send(add, [1, 1]);
     await vitestWaitFor(() =>
-      transport.broadcast.events().some((e) => e.uuid === bad.id && e.type === 'task-rejected'),
+      [bad.id, byOption.id].every((id) =>
+        transport.broadcast
+          .events()
+          .some((e) => e.uuid === id && (e.type === 'task-rejected' || e.type === 'task-succeeded')),
+      ),
     );
     await worker.stop();
     stop();
@@ -145,7 +153,14 @@ describe('Worker({ events })', () => {
       events.filter((e) => e.uuid === id && e.type !== 'task-sent').map((e) => e.type);
     expect(of(ok.id)).toEqual(['task-received', 'task-started', 'task-succeeded']);
     expect(of(bad.id)).toEqual(['task-received', 'task-started', 'task-failed', 'task-rejected']);
-    expect(events.filter((e) => e.type === 'task-sent').map((e) => e.uuid)).toEqual([ok.id, bad.id]);
+    expect(events.filter((e) => e.type === 'task-sent').map((e) => e.uuid)).toEqual([
+      ok.id,
+      bad.id,
+      byOption.id,
+    ]);
+    expect(events.find((e) => e.type === 'task-sent' && e.uuid === byOption.id)!.hostname).toMatch(
+      /^gen\d+@/,
+    );
     const byType = (type: string, id?: string) =>
       events.find((e) => e.type === type && (!id || e.uuid === id))!;
     expect(byType('task-sent', ok.id)).toMatchObject({
@@ -185,7 +200,7 @@ describe('Worker({ events })', () => {
     expect(byType('worker-offline')).toMatchObject({
       freq: 2,
       active: 0,
-      processed: 2,
+      processed: 3,
       loadavg: expect.any(Array),
       sw_ident: 'conveyor',
       sw_ver: expect.any(String),

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { TaskValidationError } from '../errors/task-errors.js';
 import { InvalidOptionError } from '../errors/transport-errors.js';
+import { sendTaskSentEvents } from '../events/client-celery-events.js';
 import { type CodecRegistry, defaultCodecs } from '../message/codec-registry.js';
 import { encodeTaskMessage } from '../message/encode-task.js';
 import type { JsonValue } from '../message/json-value.js';
@@ -61,6 +62,11 @@ export interface ClientOptions {
    * tracing section of docs/observability.md. Default off.
    */
   tracing?: TracingOption;
+  /**
+   * Send Celery's `task-sent` event for every task (Celery's `task_send_sent_event`) on the
+   * transport's broadcast, for Celery's event receiver and Flower. Default false, as in Celery.
+   */
+  sendEvents?: boolean;
 }
 
 /** Events a Client emits. */
@@ -124,6 +130,7 @@ const KNOWN_CLIENT_OPTIONS = new Set([
   'signing',
   'sentTimestamp',
   'tracing',
+  'sendEvents',
 ]);
 
 /** Sends tasks. Connects the transport and declares queues lazily, once. */
@@ -158,6 +165,7 @@ export class Client extends TypedEmitter<ClientEvents> {
     this.delayedDelivery = resolveDelayedDelivery(options.delayedDelivery, this.transport);
     this.#signer = options.signing === undefined ? undefined : new MessageSigner(options.signing);
     this.#sentTimestamp = options.sentTimestamp ?? false;
+    if (options.sendEvents === true) sendTaskSentEvents(this);
     const tracing = checkTracingOption(options.tracing);
     if (tracing !== undefined) {
       let loaded: Promise<ResolvedTracing> | undefined;
