@@ -1,5 +1,6 @@
-import type { Admin, Broker, Cluster } from 'kafkajs';
+import type { Broker, Cluster } from 'kafkajs';
 import { HandoutCounts } from './handout-counts.js';
+import type { OffsetReader } from './renewing-admin.js';
 import { handoutLedgerGroupOf } from './topic-names.js';
 
 /** Kafka's default `offset.metadata.max.bytes`; a longer commit metadata is refused. */
@@ -19,7 +20,7 @@ const MAX_METADATA_CHARS = 4000;
 export class HandoutLedger {
   readonly #topic: string;
   readonly #groupId: string;
-  readonly #admin: Admin;
+  readonly #admin: OffsetReader;
   readonly #cluster: () => Cluster | undefined;
   #coordinator: Promise<Broker> | undefined;
   /** Per partition: the write on its way and whether another is due after it. */
@@ -28,7 +29,7 @@ export class HandoutLedger {
     { running: Promise<void> | undefined; pending: Promise<void> | undefined }
   >();
 
-  constructor(topic: string, admin: Admin, cluster: () => Cluster | undefined) {
+  constructor(topic: string, admin: OffsetReader, cluster: () => Cluster | undefined) {
     this.#topic = topic;
     this.#groupId = handoutLedgerGroupOf(topic);
     this.#admin = admin;

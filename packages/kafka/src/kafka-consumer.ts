@@ -9,7 +9,6 @@ import {
   type WireMessage,
 } from '@conveyor/core/transport';
 import {
-  type Admin,
   type Cluster,
   type Consumer,
   type EachBatchPayload,
@@ -21,6 +20,7 @@ import { HandoutCounts } from './handout-counts.js';
 import { HandoutLedger } from './handout-ledger.js';
 import { decodeRecordValue } from './kafka-record.js';
 import { PartitionLease } from './partition-lease.js';
+import type { OffsetReader } from './renewing-admin.js';
 import { stickyAssigner } from './sticky-assigner.js';
 
 /** What a delivery's receipt names: the record and the lease it was handed out under. */
@@ -39,7 +39,8 @@ export interface KafkaConsumerLink {
   readonly topic: string;
   readonly groupId: string;
   readonly kafka: Kafka;
-  readonly admin: Admin;
+  /** Reads the hand-out ledger. */
+  readonly admin: OffsetReader;
   readonly held: HeldDeliveries;
   readonly sessionTimeoutMs: number;
   readonly commitIntervalMs: number;

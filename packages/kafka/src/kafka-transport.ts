@@ -51,6 +51,7 @@ import {
 } from './kafka-record.js';
 import { type KafkaTransportOptions, type ResolvedKafkaOptions, resolveKafkaOptions } from './options.js';
 import { ProduceBatcher } from './produce-batcher.js';
+import { RenewingAdmin } from './renewing-admin.js';
 import { stablePartitioner } from './stable-partitioner.js';
 import { TopicMissingError } from './topic-missing-error.js';
 import {
@@ -59,6 +60,7 @@ import {
   handoutLedgerGroupOf,
   kafkaTopicName,
 } from './topic-names.js';
+import { isTopicNotReadyYet, TOPIC_READY_TIMEOUT_MS, waitForTopicLeaders } from './topic-readiness.js';
 
 /**
  * Conveyor on Apache Kafka (kafkajs). A queue is a topic and its workers are one consumer group,
@@ -73,7 +75,14 @@ export class KafkaTransport implements Transport {
   readonly options: ResolvedKafkaOptions;
   readonly #kafka: Kafka;
   #producer: Producer | undefined;
-  #admin: Admin | undefined;
+  /** Reads offsets (queueDepth, the consumers' hand-out ledgers). */
+  #admin: RenewingAdmin | undefined;
+  /**
+   * Creates, lists and looks up topics, and never reads offsets, so that no topic deleted by
+   * someone else can fail its metadata requests (see RenewingAdmin): a createTopics would fail
+   * with UNKNOWN_TOPIC_OR_PARTITION.
+   */
+  #topicAdmin: Admin | undefined;
   #batcher: ProduceBatcher | undefined;
   #connecting: Promise<void> | undefined;
   /** Gives back this transport's hold on the process's delay forwarder. */
@@ -122,20 +131,36 @@ export class KafkaTransport implements Transport {
 
   async #open(): Promise<void> {
     await checkTlsHandshake(this.options);
-    const producer = this.#kafka.producer({
+    const producer = this.#newProducer();
+    const admin = new RenewingAdmin(this.#kafka);
+    const topicAdmin = this.#kafka.admin();
+    await connectWithin(this.#kafka, this.options, [producer, admin, topicAdmin]);
+    this.#producer = producer;
+    this.#admin = admin;
+    this.#topicAdmin = topicAdmin;
+    this.#batcher = new ProduceBatcher(
+      producer,
+      this.options.compression === 'gzip' ? CompressionTypes.GZIP : CompressionTypes.None,
+      (stale) => this.#renewProducer(stale),
+    );
+  }
+
+  #newProducer(): Producer {
+    return this.#kafka.producer({
       idempotent: true,
       maxInFlightRequests: 1,
       allowAutoTopicCreation: false,
       createPartitioner: stablePartitioner,
     });
-    const admin = this.#kafka.admin();
-    await connectWithin(this.#kafka, this.options, [producer, admin]);
-    this.#producer = producer;
-    this.#admin = admin;
-    this.#batcher = new ProduceBatcher(
-      producer,
-      this.options.compression === 'gzip' ? CompressionTypes.GZIP : CompressionTypes.None,
-    );
+  }
+
+  /** A fresh producer in place of one that a deleted topic broke (see ProduceBatcher). */
+  async #renewProducer(stale: Producer): Promise<Producer> {
+    const fresh = this.#newProducer();
+    await connectWithin(this.#kafka, this.options, [fresh]);
+    this.#producer = fresh;
+    await stale.disconnect().catch(() => {});
+    return fresh;
   }
 
   async close(): Promise<void> {
@@ -151,7 +176,11 @@ export class KafkaTransport implements Transport {
     await Promise.allSettled(consumers.map((consumer) => consumer.close()));
     await this.#releaseForwarder?.();
     await this.#batcher?.idle().catch(() => {});
-    await Promise.allSettled([this.#producer?.disconnect(), this.#admin?.disconnect()]);
+    await Promise.allSettled([
+      this.#producer?.disconnect(),
+      this.#admin?.disconnect(),
+      this.#topicAdmin?.disconnect(),
+    ]);
   }
 
   async declareQueue(spec: QueueSpec): Promise<void> {
@@ -401,7 +430,8 @@ export class KafkaTransport implements Transport {
     try {
       const admin = this.#admin!;
       // A queue nobody declared yet (a Python producer makes no .dlq, say) holds nothing.
-      if (!(await admin.listTopics()).includes(topic)) return { ready: 0, inFlight: 0, delayed: undefined };
+      if (!(await this.#topicAdmin!.listTopics()).includes(topic))
+        return { ready: 0, inFlight: 0, delayed: undefined };
       const [ends, committed, ledger] = await Promise.all([
         admin.fetchTopicOffsets(topic),
         admin.fetchOffsets({ groupId: consumerGroupOf(topic), topics: [topic] }),
@@ -430,11 +460,14 @@ export class KafkaTransport implements Transport {
   health(): Promise<HealthStatus> {
     return checkHealth(this.#closed, async () => {
       await this.connect();
-      await this.#admin!.describeCluster();
+      await this.#topicAdmin!.describeCluster();
     });
   }
 
-  /** Creates the topic when missing (createTopics), or checks that it exists. */
+  /**
+   * Creates the topic when missing (createTopics) and waits until it has a leader for every
+   * partition, or checks that it exists.
+   */
   #ensureTopic(topic: string): Promise<void> {
     let ensured = this.#topics.get(topic);
     if (!ensured) {
@@ -456,20 +489,16 @@ export class KafkaTransport implements Transport {
   }
 
   async #createOrCheck(topics: string[]): Promise<void> {
-    const admin = this.#admin!;
+    const admin = this.#topicAdmin!;
     if (this.options.createTopics) {
+      const deadline = Date.now() + TOPIC_READY_TIMEOUT_MS;
       try {
-        await admin.createTopics({
-          waitForLeaders: true,
-          topics: topics.map((topic) => ({
-            topic,
-            numPartitions: this.options.partitions,
-            replicationFactor: this.options.replicationFactor,
-          })),
-        });
+        await this.#createTopics(admin, topics, deadline);
+        // Also when they existed already: another client may have created them a moment ago.
+        // kafkajs's waitForLeaders is not enough (see isTopicNotReadyYet).
+        await waitForTopicLeaders(admin, topics, deadline);
       } catch (error) {
-        // Some existed already: kafkajs then fails the whole call. Each one that exists is fine.
-        if (!isTopicExists(error)) throw this.#mapError(error, `create topics ${topics.join(', ')}`);
+        throw this.#mapError(error, `create topics ${topics.join(', ')}`);
       }
       return;
     }
@@ -479,6 +508,33 @@ export class KafkaTransport implements Transport {
       if ((error as { type?: string }).type === 'UNKNOWN_TOPIC_OR_PARTITION')
         throw new TopicMissingError(topics, { transport: this.name });
       throw this.#mapError(error, `look up topics ${topics.join(', ')}`);
+    }
+  }
+
+  /**
+   * createTopics, tried again (until the deadline) while the broker answers that a topic is
+   * unknown or leaderless: that answer comes from the metadata requests around the creation, not
+   * from the creation itself, which a later try finds done (TOPIC_ALREADY_EXISTS).
+   */
+  async #createTopics(admin: Admin, topics: string[], deadline: number): Promise<void> {
+    for (let pauseMs = 100; ; pauseMs = Math.min(pauseMs * 2, 1000)) {
+      try {
+        await admin.createTopics({
+          // Waited for by waitForTopicLeaders, which also waits out UNKNOWN_TOPIC_OR_PARTITION.
+          waitForLeaders: false,
+          topics: topics.map((topic) => ({
+            topic,
+            numPartitions: this.options.partitions,
+            replicationFactor: this.options.replicationFactor,
+          })),
+        });
+        return;
+      } catch (error) {
+        // Some existed already: kafkajs then fails the whole call. Each one that exists is fine.
+        if (isTopicExists(error)) return;
+        if (!isTopicNotReadyYet(error) || Date.now() + pauseMs > deadline) throw error;
+        await new Promise((resolve) => setTimeout(resolve, pauseMs));
+      }
     }
   }
 

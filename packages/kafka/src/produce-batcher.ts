@@ -1,4 +1,5 @@
-import type { CompressionTypes, Message, Producer } from 'kafkajs';
+import type { CompressionTypes, Message, Producer, TopicMessages } from 'kafkajs';
+import { kafkaErrorType } from './kafka-error-type.js';
 import { recordBytes } from './kafka-record.js';
 
 /** Records per request stay under this many bytes (the broker's default limit is 1 MiB). */
@@ -19,14 +20,26 @@ interface Pending {
  * not delayed). A failed request fails every caller it carried; none is dropped.
  */
 export class ProduceBatcher {
-  readonly #producer: Producer;
+  #producer: Producer;
   readonly #compression: CompressionTypes;
+  readonly #renew: ((stale: Producer) => Promise<Producer>) | undefined;
   #queue: Pending[] = [];
   #sending: Promise<void> | undefined;
 
-  constructor(producer: Producer, compression: CompressionTypes) {
+  /**
+   * `renew` gives a connected fresh producer in place of `stale`: kafkajs asks for every topic a
+   * producer ever sent to in each metadata refresh, so once one of them is deleted by anyone else
+   * every send of that producer fails with UNKNOWN_TOPIC_OR_PARTITION, whatever its topic. A send
+   * that fails so is tried once more on a renewed producer (a topic really missing fails again).
+   */
+  constructor(
+    producer: Producer,
+    compression: CompressionTypes,
+    renew?: (stale: Producer) => Promise<Producer>,
+  ) {
     this.#producer = producer;
     this.#compression = compression;
+    this.#renew = renew;
   }
 
   /** Resolves once the broker stored the records (acks = all). */
@@ -64,16 +77,24 @@ export class ProduceBatcher {
         else byTopic.set(p.topic, [...p.messages]);
       }
       try {
-        await this.#producer.sendBatch({
-          acks: -1,
-          compression: this.#compression,
-          topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
-        });
+        await this.#sendBatch([...byTopic].map(([topic, messages]) => ({ topic, messages })));
         for (const p of batch) p.resolve();
       } catch (error) {
         for (const p of batch) p.reject(error);
       }
     }
     this.#sending = undefined;
+  }
+
+  async #sendBatch(topicMessages: TopicMessages[]): Promise<void> {
+    const producer = this.#producer;
+    const request = { acks: -1, compression: this.#compression, topicMessages };
+    try {
+      await producer.sendBatch(request);
+    } catch (error) {
+      if (!this.#renew || kafkaErrorType(error) !== 'UNKNOWN_TOPIC_OR_PARTITION') throw error;
+      this.#producer = await this.#renew(producer);
+      await this.#producer.sendBatch(request);
+    }
   }
 }
