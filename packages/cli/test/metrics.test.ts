@@ -4,16 +4,22 @@ import { join } from 'node:path';
 import { Client } from '@conveyor/core';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { parseMetricsAddress } from '../src/metrics-server.js';
-import { appWithBrokers, FIXTURES, runBin, startBin, transportInApp } from './helpers.js';
+import { appWithBrokers, type BrokerPackage, FIXTURES, runBin, startBin, transportInApp } from './helpers.js';
 
-/** `conveyor worker --metrics` on Redis: the real bin, scraped over HTTP while tasks run and fail. */
+/** `conveyor worker --metrics` on Redis and RabbitMQ: the real bin, scraped over HTTP while tasks run and fail. */
 const REDIS = 'redis://127.0.0.1:6379/12';
+const AMQP = 'amqp://guest:guest@127.0.0.1:5672';
 const RUN = Math.random().toString(36).slice(2, 8);
 const TASKS = join(FIXTURES, 'metrics-tasks.mjs');
-const app = appWithBrokers(['redis']);
+const app = appWithBrokers(['redis', 'amqp']);
+const BROKERS: readonly { name: string; pkg: BrokerPackage; url: string }[] = [
+  { name: 'redis', pkg: 'redis', url: REDIS },
+  { name: 'rabbitmq', pkg: 'amqp', url: AMQP },
+];
 
 afterAll(async () => {
   await deleteRedisKeys(`cli-metrics-${RUN}*`);
+  await deleteRabbitQueues([`cli-metrics-${RUN}-rabbitmq`]);
 });
 
 /** One sample line of a scrape: `name{labels} value`. */
@@ -47,11 +53,11 @@ function sampleValue(scrape: Sample[], name: string, labels: Record<string, stri
   return found[0]?.value ?? 0;
 }
 
-describe('conveyor worker --metrics', () => {
-  it('serves Prometheus text whose counters match what the worker did on Redis', async () => {
-    const queue = `cli-metrics-${RUN}`;
+describe.each(BROKERS)('conveyor worker --metrics on $name', (broker) => {
+  it('serves Prometheus text whose counters match what the worker did', async () => {
+    const queue = `cli-metrics-${RUN}-${broker.name}`;
     const worker = startBin(
-      ['worker', '--broker', REDIS, '--tasks', TASKS, '-Q', queue, '--metrics', '127.0.0.1:0'],
+      ['worker', '--broker', broker.url, '--tasks', TASKS, '-Q', queue, '--metrics', '127.0.0.1:0'],
       { cwd: app },
     );
     try {
@@ -59,7 +65,7 @@ describe('conveyor worker --metrics', () => {
       const url = /metrics: serving (http:\/\/\S+)/.exec(worker.stdout())?.[1];
       expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/metrics$/);
 
-      const transport = await transportInApp(app, 'redis', REDIS);
+      const transport = await transportInApp(app, broker.pkg, broker.url);
       const client = new Client({ transport, defaultQueue: queue, sentTimestamp: true });
       try {
         await client.sendMany('metrics.ok', [[1], [2], [3], [4], [5]]);
@@ -120,7 +126,7 @@ describe('conveyor worker --metrics', () => {
       ).toBe(6);
       // Latency only for the five sent with a timestamp.
       expect(sampleValue(scrape, 'conveyor_task_latency_seconds_count', labels('metrics.ok'))).toBe(5);
-      // Redis reports ready and delayed; the scrape reads them from the broker.
+      // Read from the broker at scrape time.
       expect(scrape.find((s) => s.name === 'conveyor_queue_depth' && s.labels.queue === queue)).toBeDefined();
       expect(sampleValue(scrape, 'conveyor_queue_depth', { queue, state: 'ready' })).toBe(0);
 
@@ -128,7 +134,7 @@ describe('conveyor worker --metrics', () => {
       expect((await fetch(`${base}/`)).status).toBe(404);
       expect((await fetch(url!, { method: 'POST' })).status).toBe(405);
       console.log(
-        `[metrics] latency sum ${sampleValue(scrape, 'conveyor_task_latency_seconds_sum', labels('metrics.ok')).toFixed(4)} s over 5 tasks; ` +
+        `[metrics ${broker.name}] latency sum ${sampleValue(scrape, 'conveyor_task_latency_seconds_sum', labels('metrics.ok')).toFixed(4)} s over 5 tasks; ` +
           `duration sum ${sampleValue(scrape, 'conveyor_task_duration_seconds_sum', { ...labels('metrics.ok'), outcome: 'succeeded' }).toFixed(4)} s over 6`,
       );
     } finally {
@@ -137,7 +143,9 @@ describe('conveyor worker --metrics', () => {
     const result = await worker.exited;
     expect(result.code, result.stderr).toBe(0);
   }, 90_000);
+});
 
+describe('conveyor worker --metrics', () => {
   it('reads [HOST]:PORT, 127.0.0.1 when the host is left out', () => {
     expect(parseMetricsAddress('worker', ':9464')).toEqual({ host: '127.0.0.1', port: 9464 });
     expect(parseMetricsAddress('worker', '9464')).toEqual({ host: '127.0.0.1', port: 9464 });
@@ -171,6 +179,31 @@ describe('conveyor worker --metrics', () => {
     }
   }, 60_000);
 });
+
+/** Deletes this file's RabbitMQ queues and exchanges. */
+async function deleteRabbitQueues(queues: readonly string[]): Promise<void> {
+  const inApp = createRequire(join(app, 'node_modules', '@conveyor', 'amqp', 'package.json'));
+  const amqplib = (await import(inApp.resolve('amqplib'))) as {
+    connect(url: string): Promise<{
+      createChannel(): Promise<{
+        deleteQueue(name: string): Promise<unknown>;
+        deleteExchange(name: string): Promise<unknown>;
+      }>;
+      close(): Promise<void>;
+    }>;
+  };
+  const connection = await amqplib.connect(AMQP);
+  try {
+    const channel = await connection.createChannel();
+    for (const queue of queues) {
+      await channel.deleteQueue(queue);
+      await channel.deleteQueue(`${queue}.dlq`);
+      await channel.deleteExchange(queue);
+    }
+  } finally {
+    await connection.close();
+  }
+}
 
 /** Deletes this file's Redis keys (the transport's bookkeeping outlives an empty queue). */
 async function deleteRedisKeys(pattern: string): Promise<void> {
