@@ -7,6 +7,9 @@
  * shared delivery layer, the publish checks, the kombu envelope and the message codec.
  */
 
+// Celery's remote control (celery inspect, celery control revoke) over a transport's broadcast.
+export * from './control/index.js';
+// Celery's event protocol (worker-online, task-received, ...) over a transport's broadcast.
 // Dead-letter tooling (list, show, redrive, purge) over the Transport contract: the CLI's
 // `conveyor dlq` and the dashboard share it.
 export * from './dead-letters/index.js';
@@ -17,7 +20,6 @@ export {
   DEAD_LETTERED_AT_HEADER,
 } from './delivery/dead-letter-message.js';
 export * from './errors/index.js';
-// Celery's event protocol (worker-online, task-received, ...) over a transport's broadcast.
 export * from './events/index.js';
 export { MEMORY_PRIORITY_LEVELS, MemoryBroker } from './memory/memory-broker.js';
 export { MemoryTransport, type MemoryTransportOptions } from './memory/memory-transport.js';

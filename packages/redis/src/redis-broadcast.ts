@@ -54,13 +54,37 @@ export class RedisBroadcast implements Broadcast {
       randomUUID(),
     );
     try {
-      await command.publish(this.channel(exchange.name, routingKey), payload);
+      if (exchange.kind === 'direct') await this.#deliverDirect(command, exchange.name, routingKey, payload);
+      else await command.publish(this.channel(exchange.name, routingKey), payload);
     } catch (error) {
       throw new BrokerError(`broadcast to "${exchange.name}" failed: ${messageOf(error)}`, {
         cause: error,
         transport: 'redis',
       });
     }
+  }
+
+  /**
+   * kombu's direct exchange on Redis (`DirectExchange.deliver`), which pidbox replies use: the
+   * exchange's bindings are the set `_kombu.binding.<exchange>` of `routing key\x06\x16pattern
+   * \x06\x16queue` entries that the caller's `queue_bind` wrote, and the message is LPUSHed onto
+   * each queue bound with this routing key (priority 0, so the plain list). Nobody bound: dropped,
+   * as kombu drops a reply whose caller is gone.
+   */
+  async #deliverDirect(
+    command: RedisConnection,
+    exchange: string,
+    routingKey: string,
+    payload: string | Buffer,
+  ): Promise<void> {
+    const { keyPrefix } = this.#port.options;
+    const bindings = await command.smembers(`${keyPrefix}${KOMBU_BINDING_PREFIX}${exchange}`);
+    const queues = new Set<string>();
+    for (const binding of bindings) {
+      const [key, , queue] = binding.split(KOMBU_BINDING_SEPARATOR);
+      if (key === routingKey && queue) queues.add(queue);
+    }
+    for (const queue of queues) await command.lpush(`${keyPrefix}${queue}`, payload);
   }
 
   async subscribe(
@@ -149,6 +173,10 @@ export class RedisBroadcast implements Broadcast {
     }
   }
 }
+
+/** kombu's `keyprefix_queue` and `sep` of the Redis transport. */
+const KOMBU_BINDING_PREFIX = '_kombu.binding.';
+const KOMBU_BINDING_SEPARATOR = '\x06\x16';
 
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);

@@ -23,12 +23,14 @@ export {
   sendFromPython,
   startCeleryWorker,
 } from './celery.js';
+// Celery's command line (celery inspect, celery control) for the remote-control tests.
+export { type CeleryCommandRun, runCeleryRemoteControl } from './celery-control.js';
+// Skip on a developer's machine, fail under CI: for any test that needs what a machine may lack.
 export {
   type CapturedCeleryEvent,
   type CeleryEventCapture,
   type CeleryEventState,
   captureCeleryEvents,
 } from './celery-events.js';
-// Skip on a developer's machine, fail under CI: for any test that needs what a machine may lack.
 export { isCi, skipOrFailInCi } from './ci.js';
 export { type RunningFlower, startFlower } from './flower.js';

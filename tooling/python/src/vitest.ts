@@ -274,6 +274,7 @@ function transportOptionsOf(options: CeleryInteropOptions): { transportOptions?:
   return options.celeryTransportOptions ? { transportOptions: options.celeryTransportOptions } : {};
 }
 
+export { type CeleryControlOptions, describeCeleryControl } from './celery-control-suite.js';
 export {
   CELERY_EVENT_FIELDS,
   type CeleryEventsOptions,

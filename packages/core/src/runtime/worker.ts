@@ -1,4 +1,5 @@
 import { hostname } from 'node:os';
+import { WorkerRemoteControl, type WorkerRemoteControlOptions } from '../control/worker-remote-control.js';
 import { deadLetterMessage } from '../delivery/dead-letter-message.js';
 import { withCarriedCount } from '../delivery/transport-delivery.js';
 import { ConveyorError } from '../errors/conveyor-error.js';
@@ -100,6 +101,11 @@ export interface WorkerOptions {
    * transport's broadcast, for Celery's event receiver and Flower. Default false, as in Celery.
    */
   events?: boolean | WorkerCeleryEventsOptions;
+  /**
+   * Answer Celery's remote control (`celery inspect`, `celery control revoke`) on the transport's
+   * broadcast; revoked ids are then not run. Default false (see docs/celery-wire.md §7.2).
+   */
+  control?: boolean | WorkerRemoteControlOptions;
 }
 
 const KNOWN_WORKER_OPTIONS = new Set([
@@ -118,6 +124,7 @@ const KNOWN_WORKER_OPTIONS = new Set([
   'signing',
   'tracing',
   'events',
+  'control',
 ]);
 
 /** One running task, so that shutdown can give it back. */
@@ -156,6 +163,8 @@ export class Worker extends TypedEmitter<WorkerEvents> {
   /** The runners of isolated handlers, when `isolation` is set. */
   readonly #isolation: RunnerPool | undefined;
   readonly #celeryEvents: WorkerCeleryEvents | undefined;
+  /** Celery's remote control, when `control` is set; its revoked ids are skipped. */
+  readonly #control: WorkerRemoteControl | undefined;
   readonly #active = new Set<Execution>();
   readonly #waiting = new Deque<Delivery>();
   #state: WorkerState = 'idle';
@@ -215,6 +224,9 @@ export class Worker extends TypedEmitter<WorkerEvents> {
         : new RunnerPool(resolveIsolation(options.isolation), concurrency);
     const events = options.events ?? false;
     this.#celeryEvents = events === false ? undefined : new WorkerCeleryEvents(this, events);
+    const control = options.control ?? false;
+    this.#control =
+      control === false ? undefined : new WorkerRemoteControl(this, [...this.#tasks.keys()], control);
   }
 
   /** Number of tasks running now. */
@@ -248,6 +260,7 @@ export class Worker extends TypedEmitter<WorkerEvents> {
       this.#heartbeat.unref?.();
     }
     await this.#celeryEvents?.online();
+    await this.#control?.start();
   }
 
   #consumeAll(signal: AbortSignal): Promise<void> {
@@ -308,6 +321,7 @@ export class Worker extends TypedEmitter<WorkerEvents> {
       await this.#giveBack(execution.delivery);
     }
     await this.#isolation?.close();
+    this.#control?.stop();
     await this.#celeryEvents?.offline();
     this.#state = 'stopped';
     return { finished: runningAtStop - unfinished.length, returned: returned + unfinished.length };
@@ -518,6 +532,15 @@ export class Worker extends TypedEmitter<WorkerEvents> {
       if (execution.abandoned) return;
       await delivery.ack();
       this.emit('revoked', { taskId: message.id, name: message.task, reason });
+      return;
+    }
+    if (this.#control?.revoked.has(message.id)) {
+      // Celery's revoke: the task is acknowledged without running, whenever it arrives.
+      const error = new TaskRevokedError(message.id, 'revoked');
+      await this.#store(message, delivery.queue, 'REVOKED', exceptionInfo(error));
+      if (execution.abandoned) return;
+      await delivery.ack();
+      this.emit('revoked', { taskId: message.id, name: message.task, reason: 'revoked' });
       return;
     }
     const { task, retry } = entry;
