@@ -49,7 +49,10 @@ const def = {
     'reason and never run (see docs/signing.md).\n' +
     'With --metrics, it serves Prometheus metrics (tasks received, succeeded, failed, retried,\n' +
     'dead-lettered; run time and latency histograms; in flight; queue depth) on\n' +
-    'http://HOST:PORT/metrics (see docs/observability.md).',
+    'http://HOST:PORT/metrics (see docs/observability.md).\n' +
+    "With --control, it answers Celery's remote control (celery inspect ping|active|registered|stats,\n" +
+    'celery control revoke: a revoked task is not run, also when it arrives later); off by default,\n' +
+    'unlike Celery, because anyone who can publish on the broker could revoke (docs/celery-wire.md §7.2).',
   options: {
     broker: { type: 'string', short: 'b', placeholder: 'URL', description: BROKER_OPTION_HELP },
     tasks: {
@@ -101,6 +104,11 @@ const def = {
       description:
         "send Celery's worker and task events (like celery worker -E) for Celery's event receiver and Flower; Redis and RabbitMQ",
     },
+    control: {
+      type: 'boolean',
+      description:
+        "answer Celery's remote control (celery inspect, celery control revoke) like a Python worker; Redis and RabbitMQ",
+    },
     require: REQUIRE_OPTION,
     ...TRUST_OPTIONS,
   },
@@ -113,6 +121,7 @@ const def = {
     'conveyor worker -b redis://localhost:6379 -t ./dist/tasks.js --trust producers.pem --trust new-producer.pem',
     'conveyor worker -b redis://localhost:6379 -t ./dist/tasks.js --metrics :9464',
     'conveyor worker -b redis://localhost:6379 -t ./dist/tasks.js -E',
+    'conveyor worker -b redis://localhost:6379 -t ./dist/tasks.js --control',
   ],
 } as const satisfies CommandDef;
 
@@ -150,6 +159,7 @@ export const workerCommand: Command = defineCommand(def, async ({ values }, io) 
     if (isolation !== undefined) options.isolation = { mode: isolation, tasksModule: file };
     if (signing !== undefined) options.signing = signing.options;
     if (values.events === true) options.events = true;
+    if (values.control === true) options.control = true;
     const worker = new Worker(options);
     log.info(
       `starting worker ${worker.hostname}: ${tasks.length} task${tasks.length === 1 ? '' : 's'} from ${file} ` +
