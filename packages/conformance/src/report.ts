@@ -93,6 +93,7 @@ export function claimsOf(
     });
   }
   if (caps.deduplication) claims.push({ capability: 'deduplication', claimed: 'true', cases: ['DUP-01'] });
+  if (caps.broadcast) claims.push({ capability: 'broadcast', claimed: 'true', cases: ['BRD-01'] });
   // Without a visibility timeout, a lease is lost with the connection: LSE-01 cuts it.
   const reconnectCases =
     caps.redelivery.visibilityTimeoutMs === null ? ['RCN-01', 'RCN-02', 'LSE-01'] : ['RCN-01', 'RCN-02'];

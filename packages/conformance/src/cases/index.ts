@@ -1,6 +1,7 @@
 import type { ConformanceCase } from '../case.js';
 import { ackRemovesTheMessage, nackRequeueRedelivers, secondSettleIsANoop } from './acknowledgement.js';
 import { everythingAfterCloseRejects } from './after-close.js';
+import { broadcastReachesEverySubscription } from './broadcast.js';
 import {
   abortDuringConsumeStops,
   abortedConsumerStopsAndReturnsMessages,
@@ -36,6 +37,7 @@ import { extendVisibilityKeepsItsContract } from './visibility-extension.js';
 
 export * from './acknowledgement.js';
 export * from './after-close.js';
+export * from './broadcast.js';
 export * from './consumer-loss.js';
 export * from './dead-letter.js';
 export * from './deduplication.js';
@@ -89,6 +91,7 @@ export const ALL_CASES: readonly ConformanceCase[] = Object.freeze([
   unclaimedFeaturesThrow,
   largestMessagePassesLargerFails,
   deduplicationDropsRepeats,
+  broadcastReachesEverySubscription,
   consumerSurvivesConnectionCut,
   publishAfterCutIsNotSilentlyLost,
 ]);
