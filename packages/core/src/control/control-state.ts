@@ -20,6 +20,13 @@ export interface TaskEventSource {
 }
 
 /**
+ * Most reserved tasks remembered. A task whose ETA is far is re-published and leaves this worker
+ * with no event saying so (another worker may run it), so its entry is only replaced when it comes
+ * back: the bound keeps such leftovers from growing without limit.
+ */
+const MAX_RESERVED = 10_000;
+
+/**
  * The worker's tasks as the control commands see them, built from its typed events only (so the
  * Worker keeps its internals): `received` makes a task reserved, `started` active, and any end
  * (succeeded, failed, retried, rejected, revoked) forgets it. `total` counts accepted tasks per
@@ -47,6 +54,10 @@ export class ControlTaskTracker {
           queue: e.queue,
           redelivered: e.deliveryCount > 1,
         });
+        if (this.reserved.size > MAX_RESERVED) {
+          const oldest = this.reserved.keys().next();
+          if (!oldest.done) this.reserved.delete(oldest.value);
+        }
       }),
       source.on('started', (e) => {
         const info = this.reserved.get(e.taskId) ?? {
