@@ -1,7 +1,8 @@
 import { InvalidOptionError } from '../errors/transport-errors.js';
 
-/** Celery's defaults: `CELERY_WORKER_REVOKES_MAX` 50,000 ids, `CELERY_WORKER_REVOKE_EXPIRES` 3 h. */
+/** Revoked ids remembered at most by default (Celery's `CELERY_WORKER_REVOKES_MAX`). */
 export const DEFAULT_REVOKES_MAX = 50_000;
+/** Seconds a revoked id is remembered by default (Celery's `REVOKE_EXPIRES`). */
 export const DEFAULT_REVOKE_EXPIRES_SECONDS = 10_800;
 
 /** Bounds of RevokedIds. */
