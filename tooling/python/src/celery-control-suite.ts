@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import { Client, defineTask, MemoryResultBackend, type Transport, Worker } from '@conveyor/core';
 import { expect, it } from 'vitest';
-import { sendFromPython } from './celery.js';
+import { sendFromPython, startCeleryWorker } from './celery.js';
 import { runCeleryRemoteControl } from './celery-control.js';
 
 /** What differs per broker. */
@@ -92,8 +92,16 @@ export function describeCeleryControl(options: CeleryControlOptions): void {
     };
   };
 
-  it(`${options.name}: celery inspect ping, registered, active and stats reach a Conveyor worker`, async () => {
-    const t = setUp(randomUUID().slice(0, 8));
+  it(`${options.name}: celery inspect ping, registered, active and stats reach a Conveyor worker beside a Python one`, async () => {
+    const suffix = randomUUID().slice(0, 8);
+    const t = setUp(suffix);
+    const pythonQueue = `control-py-${suffix}`;
+    const pythonHostname = `python-control-${suffix}@test`;
+    const python = startCeleryWorker({
+      brokerUrl: options.brokerUrl,
+      queue: pythonQueue,
+      hostname: pythonHostname,
+    });
     try {
       await t.worker.start();
       const held = await t.client.send(t.holdTask, []);
@@ -106,10 +114,22 @@ export function describeCeleryControl(options: CeleryControlOptions): void {
           destination: t.hostname,
           timeoutSeconds: 3,
         });
-      const [ping, registered, active, stats] = await Promise.all(
-        ['ping', 'registered', 'active', 'stats'].map(inspect),
-      );
-      expect(ping?.replies, ping?.stderr).toEqual({ [t.hostname]: { ok: 'pong' } });
+      await python;
+      const [ping, registered, active, stats] = await Promise.all([
+        runCeleryRemoteControl({
+          brokerUrl: options.brokerUrl,
+          kind: 'inspect',
+          command: 'ping',
+          destination: `${t.hostname},${pythonHostname}`,
+          timeoutSeconds: 3,
+        }),
+        ...['registered', 'active', 'stats'].map(inspect),
+      ]);
+      // One `celery inspect ping` answered by both: the Conveyor worker and Celery's own.
+      expect(ping?.replies, ping?.stderr).toEqual({
+        [t.hostname]: { ok: 'pong' },
+        [pythonHostname]: { ok: 'pong' },
+      });
       expect(registered?.replies).toEqual({ [t.hostname]: ['control.add', 'control.hold'] });
       const running = (active?.replies[t.hostname] ?? []) as Record<string, unknown>[];
       expect(running.map((r) => [r.id, r.name, r.hostname])).toEqual([[held.id, 'control.hold', t.hostname]]);
@@ -130,7 +150,9 @@ export function describeCeleryControl(options: CeleryControlOptions): void {
       t.hold.open();
       await t.waitUntil('the held task to finish', () => t.ran.includes(held.id));
     } finally {
+      await python.then((w) => w.stop()).catch(() => {});
       await t.tearDown();
+      await options.cleanup?.([pythonQueue]);
     }
   });
 
