@@ -244,9 +244,12 @@ export class Worker extends TypedEmitter<WorkerEvents> {
       await this.#isolation?.start([...this.#tasks.keys()]);
       await this.transport.connect();
       for (const queue of this.queues) await this.transport.declareQueue({ name: queue });
+      // Listening before consuming: a revoke sent once start() resolved is never missed.
+      await this.#control?.start();
       await this.#consumeAll(this.#consumers.signal);
     } catch (error) {
       // Leave the worker startable again; stop whatever consumers did start.
+      this.#control?.stop();
       this.#consumers.abort();
       this.#state = 'idle';
       throw error;
@@ -260,7 +263,6 @@ export class Worker extends TypedEmitter<WorkerEvents> {
       this.#heartbeat.unref?.();
     }
     await this.#celeryEvents?.online();
-    await this.#control?.start();
   }
 
   #consumeAll(signal: AbortSignal): Promise<void> {
