@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { Client, defineTask, PIDBOX_EXCHANGE } from '@conveyor/core';
 import { describe, expect, it } from 'vitest';
 import { appWithBrokers, FIXTURES, runBin, startBin, transportInApp } from './helpers.js';
 
 /** `conveyor worker --control`: Celery's remote control (the Python side is proven in redis/amqp). */
-const REDIS = 'redis://127.0.0.1:6379/6';
+const REDIS = 'redis://127.0.0.1:6379/4';
 const TASKS = join(FIXTURES, 'metrics-tasks.mjs');
 const app = appWithBrokers(['redis']);
 
@@ -23,7 +24,7 @@ describe('conveyor worker --control', () => {
       const body = {
         method: 'revoke',
         arguments: { task_id: revokedId },
-        destination: null,
+        destination: [`conveyor@${hostname()}`],
         pattern: null,
         matcher: null,
       };
