@@ -11,7 +11,7 @@ import { appWithBrokers, FIXTURES, type RunningBin, startBin, transportInApp } f
 /**
  * `conveyor dashboard` end to end in headless Chromium (Debian's package, driven by
  * playwright-core) on Redis with a real `conveyor worker --events`: the counts change on the page
- * without a reload, the Redrive button sends the dead letters back and the worker runs them, Purge
+ * without a reload, each dead letter shows the exception its task stored (--results), the Redrive button sends the dead letters back and the worker runs them, Purge
  * asks before it removes anything, and a read-only dashboard has no buttons and refuses writes.
  * UPDATE_SCREENSHOTS=1 writes the screenshots of docs/dashboard.md.
  */
@@ -82,11 +82,24 @@ describe.skipIf(!haveChromium)('conveyor dashboard in headless Chromium', () => 
   it('shows counts change live, redrives dead letters that the worker then runs, and asks before a purge', async () => {
     const queue = `cli-dashboard-${RUN}`;
     const marker = join(tmpdir(), `conveyor-dashboard-fixed-${randomUUID()}`);
-    const url = await startDashboard(queue, ['--allow-redrive-purge']);
-    const worker = start(['worker', '--broker', REDIS, '--tasks', TASKS, '-Q', queue, '--events']);
+    const url = await startDashboard(queue, ['--allow-redrive-purge', '--results', REDIS]);
+    const worker = start([
+      'worker',
+      '--broker',
+      REDIS,
+      '--results',
+      REDIS,
+      '--tasks',
+      TASKS,
+      '-Q',
+      queue,
+      '--events',
+    ]);
     await worker.waitForOutput('ready: consuming', 20_000);
 
     const page = await browser!.newPage({ viewport: { width: 1280, height: 900 } });
+    // A locator waits for its element; expect.poll retries instead.
+    page.setDefaultTimeout(2_000);
     let loads = 0;
     page.on('load', () => {
       loads += 1;
@@ -129,7 +142,13 @@ describe.skipIf(!haveChromium)('conveyor dashboard in headless Chromium', () => 
             page.locator(`#failures tr[data-failure="${id}"] td[data-field="exception"]`).textContent(),
           )
           .toContain('not fixed yet');
-        await expect.poll(() => page.locator(`.dlq tr[data-letter="${id}"]`).count()).toBe(1);
+        // With --results, the letter shows what its task stored in the result backend.
+        await expect
+          .poll(
+            () => page.locator(`.dlq tr[data-letter="${id}"] td[data-field="stored-result"]`).textContent(),
+            { timeout: 10_000 },
+          )
+          .toMatch(/^FAILURE: .*not fixed yet/);
       }
       await expect(page.locator('#failures tr[data-failure]').first().textContent()).resolves.toContain(
         'dashboard.fixable',
@@ -191,6 +210,7 @@ describe.skipIf(!haveChromium)('conveyor dashboard in headless Chromium', () => 
     const queue = `cli-dashboard-ro-${RUN}`;
     const url = await startDashboard(queue, []);
     const page = await browser!.newPage();
+    page.setDefaultTimeout(2_000);
     try {
       await page.goto(url);
       await expect.poll(() => page.locator('#mode').textContent(), { timeout: 10_000 }).toBe('read-only');

@@ -1,6 +1,14 @@
-import { redactUrl, type Transport } from '@conveyor/core';
+import { type ResultBackend, redactUrl, type Transport } from '@conveyor/core';
 import { type CommandDef, integerOption, usageHint } from '../args.js';
-import { BROKER_OPTION_HELP, brokerUrl, closeQuietly, connectTransport } from '../broker.js';
+import {
+  BROKER_OPTION_HELP,
+  brokerUrl,
+  closeQuietly,
+  connectTransport,
+  openResultBackend,
+  RESULTS_OPTION_HELP,
+  resultsUrl,
+} from '../broker.js';
 import { type Command, defineCommand } from '../command.js';
 import { ALLOW_WRITES_OPTION, startDashboardServer } from '../dashboard/dashboard-server.js';
 import { DashboardState } from '../dashboard/dashboard-state.js';
@@ -16,7 +24,7 @@ const def = {
   name: 'dashboard',
   summary: 'serve a live web page of queues, workers, failures and dead letters',
   usage: [
-    'conveyor dashboard --broker URL [--queue NAME]... [--listen [HOST]:PORT] [--token TOKEN] [--allow-redrive-purge]',
+    'conveyor dashboard --broker URL [--results URL] [--queue NAME]... [--listen [HOST]:PORT] [--token TOKEN] [--allow-redrive-purge]',
   ],
   description:
     'Serves one page (no framework, nothing to build) that updates itself over Server-Sent\n' +
@@ -24,6 +32,9 @@ const def = {
     'broker cannot tell), workers from their Celery heartbeats, recent failures with their\n' +
     'exceptions, and the letters of each dead-letter queue. Workers and failures come from Celery\n' +
     'events (start workers with --events): on a broker without them (SQS, Kafka) the page says so.\n' +
+    '\n' +
+    'With --results, each dead letter also shows the state, exception and traceback its task\n' +
+    'stored in the result backend (the failures of brokers without events, too).\n' +
     '\n' +
     'Queues: the ones named with --queue (default celery), plus those task-sent events name.\n' +
     '\n' +
@@ -34,6 +45,7 @@ const def = {
     'reads them by consuming them and giving them back, as conveyor dlq list does.',
   options: {
     broker: { type: 'string', short: 'b', placeholder: 'URL', description: BROKER_OPTION_HELP },
+    results: { type: 'string', short: 'r', placeholder: 'URL', description: RESULTS_OPTION_HELP },
     queue: {
       type: 'string',
       short: 'q',
@@ -91,15 +103,19 @@ export const dashboardCommand: Command = defineCommand(def, async ({ values }, i
   }
   const queues = values.queue.length > 0 ? values.queue : ['celery'];
 
+  const backendUrl = resultsUrl(values.results, io);
   let transport: Transport | undefined;
+  let results: ResultBackend | undefined;
   const signals = waitForSignal();
   try {
+    if (backendUrl !== undefined) results = await openResultBackend(backendUrl);
     transport = await connectTransport(url);
     const state = new DashboardState({
       transport,
       broker: redactUrl(url),
       queues,
       writable,
+      results: results !== undefined,
       onError: (error) => io.err(`conveyor: dashboard: ${redactUrl(describe(error))}`),
     });
     await state.start();
@@ -109,6 +125,7 @@ export const dashboardCommand: Command = defineCommand(def, async ({ values }, i
       address,
       pollMs,
       ...(token !== undefined ? { token } : {}),
+      ...(results !== undefined ? { results } : {}),
       onError: (error) => io.err(`conveyor: dashboard: ${redactUrl(describe(error))}`),
     });
     io.out(
@@ -124,10 +141,12 @@ export const dashboardCommand: Command = defineCommand(def, async ({ values }, i
     state.stop();
     await server.close();
     await transport.close();
+    await closeQuietly(results);
     return 0;
   } catch (error) {
     signals.dispose();
     await closeQuietly(transport);
+    await closeQuietly(results);
     throw error;
   }
 });

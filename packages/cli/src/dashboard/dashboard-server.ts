@@ -16,6 +16,7 @@ import {
   type DeadLetter,
   listDeadLetters,
   purgeDeadLetters,
+  type ResultBackend,
   redriveDeadLetters,
   type Transport,
 } from '@conveyor/core';
@@ -36,6 +37,11 @@ export interface DashboardServerOptions {
   address: DashboardAddress;
   /** When set, every request must carry it. */
   token?: string;
+  /**
+   * `--results`: each dead letter is shown with its task's stored state, exception and traceback
+   * (what a worker stored when it failed), also on brokers without events.
+   */
+  results?: ResultBackend;
   /** How often the queues are polled and the page updated (ms). */
   pollMs: number;
   /** Told about failed polls (the page shows them too). */
@@ -158,7 +164,13 @@ export async function startDashboardServer(options: DashboardServerOptions): Pro
             limit: LETTERS_SHOWN,
             idleMs: 500,
           });
-          return { ...listing, letters: listing.letters.map(letterSummary) };
+          const letters = await Promise.all(
+            listing.letters.map(async (letter) => ({
+              ...letterSummary(letter),
+              result: await storedResult(options.results, letter.taskId),
+            })),
+          );
+          return { ...listing, letters };
         });
       }
       case 'POST /api/dead-letters/redrive': {
@@ -268,6 +280,25 @@ function letterSummary(letter: DeadLetter) {
     deadLetteredAt: letter.deadLetteredAt?.toISOString() ?? null,
     deliveryCount: letter.deliveryCount,
   };
+}
+
+/** A letter's stored result, as the page shows it; null without a backend, an id or a document. */
+async function storedResult(
+  results: ResultBackend | undefined,
+  taskId: string | null,
+): Promise<{ status: string; exception: string | null; traceback: string | null } | null> {
+  if (results === undefined || taskId === null) return null;
+  const meta = await results.get(taskId).catch(() => null);
+  if (meta === null) return null;
+  const failure = meta.result as { exc_type?: unknown; exc_message?: unknown } | null;
+  const exception =
+    meta.status === 'FAILURE' &&
+    typeof failure === 'object' &&
+    failure !== null &&
+    typeof failure.exc_type === 'string'
+      ? `${failure.exc_type}: ${Array.isArray(failure.exc_message) ? failure.exc_message.join(' ') : String(failure.exc_message ?? '')}`
+      : null;
+  return { status: meta.status, exception, traceback: meta.traceback };
 }
 
 function carriesToken(request: IncomingMessage, url: URL, token: string): boolean {

@@ -13,6 +13,7 @@ export interface QueueSnapshot {
   ready: number | null;
   inFlight: number | null;
   delayed: number | null;
+  /** Letters in the dead-letter queue, waiting or held by a listing, redrive or purge. */
   deadLettered: number | null;
   /** Change of `ready` per second since the previous poll (negative while a queue drains). */
   readyPerSecond: number | null;
@@ -58,6 +59,8 @@ export interface DashboardSnapshot {
   events: boolean;
   /** True when redrive and purge are allowed (`--allow-redrive-purge`). */
   writable: boolean;
+  /** True when dead letters are shown with their stored results (`--results`). */
+  results: boolean;
   polledAt: number;
   queues: QueueSnapshot[];
   workers: WorkerSnapshot[];
@@ -74,6 +77,8 @@ export interface DashboardStateOptions {
   /** Queues named with `--queue`; more are added as events name them. */
   queues: readonly string[];
   writable: boolean;
+  /** A result backend is open (`--results`). */
+  results?: boolean;
   /** The dead-letter queue of a queue (the transport contract's `<queue>.dlq`). */
   deadLetterQueueOf?: (queue: string) => string;
   /** How many failures are kept (newest first). */
@@ -139,8 +144,10 @@ export class DashboardState {
         try {
           const [depth, dead] = await Promise.all([
             this.#options.transport.queueDepth(name),
+            // Letters a listing holds for a moment are in flight: still dead letters, so the count
+            // does not dip (and make the page list again) while the page reads them.
             this.#options.transport.queueDepth(deadLetterQueue).then(
-              (d) => d.ready,
+              (d) => d.ready + (d.inFlight ?? 0),
               () => null,
             ),
           ]);
@@ -191,6 +198,7 @@ export class DashboardState {
       broker: this.#options.broker,
       events: this.#events,
       writable: this.#options.writable,
+      results: this.#options.results ?? false,
       polledAt: this.#polledAt,
       queues: this.#queues.map(
         (name) =>

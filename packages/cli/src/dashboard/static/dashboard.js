@@ -6,6 +6,8 @@ const token = new URLSearchParams(location.search).get('token');
 const withToken = (path) =>
   token ? `${path}${path.includes('?') ? '&' : '?'}token=${encodeURIComponent(token)}` : path;
 const letterCounts = new Map();
+// The newest listing asked for, per queue: an older answer arriving late is dropped.
+const listingSeq = new Map();
 let latest = null;
 
 function api(path, init = {}) {
@@ -149,7 +151,12 @@ function deadLetterBox(queue) {
       el(
         'thead',
         {},
-        el('tr', {}, ...['key', 'task', 'reason', 'dead-lettered', 'deliveries'].map((h) => el('th', {}, h))),
+        el(
+          'tr',
+          {},
+          ...['key', 'task', 'reason', 'dead-lettered', 'deliveries'].map((h) => el('th', {}, h)),
+          el('th', { 'data-field': 'stored-result' }, 'stored result'),
+        ),
       ),
       el('tbody'),
     ),
@@ -163,6 +170,7 @@ function renderDeadLetters(state) {
     const box = deadLetterBox(queue);
     box.querySelector('[data-field="count"]').textContent = `${dash(queue.deadLettered)} letters`;
     for (const button of box.querySelectorAll('button')) button.hidden = !state.writable;
+    box.querySelector('th[data-field="stored-result"]').hidden = !state.results;
     box.querySelector('[data-field="readonly"]').textContent = state.writable
       ? ''
       : 'read-only: start the dashboard with --allow-redrive-purge to redrive or purge';
@@ -175,12 +183,15 @@ function renderDeadLetters(state) {
 
 function loadLetters(queue, box) {
   const body = box.querySelector('tbody');
+  const seq = (listingSeq.get(queue.name) || 0) + 1;
+  listingSeq.set(queue.name, seq);
   if (!queue.deadLettered) {
     body.replaceChildren();
     return;
   }
   api(`api/dead-letters?queue=${encodeURIComponent(queue.name)}`)
     .then((listing) => {
+      if (listingSeq.get(queue.name) !== seq) return;
       body.replaceChildren(
         ...listing.letters.map((l) =>
           el(
@@ -191,13 +202,27 @@ function loadLetters(queue, box) {
             el('td', {}, dash(l.reason)),
             el('td', {}, l.deadLetteredAt ? new Date(l.deadLetteredAt).toLocaleString() : 'unknown'),
             el('td', { class: 'num' }, l.deliveryCount),
+            storedResult(l.result),
           ),
         ),
       );
     })
     .catch((error) =>
-      body.replaceChildren(el('tr', {}, el('td', { colspan: 5 }, `cannot list: ${error.message}`))),
+      body.replaceChildren(el('tr', {}, el('td', { colspan: 6 }, `cannot list: ${error.message}`))),
     );
+}
+
+/** The task's state in the result backend (--results): its exception and traceback when it failed. */
+function storedResult(result) {
+  const td = el('td', { 'data-field': 'stored-result', hidden: !latest.results });
+  if (!result) {
+    td.textContent = '-';
+    return td;
+  }
+  td.append(result.exception ? `${result.status}: ${result.exception}` : result.status);
+  if (result.traceback)
+    td.append(el('details', {}, el('summary', {}, 'traceback'), el('pre', {}, result.traceback)));
+  return td;
 }
 
 function doRedrive(queue, result) {
