@@ -282,6 +282,7 @@ export {
 } from './celery-events-suite.js';
 // Celery's Redis results, for the brokers on which Celery has no result backend (SQS, Kafka).
 export { CeleryRedisResults } from './celery-redis-results.js';
+export { describeFlower, type FlowerSuiteOptions } from './flower-suite.js';
 // The whole catalogue (cases, task mirrors, context types) is part of this entry point's API.
 export * from './interop-cases.js';
 // The probe a broker package's interop test file runs first: skip (or fail under CI) with the reason.
