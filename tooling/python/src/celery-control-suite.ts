@@ -63,9 +63,9 @@ export function describeCeleryControl(options: CeleryControlOptions): void {
     worker.on('started', (e) => started.add(e.taskId));
     worker.on('succeeded', (e) => ran.push(e.taskId));
     const client = new Client({ transport });
-    const waitUntil = async (what: string, done: () => boolean): Promise<void> => {
+    const waitUntil = async (what: string, done: () => boolean | Promise<boolean>): Promise<void> => {
       const deadline = Date.now() + 30_000;
-      while (!done()) {
+      while (!(await done())) {
         if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
@@ -174,6 +174,11 @@ export function describeCeleryControl(options: CeleryControlOptions): void {
       expect(revokeEarly.replies, revokeEarly.stderr).toEqual({
         [t.hostname]: { ok: `tasks {'${early}'} flagged as revoked` },
       });
+      // As Celery 5.7: a task that has no result yet is stored REVOKED at once.
+      await t.waitUntil(
+        'REVOKED stored for the early id',
+        async () => (await t.results.get(early))?.status === 'REVOKED',
+      );
       // Queued behind a running task (concurrency 1), then revoked.
       const held = await t.client.send(t.holdTask, []);
       await t.waitUntil('the held task to start', () => t.started.has(held.id));

@@ -17,6 +17,7 @@ export {
 export {
   CONTROL_COMMANDS,
   type ControlledWorker,
+  type RevokeListener,
   WorkerRemoteControl,
   type WorkerRemoteControlOptions,
 } from './worker-remote-control.js';

@@ -34,6 +34,12 @@ export interface ControlledWorker {
   emit(event: 'error', payload: WorkerEvents['error']): void;
 }
 
+/**
+ * Told the ids of each revoke that are not running here, so the worker can store REVOKED for them
+ * at once, as Celery 5.7's `_revoke` marks them in the result backend.
+ */
+export type RevokeListener = (taskIds: readonly string[]) => void;
+
 /** The commands answered; anything else gets kombu's error reply for an unknown method. */
 export const CONTROL_COMMANDS = [
   'ping',
@@ -69,11 +75,13 @@ export class WorkerRemoteControl {
   readonly #startedAt = Date.now();
   #subscription: AbortController | undefined;
   #clock = 0;
+  #onRevoke: RevokeListener | undefined;
 
   constructor(
     worker: ControlledWorker,
     taskNames: readonly string[],
     options: WorkerRemoteControlOptions | true = {},
+    onRevoke?: RevokeListener,
   ) {
     const { transport } = worker;
     if (!transport.capabilities.broadcast || transport.broadcast === undefined) {
@@ -88,6 +96,7 @@ export class WorkerRemoteControl {
     this.#exchange = resolved.exchange ?? PIDBOX_EXCHANGE;
     this.#worker = worker;
     this.#taskNames = [...taskNames].sort();
+    this.#onRevoke = onRevoke;
   }
 
   /** Starts tracking tasks and listening; resolves once the mailbox is subscribed. */
@@ -148,6 +157,8 @@ export class WorkerRemoteControl {
     const raw = args.task_id;
     const ids = (Array.isArray(raw) ? raw : raw === undefined || raw === null ? [] : [raw]).map(String);
     for (const id of ids) this.revoked.add(id);
+    const notRunning = ids.filter((id) => !this.#tracker.active.has(id));
+    if (notRunning.length > 0) this.#onRevoke?.(notRunning);
     const set = `{${ids.map((id) => pythonValueRepr(id)).join(', ')}}`;
     if (args.terminate === true) {
       const running = ids.filter((id) => this.#tracker.active.has(id));

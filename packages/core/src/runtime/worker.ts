@@ -127,6 +127,9 @@ const KNOWN_WORKER_OPTIONS = new Set([
   'control',
 ]);
 
+/** States a revoke overwrites in the result backend (Celery's `_revoke`); others are a worker's. */
+const REVOCABLE_STATES: ReadonlySet<string> = new Set(['PENDING', 'RECEIVED', 'RETRY', 'REJECTED']);
+
 /** One running task, so that shutdown can give it back. */
 interface Execution {
   readonly delivery: Delivery;
@@ -226,7 +229,14 @@ export class Worker extends TypedEmitter<WorkerEvents> {
     this.#celeryEvents = events === false ? undefined : new WorkerCeleryEvents(this, events);
     const control = options.control ?? false;
     this.#control =
-      control === false ? undefined : new WorkerRemoteControl(this, [...this.#tasks.keys()], control);
+      control === false
+        ? undefined
+        : new WorkerRemoteControl(
+            this,
+            [...this.#tasks.keys()],
+            control,
+            (ids) => void this.#markRevoked(ids),
+          );
   }
 
   /** Number of tasks running now. */
@@ -794,6 +804,30 @@ export class Worker extends TypedEmitter<WorkerEvents> {
         await new Promise((resolve) =>
           setTimeout(resolve, Math.min(GIVE_BACK_RETRY_MAX_MS, 250 * 2 ** attempt)),
         );
+      }
+    }
+  }
+
+  /**
+   * Celery 5.7's revoke: a task not yet finished (no result, or PENDING, RECEIVED, RETRY, REJECTED)
+   * is stored REVOKED at once, so a caller waiting on it learns without the task reaching a worker.
+   */
+  async #markRevoked(taskIds: readonly string[]): Promise<void> {
+    if (!this.#results) return;
+    for (const taskId of taskIds) {
+      try {
+        const meta = await this.#results.get(taskId);
+        if (meta !== null && !REVOCABLE_STATES.has(meta.status)) continue;
+        await this.#results.store({
+          status: 'REVOKED',
+          result: exceptionInfo(new TaskRevokedError(taskId, 'revoked')),
+          traceback: null,
+          children: [],
+          date_done: formatCeleryDate(new Date()),
+          task_id: taskId,
+        });
+      } catch (error) {
+        this.emit('error', { error, taskId });
       }
     }
   }
