@@ -60,11 +60,12 @@ function renderQueues(state) {
       cell('delayed', q.delayed),
       cell('deadLettered', q.deadLettered),
       cell('readyPerSecond', q.readyPerSecond),
-      cell('succeededPerMinute', state.rates?.succeededPerMinute),
-      cell('failedPerMinute', state.rates?.failedPerMinute),
     ),
   );
   document.querySelector('#queues tbody').replaceChildren(...rows);
+  // Celery's task events do not name the queue: the rates are for every queue together.
+  document.getElementById('succeeded-per-minute').textContent = dash(state.rates?.succeededPerMinute);
+  document.getElementById('failed-per-minute').textContent = dash(state.rates?.failedPerMinute);
 }
 
 function noEvents(state) {
