@@ -160,7 +160,9 @@ describe('dashboard API', () => {
     expect(wrong.status).toBe(400);
     expect((await transport.queueDepth(`${QUEUE}.dlq`)).ready).toBe(3);
 
-    const redrive = await post(server, 'api/dead-letters/redrive', { queue: QUEUE });
+    // The same host through a proxy that terminates TLS is the page's own origin.
+    const sameHost = new URL(server.url).origin.replace('http:', 'https:');
+    const redrive = await post(server, 'api/dead-letters/redrive', { queue: QUEUE }, { origin: sameHost });
     expect(redrive.status).toBe(200);
     expect(await redrive.json()).toMatchObject({ moved: 3, failed: 0 });
     expect((await transport.queueDepth(QUEUE)).ready).toBe(3);

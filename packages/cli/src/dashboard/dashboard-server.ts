@@ -134,7 +134,8 @@ export async function startDashboardServer(options: DashboardServerOptions): Pro
       throw new HttpError(415, 'send JSON (content-type: application/json)');
     }
     const origin = request.headers.origin;
-    if (origin !== undefined && origin !== `http://${request.headers.host}`) {
+    // The host only: behind a TLS-terminating proxy the page's origin is https.
+    if (origin !== undefined && hostOf(origin) !== request.headers.host) {
       throw new HttpError(403, `cross-origin request from ${origin} refused`);
     }
   };
@@ -299,6 +300,14 @@ async function storedResult(
       ? `${failure.exc_type}: ${Array.isArray(failure.exc_message) ? failure.exc_message.join(' ') : String(failure.exc_message ?? '')}`
       : null;
   return { status: meta.status, exception, traceback: meta.traceback };
+}
+
+function hostOf(origin: string): string | null {
+  try {
+    return new URL(origin).host;
+  } catch {
+    return null;
+  }
 }
 
 function carriesToken(request: IncomingMessage, url: URL, token: string): boolean {
