@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -32,7 +33,11 @@ let browser: Browser | undefined;
 
 beforeAll(async () => {
   if (haveChromium) {
-    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox'] });
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ['--no-sandbox', '--disable-dev-shm-usage'],
+    });
   }
 });
 
@@ -40,7 +45,29 @@ afterAll(async () => {
   await browser?.close();
   for (const bin of running) bin.child.kill('SIGTERM');
   await Promise.all(running.map((bin) => bin.exited.catch(() => {})));
+  await deleteRedisKeys(`*cli-dashboard-*${RUN}*`);
 });
+
+/** Removes this run's queues from the test database. */
+async function deleteRedisKeys(pattern: string): Promise<void> {
+  const inApp = createRequire(join(app, 'node_modules', '@conveyor', 'redis', 'package.json'));
+  const { Redis } = (await import(inApp.resolve('ioredis'))) as {
+    Redis: new (
+      url: string,
+    ) => {
+      keys(pattern: string): Promise<string[]>;
+      del(...keys: string[]): Promise<number>;
+      quit(): Promise<unknown>;
+    };
+  };
+  const redis = new Redis(REDIS);
+  try {
+    const keys = await redis.keys(pattern);
+    if (keys.length > 0) await redis.del(...keys);
+  } finally {
+    await redis.quit();
+  }
+}
 
 function start(args: string[]): RunningBin {
   const bin = startBin(args, { cwd: app });
