@@ -8,6 +8,7 @@ export {
   type Labels,
   type MetricOptions,
   MetricRegistry,
+  type ObservationListener,
 } from './metric-registry.js';
 export { PROMETHEUS_CONTENT_TYPE } from './prometheus-text.js';
 export { SENT_AT_HEADER } from './sent-at-header.js';

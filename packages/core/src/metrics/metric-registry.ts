@@ -55,6 +55,14 @@ abstract class Metric<Label extends string, Series> {
     this.labelNames = labelNames;
   }
 
+  /** Every series with its label values by name (read by the OpenTelemetry metrics bridge). */
+  entries(): { labels: Labels<Label>; data: Series }[] {
+    return [...this.series.values()].map(({ values, data }) => ({
+      labels: Object.fromEntries(this.labelNames.map((name, i) => [name, values[i]!])) as Labels<Label>,
+      data,
+    }));
+  }
+
   /** Forgets every series (a gauge whose label sets change between scrapes starts over). */
   reset(): void {
     this.series.clear();
@@ -120,6 +128,9 @@ export class Gauge<Label extends string = never> extends Metric<Label, { value: 
   }
 }
 
+/** Told of each observation as it happens (the OpenTelemetry bridge records it into its own histogram). */
+export type ObservationListener<Label extends string> = (labels: Labels<Label>, value: number) => void;
+
 interface HistogramSeries {
   /** Observations per bucket (not cumulative); the last one is +Inf. */
   counts: number[];
@@ -131,6 +142,7 @@ interface HistogramSeries {
 export class Histogram<Label extends string = never> extends Metric<Label, HistogramSeries> {
   readonly type = 'histogram';
   readonly buckets: readonly number[];
+  readonly #listeners = new Set<ObservationListener<Label>>();
 
   constructor(options: HistogramOptions<Label>) {
     super(options);
@@ -160,6 +172,13 @@ export class Histogram<Label extends string = never> extends Metric<Label, Histo
     series.counts[index]! += 1;
     series.sum += value;
     series.count += 1;
+    for (const listener of this.#listeners) listener((labels ?? {}) as Labels<Label>, value);
+  }
+
+  /** Calls `listener` after each observation; returns a function that removes it. */
+  onObserve(listener: ObservationListener<Label>): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
   }
 
   protected renderSeries(lines: string[], values: readonly string[], data: HistogramSeries): void {
@@ -208,9 +227,19 @@ export class MetricRegistry {
    * that fails leaves its gauges as they were: one broken source must not blank the whole scrape.
    */
   async render(): Promise<string> {
-    await Promise.allSettled([...this.#collectors].map(async (collect) => collect()));
+    await this.collect();
     const blocks = [...this.#metrics.values()].map((metric) => metric.render());
     return blocks.length === 0 ? '' : `${blocks.join('\n')}\n`;
+  }
+
+  /** Runs the collectors (gauges read at collection time), each failure ignored as in {@link render}. */
+  async collect(): Promise<void> {
+    await Promise.allSettled([...this.#collectors].map(async (collect) => collect()));
+  }
+
+  /** The metrics declared so far, in declaration order. */
+  metrics(): (Counter<string> | Gauge<string> | Histogram<string>)[] {
+    return [...this.#metrics.values()] as (Counter<string> | Gauge<string> | Histogram<string>)[];
   }
 
   #add<M extends Metric<string, unknown>>(metric: M): M {
