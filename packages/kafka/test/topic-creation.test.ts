@@ -88,7 +88,9 @@ describe('KafkaTransport topic creation', () => {
       t.queueDepth(next),
     ]);
     expect(await t.queueDepth(next)).toMatchObject({ ready: 1 });
-    console.log(`topic creation: declared, published and read a depth ${Date.now() - started} ms after a deletion`);
+    console.log(
+      `topic creation: declared, published and read a depth ${Date.now() - started} ms after a deletion`,
+    );
   });
 });
 
