@@ -120,6 +120,36 @@ describe('Worker({ events })', () => {
     ).toThrow(InvalidOptionError);
   });
 
+  // Tasks already waiting are delivered as soon as the worker consumes: the events must be
+  // listening by then, and worker-online must come first, as in Celery.
+  it('sends the events of tasks that were waiting before the worker started, after worker-online', async () => {
+    const transport = new BroadcastingMemoryTransport();
+    const client = new Client({ transport });
+    const waiting = [await client.send(add, [1, 2]), await client.send(add, [3, 4])];
+    const worker = new Worker({ transport, tasks: [add], hostname: 'conveyor@early', events: true });
+    await worker.start();
+    try {
+      await vitestWaitFor(() =>
+        waiting.every((h) =>
+          transport.broadcast.events().some((e) => e.uuid === h.id && e.type === 'task-succeeded'),
+        ),
+      );
+    } finally {
+      await worker.stop();
+      await transport.close();
+    }
+    const types = transport.broadcast.events().map((e) => e.type);
+    expect(types[0]).toBe('worker-online');
+    for (const handle of waiting) {
+      expect(
+        transport.broadcast
+          .events()
+          .filter((e) => e.uuid === handle.id)
+          .map((e) => e.type),
+      ).toEqual(['task-received', 'task-started', 'task-succeeded']);
+    }
+  });
+
   it("sends Celery's worker and task events with Celery's fields", async () => {
     const transport = new BroadcastingMemoryTransport();
     const boom = defineTask({

@@ -249,6 +249,7 @@ export class Worker extends TypedEmitter<WorkerEvents> {
     if (this.#state !== 'idle') throw new InvalidOptionError('start', `worker is ${this.#state}`);
     this.#state = 'running';
     this.#consumers = new AbortController();
+    let announced = false;
     try {
       if (this.#tracingOptions !== undefined) this.#tracing ??= await resolveTracing(this.#tracingOptions);
       await this.#isolation?.start([...this.#tasks.keys()]);
@@ -256,11 +257,16 @@ export class Worker extends TypedEmitter<WorkerEvents> {
       for (const queue of this.queues) await this.transport.declareQueue({ name: queue });
       // Listening before consuming: a revoke sent once start() resolved is never missed.
       await this.#control?.start();
+      // Online before consuming, as in Celery: tasks already waiting are delivered at once, and
+      // their task events (and the worker's announcement before them) must not be missed.
+      await this.#celeryEvents?.online();
+      announced = true;
       await this.#consumeAll(this.#consumers.signal);
     } catch (error) {
       // Leave the worker startable again; stop whatever consumers did start.
       this.#control?.stop();
       this.#consumers.abort();
+      if (announced) await this.#celeryEvents?.offline();
       this.#state = 'idle';
       throw error;
     }
@@ -272,7 +278,6 @@ export class Worker extends TypedEmitter<WorkerEvents> {
       this.#heartbeat = setInterval(() => this.#extendLongRunning(timeout, every), every);
       this.#heartbeat.unref?.();
     }
-    await this.#celeryEvents?.online();
   }
 
   #consumeAll(signal: AbortSignal): Promise<void> {
