@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { CELERY_EVENT_EXCHANGE } from '@conveyor/core';
 import { describe, expect, it } from 'vitest';
@@ -25,7 +26,10 @@ describe('conveyor worker --events (-E)', () => {
       },
       { signal: subscription.signal },
     );
-    const worker = startBin(['worker', '-E', '--broker', REDIS, '--tasks', TASKS, '-Q', queue], { cwd: app });
+    const worker = startBin(
+      ['worker', '-E', '-n', `${queue}@%h`, '--broker', REDIS, '--tasks', TASKS, '-Q', queue],
+      { cwd: app },
+    );
     pid = worker.child.pid;
     try {
       await worker.waitForOutput('ready: consuming', 30_000);
@@ -35,13 +39,26 @@ describe('conveyor worker --events (-E)', () => {
       while (!seen.some((e) => e.type === 'worker-offline') && Date.now() < deadline) {
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
-      expect(seen[0]).toMatchObject({ type: 'worker-online', sw_ident: 'conveyor', freq: 2 });
+      expect(seen[0]).toMatchObject({
+        type: 'worker-online',
+        sw_ident: 'conveyor',
+        freq: 2,
+        hostname: `${queue}@${hostname()}`,
+      });
       expect(seen.at(-1)).toMatchObject({ type: 'worker-offline' });
     } finally {
       worker.child.kill('SIGKILL');
       subscription.abort();
       await listener.close();
     }
+  });
+
+  it('refuses a node name with spaces, naming --hostname', async () => {
+    const result = await runBin(['worker', '-n', 'two words', '--broker', 'memory://', '--tasks', TASKS], {
+      cwd: app,
+    });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/--hostname/);
   });
 
   it('refuses -E on a broker that cannot broadcast, naming the capability', async () => {

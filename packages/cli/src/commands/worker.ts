@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import {
   attachWorkerMetrics,
   type ResultBackend,
@@ -18,6 +19,7 @@ import {
   resultsUrl,
 } from '../broker.js';
 import { type Command, defineCommand } from '../command.js';
+import { UsageError } from '../errors.js';
 import { loadTasks } from '../load-tasks.js';
 import { type MetricsServer, parseMetricsAddress, serveMetrics } from '../metrics-server.js';
 import { describe, type Io, preview } from '../output.js';
@@ -104,6 +106,13 @@ const def = {
       description:
         "send Celery's worker and task events (like celery worker -E) for Celery's event receiver and Flower; Redis and RabbitMQ",
     },
+    hostname: {
+      type: 'string',
+      short: 'n',
+      placeholder: 'NAME',
+      description:
+        'node name in Celery events and remote control, like celery worker -n; %h is this host (default conveyor@%h)',
+    },
     control: {
       type: 'boolean',
       description:
@@ -138,6 +147,7 @@ export const workerCommand: Command = defineCommand(def, async ({ values }, io) 
   const storeIn = resultsUrl(values.results, io);
   const signing = await workerSigningFromFlags(def.name, values, io);
   const metricsAt = values.metrics === undefined ? undefined : parseMetricsAddress(def.name, values.metrics);
+  const nodeName = values.hostname === undefined ? undefined : parseNodeName(values.hostname);
 
   const log = logger(io);
   const { tasks, file } = await loadTasks(tasksFile, io.cwd);
@@ -160,6 +170,7 @@ export const workerCommand: Command = defineCommand(def, async ({ values }, io) 
     if (signing !== undefined) options.signing = signing.options;
     if (values.events === true) options.events = true;
     if (values.control === true) options.control = true;
+    if (nodeName !== undefined) options.hostname = nodeName;
     const worker = new Worker(options);
     log.info(
       `starting worker ${worker.hostname}: ${tasks.length} task${tasks.length === 1 ? '' : 's'} from ${file} ` +
@@ -295,4 +306,15 @@ function logTaskEvents(worker: Worker, log: Logger): void {
   worker.on('error', (e) =>
     log.error(`worker error${e.taskId ? ` (task ${e.taskId})` : ''}: ${describe(e.error)}`),
   );
+}
+
+/** Celery's `-n`: `%h` is this machine's host name; several workers on one host need distinct names. */
+function parseNodeName(value: string): string {
+  const name = value.replaceAll('%h', hostname());
+  if (name.trim() === '' || /\s/.test(name)) {
+    throw new UsageError(
+      `--hostname must be a name without spaces, e.g. worker1@%h; got ${JSON.stringify(value)}`,
+    );
+  }
+  return name;
 }
