@@ -137,7 +137,7 @@ describe.each([
   ['redis', redisUrl],
   ['amqp', amqpUrl],
 ] as const)('no password in what the CLI prints or writes (%s)', (name, url) => {
-  it('worker, send (with its result), dlq, inspect, conformance and the demo, working', async () => {
+  it('worker, send (with its result), dlq, inspect, conformance, the demo and the dashboard, working', async () => {
     const queue = `${QUEUE}-${name}`;
     const worker = startBin(
       ['worker', '--broker', url(), '--results', redisUrl(), '--tasks', TASKS, '-Q', queue],
@@ -219,6 +219,36 @@ describe.each([
       await runDemo(['--tasks', '30', '--broker', url(), '--queue', `${queue}-demo`]),
     );
     expect(demo.code, demo.stderr).toBe(0);
+
+    // The dashboard: its page, its JSON state (the letters included) and its own output.
+    const dashboard = startBin(
+      [
+        'dashboard',
+        '--broker',
+        url(),
+        '--results',
+        redisUrl(),
+        '--queue',
+        queue,
+        '--listen',
+        '127.0.0.1:0',
+        '--allow-redrive-purge',
+      ],
+      { cwd: app },
+    );
+    try {
+      await dashboard.waitForOutput('dashboard: serving', 20_000);
+      const page = /dashboard: serving (http:\/\/\S+)/.exec(dashboard.stdout())?.[1];
+      expect(page).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
+      for (const path of ['', 'api/state']) {
+        const response = await fetch(`${page}${path}`);
+        expect(response.status).toBe(200);
+        outputs.push({ label: `dashboard GET /${path}`, text: await response.text() });
+      }
+    } finally {
+      dashboard.child.kill('SIGTERM');
+    }
+    record('dashboard', await dashboard.exited);
     expectNoSecret(outputs.splice(0));
   }, 180_000);
 
