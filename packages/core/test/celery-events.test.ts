@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
   CELERY_EVENT_EXCHANGE,
@@ -234,7 +235,10 @@ describe('Worker({ events })', () => {
       processed: 3,
       loadavg: expect.any(Array),
       sw_ident: 'conveyor',
-      sw_ver: expect.any(String),
+      // The package's own version, not a copy that a release would leave behind.
+      sw_ver: (
+        JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
+      ).version,
       sw_sys: expect.any(String),
     });
   });

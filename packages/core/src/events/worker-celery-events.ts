@@ -4,12 +4,13 @@ import { pythonValueRepr } from '../message/python-repr.js';
 import type { Listener } from '../runtime/typed-emitter.js';
 import type { WorkerEvents } from '../runtime/worker-events.js';
 import type { Transport } from '../transport/transport.js';
+import { CONVEYOR_VERSION } from '../version.js';
 import { CeleryEventDispatcher } from './event-dispatcher.js';
 
 /** Celery's `SOFTWARE_INFO` of a Conveyor worker; Flower shows it beside each worker. */
 export const CONVEYOR_SOFTWARE_INFO = Object.freeze({
   sw_ident: 'conveyor',
-  sw_ver: '0.1.0',
+  sw_ver: CONVEYOR_VERSION,
   sw_sys: osType(),
 });
 
