@@ -1,0 +1,1 @@
+export { describeTracingAcrossBroker, type TracingAcrossBrokerOptions } from './tracing-across-broker.js';
