@@ -34,11 +34,20 @@ describe('delays longer than one SQS hop', () => {
     const sentAt = Date.now();
     await sqs.publish(queue, probeMessage(`${queue}-late`), { delayMs: 5500 });
     // Hops at about 2 s and 4 s: in between, the message sits delayed in SQS, not in flight here.
+    // A hop is a receive, a send and a delete, so one look may land inside it (on a slow machine,
+    // near 3 s): look again until just before the second hop. A transport that held the early copy
+    // in flight until due would show it in flight, not delayed, through the whole window.
     await sleep(3000);
-    const depth = await sqs.queueDepth(queue);
+    await expect
+      .poll(
+        async () => {
+          const { inFlight, delayed } = await sqs.queueDepth(queue);
+          return { inFlight, delayed };
+        },
+        { timeout: Math.max(100, sentAt + 3900 - Date.now()), interval: 50 },
+      )
+      .toEqual({ inFlight: 0, delayed: 1 });
     expect(probe.deliveries).toHaveLength(0);
-    expect(depth.inFlight).toBe(0);
-    expect(depth.delayed).toBe(1);
     await probe.waitForCount(1, 20_000);
     expect(Date.now() - sentAt).toBeGreaterThanOrEqual(5500 - 25);
     expect(probe.deliveries[0]!.deliveryCount).toBe(1);
@@ -206,14 +215,15 @@ it('a standard queue hands out no ordering key, even for a message sent with a g
 
 describe('FIFO', () => {
   it('extendVisibility keeps a message of its own group held past the timeout', async () => {
-    const sqs = transport({ fifo: true, visibilityTimeoutMs: 1000 });
+    // 2 s of visibility leaves room for the extension to arrive in time on a slow machine.
+    const sqs = transport({ fifo: true, visibilityTimeoutMs: 2000 });
     const queue = queueName('fifoext', true);
     await sqs.declareQueue({ name: queue });
     await sqs.publish(queue, probeMessage(`${queue}-a`), { orderingKey: 'a' });
     const probe = await new ConsumerProbe(sqs, queue, 2, 'hold').start();
     await probe.waitForCount(1, 10_000);
-    await probe.deliveries[0]!.extendVisibility(6000);
-    await sleep(2500);
+    await probe.deliveries[0]!.extendVisibility(8000);
+    await sleep(4000);
     expect(probe.deliveries).toHaveLength(1);
     await probe.ack(probe.deliveries[0]!);
   });
