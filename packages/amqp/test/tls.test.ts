@@ -1,26 +1,14 @@
 // amqps:// against the real RabbitMQ TLS listener brokers.sh opens (5671, test certificates from
 // tooling/brokers/tls-certs.sh, client certificate required: verify_peer, fail_if_no_peer_cert).
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import {
-  BrokerAuthenticationError,
-  BrokerConnectionError,
-  Client,
-  defineTask,
-  InvalidOptionError,
-  MemoryResultBackend,
-  transportFromUrl,
-  Worker,
-} from '@conveyor/core';
+import { BrokerAuthenticationError, BrokerConnectionError, transportFromUrl } from '@conveyor/core';
+import { addOverTransport, failureOf, invalidOptionOf, testCertificates } from '@conveyor/test-support';
 import amqplib from 'amqplib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { AmqpTransport, type AmqpTransportOptions } from '../src/index.js';
 import { RABBIT_URL } from './amqp-harness.js';
 
 const TLS_URL = 'amqps://guest:guest@127.0.0.1:5671';
-const tlsDir = fileURLToPath(new URL('../../../.conveyor/brokers/tls/', import.meta.url));
-const file = (name: string) => `${tlsDir}${name}`;
-const pem = (name: string) => readFileSync(file(name));
+const { path: file, pem } = testCertificates;
 const clientCertificate = { cert: pem('client.crt'), key: pem('client.key') };
 const queue = `tls-${Math.random().toString(36).slice(2, 8)}`;
 
@@ -31,19 +19,13 @@ afterAll(async () => {
   await connection.close();
 });
 
-/** connect() rejects: with what, and how long it took (reported, not asserted: shared machine). */
 async function connectFailure(options: AmqpTransportOptions): Promise<Error> {
   const transport = new AmqpTransport({ connectTimeoutMs: 5000, ...options });
-  const started = Date.now();
   try {
-    await transport.connect();
-  } catch (error) {
-    console.log(`amqp tls: connect failed after ${Date.now() - started} ms: ${(error as Error).message}`);
-    return error as Error;
+    return await failureOf('amqp tls: connect', () => transport.connect());
   } finally {
     await transport.close();
   }
-  throw new Error('connect() succeeded');
 }
 
 describe('RabbitMQ over TLS (amqps://127.0.0.1:5671)', () => {
@@ -55,17 +37,7 @@ describe('RabbitMQ over TLS (amqps://127.0.0.1:5671)', () => {
     });
     // As the CLI opens it: from the URL alone.
     const transport = await transportFromUrl(`${TLS_URL}?${query}`);
-    const results = new MemoryResultBackend();
-    const add = defineTask({ name: 'tls.add', handler: ([a, b]: [number, number]) => a + b });
-    const worker = new Worker({ transport, tasks: [add], queues: [queue], results, concurrency: 2 });
-    await worker.start();
-    try {
-      const handle = await new Client({ transport, results, defaultQueue: queue }).send(add, [2, 3]);
-      expect(await handle.get({ timeout: 15_000 })).toBe(5);
-    } finally {
-      await worker.stop();
-      await transport.close();
-    }
+    expect(await addOverTransport(transport, queue, 15_000)).toBe(5);
   }, 30_000);
 
   it('is refused without a client certificate: the listener requires one', async () => {
@@ -99,15 +71,7 @@ describe('RabbitMQ over TLS (amqps://127.0.0.1:5671)', () => {
   }, 15_000);
 
   it('checks TLS options when built, naming the option', () => {
-    const invalid = (options: AmqpTransportOptions): string => {
-      try {
-        new AmqpTransport(options);
-      } catch (error) {
-        expect(error).toBeInstanceOf(InvalidOptionError);
-        return (error as InvalidOptionError).option;
-      }
-      throw new Error('no error');
-    };
+    const invalid = (options: AmqpTransportOptions) => invalidOptionOf(() => new AmqpTransport(options));
     expect(invalid({ url: TLS_URL, tls: { ca: 'not a certificate' } })).toBe('tls.ca');
     expect(invalid({ url: TLS_URL, tls: { key: pem('client.key') } })).toBe('tls.cert');
     expect(invalid({ url: `${TLS_URL}?tlsCa=${file('missing.crt')}` })).toBe('tlsCa');

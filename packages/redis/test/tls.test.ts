@@ -1,25 +1,14 @@
 // rediss:// against the real Redis TLS port brokers.sh opens (6380, test certificates from
 // tooling/brokers/tls-certs.sh, client certificates optional but checked when shown).
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import {
-  BrokerConnectionError,
-  Client,
-  defineTask,
-  InvalidOptionError,
-  MemoryResultBackend,
-  transportFromUrl,
-  Worker,
-} from '@conveyor/core';
+import { BrokerConnectionError, transportFromUrl } from '@conveyor/core';
+import { addOverTransport, failureOf, invalidOptionOf, testCertificates } from '@conveyor/test-support';
 import { afterAll, describe, expect, it } from 'vitest';
 import { queueKeys, RedisTransport, type RedisTransportOptions } from '../src/index.js';
 import { rawClient } from './redis-harness.js';
 
 const DB = 9;
 const TLS_PORT = 6380;
-const tlsDir = fileURLToPath(new URL('../../../.conveyor/brokers/tls/', import.meta.url));
-const file = (name: string) => `${tlsDir}${name}`;
-const pem = (name: string) => readFileSync(file(name));
+const { path: file, pem } = testCertificates;
 const queue = `tls-${Math.random().toString(36).slice(2, 8)}`;
 const TLS_URL = `rediss://127.0.0.1:${TLS_PORT}/${DB}`;
 
@@ -30,37 +19,22 @@ afterAll(async () => {
   redis.disconnect();
 });
 
-/** connect() rejects: with what, and how long it took (reported, not asserted: shared machine). */
 async function connectFailure(options: RedisTransportOptions): Promise<BrokerConnectionError> {
   const transport = new RedisTransport({ connectTimeoutMs: 5000, onWarning: () => {}, ...options });
-  const started = Date.now();
   try {
-    await transport.connect();
-  } catch (error) {
-    console.log(`redis tls: connect failed after ${Date.now() - started} ms: ${(error as Error).message}`);
+    const error = await failureOf('redis tls: connect', () => transport.connect());
     expect(error).toBeInstanceOf(BrokerConnectionError);
     return error as BrokerConnectionError;
   } finally {
     await transport.close();
   }
-  throw new Error('connect() succeeded');
 }
 
 describe('Redis over TLS (rediss://127.0.0.1:6380)', () => {
   it('runs a task over TLS, trusting the test CA named in the URL', async () => {
     // As the CLI opens it: from the URL alone.
     const transport = await transportFromUrl(`${TLS_URL}?tlsCa=${encodeURIComponent(file('ca.crt'))}`);
-    const results = new MemoryResultBackend();
-    const add = defineTask({ name: 'tls.add', handler: ([a, b]: [number, number]) => a + b });
-    const worker = new Worker({ transport, tasks: [add], queues: [queue], results, concurrency: 2 });
-    await worker.start();
-    try {
-      const handle = await new Client({ transport, results, defaultQueue: queue }).send(add, [2, 3]);
-      expect(await handle.get({ timeout: 15_000 })).toBe(5);
-    } finally {
-      await worker.stop();
-      await transport.close();
-    }
+    expect(await addOverTransport(transport, queue, 15_000)).toBe(5);
   }, 30_000);
 
   it('verifies the server by default: Node default CAs do not trust the test CA', async () => {
@@ -100,15 +74,7 @@ describe('Redis over TLS (rediss://127.0.0.1:6380)', () => {
   }, 15_000);
 
   it('checks TLS options when built, naming the option', () => {
-    const invalid = (options: RedisTransportOptions): string => {
-      try {
-        new RedisTransport(options);
-      } catch (error) {
-        expect(error).toBeInstanceOf(InvalidOptionError);
-        return (error as InvalidOptionError).option;
-      }
-      throw new Error('no error');
-    };
+    const invalid = (options: RedisTransportOptions) => invalidOptionOf(() => new RedisTransport(options));
     expect(invalid({ url: TLS_URL, tls: { ca: 'not a certificate' } })).toBe('tls.ca');
     expect(invalid({ url: TLS_URL, tls: { ca: pem('ca.crt'), cert: pem('client.crt') } })).toBe('tls.key');
     expect(invalid({ url: `${TLS_URL}?tlsCa=${file('missing.crt')}` })).toBe('tlsCa');

@@ -7,33 +7,15 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { Client, defineTask, Worker } from '@conveyor/core';
 import { ensurePythonCelery, INTEROP_DIR, skipOrFailInCi } from '@conveyor/python-interop';
+import { describeTracingAcrossBroker } from '@conveyor/test-support';
 import * as otel from '@opentelemetry/api';
-import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import { W3CTraceContextPropagator } from '@opentelemetry/core';
-import {
-  InMemorySpanExporter,
-  type ReadableSpan,
-  SimpleSpanProcessor,
-  TracerProvider,
-} from '@opentelemetry/sdk-trace';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { RedisTransport } from '../src/index.js';
 import { REDIS, rawClient, singleNodeHarness } from './redis-harness.js';
 
 // Shares db 4 with nack-order and binary-dead-letter; this file uses and deletes its own queues.
 const DB = 4;
 const queues: string[] = [];
-
-let exporter: InMemorySpanExporter;
-beforeAll(() => {
-  // A real SDK registered globally, as an application does: spans land in memory for the test.
-  exporter = new InMemorySpanExporter();
-  otel.context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
-  otel.propagation.setGlobalPropagator(new W3CTraceContextPropagator());
-  otel.trace.setGlobalTracerProvider(
-    new TracerProvider({ spanProcessors: [new SimpleSpanProcessor({ exporter })] }),
-  );
-});
 
 afterAll(async () => {
   await singleNodeHarness('tracing', DB).cleanup?.(queues);
@@ -43,74 +25,17 @@ afterAll(async () => {
   client.disconnect();
 });
 
-function named(name: string): ReadableSpan[] {
-  return exporter.getFinishedSpans().filter((span) => span.name === name);
-}
+const { named } = describeTracingAcrossBroker({
+  name: 'Redis',
+  messagingSystem: 'redis',
+  taskName: 'traced.redis',
+  // Separate connections for sender and worker: the context crosses Redis in the stored message.
+  createTransport: (role) =>
+    new RedisTransport({ ...REDIS, db: DB, ...(role === 'worker' ? { pollIntervalMs: 50 } : {}) }),
+  cleanup: (used) => singleNodeHarness('tracing', DB).cleanup?.(used) ?? Promise.resolve(),
+});
 
-describe('tracing across Redis', () => {
-  it('the worker continues the sender’s trace from the message headers, retries included', async () => {
-    const queue = `traced-${randomUUID().slice(0, 8)}`;
-    queues.push(queue);
-    // Separate connections for sender and worker: the context crosses Redis in the stored message.
-    const sending = new RedisTransport({ ...REDIS, db: DB });
-    const working = new RedisTransport({ ...REDIS, db: DB, pollIntervalMs: 50 });
-    let attempts = 0;
-    const task = defineTask({
-      name: 'traced.redis',
-      queue,
-      retry: { maxRetries: 1, initialDelayMs: 1, jitter: 'none' },
-      handler: () => {
-        attempts += 1;
-        if (attempts === 1) throw new Error('once');
-        otel.trace.getTracer('test').startActiveSpan('handler work', (span) => span.end());
-        return 'done';
-      },
-    });
-    const worker = new Worker({ transport: working, tasks: [task], tracing: true });
-    const client = new Client({ transport: sending, tracing: true });
-    try {
-      await worker.start();
-      const handle = await otel.trace.getTracer('test').startActiveSpan('request', async (root) => {
-        try {
-          return await client.send(task, []);
-        } finally {
-          root.end();
-        }
-      });
-      await vi.waitFor(() => expect(named(`process ${queue}`)).toHaveLength(2), { timeout: 15_000 });
-      await vi.waitFor(() => expect(named('handler work')).toHaveLength(1));
-
-      const [root] = named('request');
-      const [send] = named(`send ${queue}`);
-      const traceId = root!.spanContext().traceId;
-      expect(send!.attributes).toMatchObject({
-        'messaging.system': 'redis',
-        'messaging.destination.name': queue,
-        'messaging.message.id': handle.id,
-      });
-      const attemptSpans = named(`process ${queue}`).sort(
-        (a, b) => Number(a.attributes['celery.retries']) - Number(b.attributes['celery.retries']),
-      );
-      for (const span of attemptSpans) {
-        expect(span.spanContext().traceId).toBe(traceId);
-        expect(span.parentSpanContext?.spanId).toBe(send!.spanContext().spanId);
-        expect(span.attributes).toMatchObject({
-          'messaging.system': 'redis',
-          'messaging.operation.type': 'process',
-          'messaging.message.id': handle.id,
-        });
-      }
-      expect(attemptSpans[0]!.status.code).toBe(otel.SpanStatusCode.ERROR);
-      expect(attemptSpans[1]!.status.code).toBe(otel.SpanStatusCode.UNSET);
-      const [work] = named('handler work');
-      expect(work!.parentSpanContext?.spanId).toBe(attemptSpans[1]!.spanContext().spanId);
-    } finally {
-      await worker.stop();
-      await working.close();
-      await sending.close();
-    }
-  });
-
+describe('tracing across Redis and Python Celery (opentelemetry-instrumentation-celery)', () => {
   it('a Python producer instrumented by opentelemetry-instrumentation-celery: the Conveyor worker continues its trace', async (context) => {
     let python: string;
     try {

@@ -1,24 +1,13 @@
 // sqs+https:// against the TLS terminator brokers.sh starts in front of ElasticMQ (9325, test
 // certificates from tooling/brokers/tls-certs.sh): ElasticMQ has no TLS of its own.
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import {
-  BrokerConnectionError,
-  Client,
-  defineTask,
-  InvalidOptionError,
-  MemoryResultBackend,
-  transportFromUrl,
-  Worker,
-} from '@conveyor/core';
+import { BrokerConnectionError, transportFromUrl } from '@conveyor/core';
+import { addOverTransport, failureOf, invalidOptionOf, testCertificates } from '@conveyor/test-support';
 import { afterAll, describe, expect, it } from 'vitest';
 import { SqsTransport, type SqsTransportOptions } from '../src/index.js';
 import { deleteQueues } from './sqs-harness.js';
 
 const HTTPS_ENDPOINT = 'https://127.0.0.1:9325';
-const tlsDir = fileURLToPath(new URL('../../../.conveyor/brokers/tls/', import.meta.url));
-const file = (name: string) => `${tlsDir}${name}`;
-const pem = (name: string) => readFileSync(file(name));
+const { path: file, pem } = testCertificates;
 const queue = `tls-${Math.random().toString(36).slice(2, 8)}`;
 
 afterAll(() => deleteQueues([queue, `${queue}.dlq`]));
@@ -26,17 +15,13 @@ afterAll(() => deleteQueues([queue, `${queue}.dlq`]));
 /** The first request fails (SQS has no connection to open before): with what, and how fast. */
 async function firstRequestFailure(options: SqsTransportOptions): Promise<BrokerConnectionError> {
   const transport = new SqsTransport({ endpoint: HTTPS_ENDPOINT, ...options });
-  const started = Date.now();
   try {
-    await transport.declareQueue({ name: queue });
-  } catch (error) {
-    console.log(`sqs tls: declareQueue failed after ${Date.now() - started} ms: ${(error as Error).message}`);
+    const error = await failureOf('sqs tls: declareQueue', () => transport.declareQueue({ name: queue }));
     expect(error).toBeInstanceOf(BrokerConnectionError);
     return error as BrokerConnectionError;
   } finally {
     await transport.close();
   }
-  throw new Error('declareQueue succeeded');
 }
 
 describe('SQS over https (ElasticMQ behind the TLS terminator on 9325)', () => {
@@ -44,17 +29,7 @@ describe('SQS over https (ElasticMQ behind the TLS terminator on 9325)', () => {
     const transport = await transportFromUrl(
       `sqs+https://127.0.0.1:9325?waitTimeSeconds=1&tlsCa=${encodeURIComponent(file('ca.crt'))}`,
     );
-    const results = new MemoryResultBackend();
-    const add = defineTask({ name: 'tls.add', handler: ([a, b]: [number, number]) => a + b });
-    const worker = new Worker({ transport, tasks: [add], queues: [queue], results, concurrency: 2 });
-    await worker.start();
-    try {
-      const handle = await new Client({ transport, results, defaultQueue: queue }).send(add, [2, 3]);
-      expect(await handle.get({ timeout: 15_000 })).toBe(5);
-    } finally {
-      await worker.stop();
-      await transport.close();
-    }
+    expect(await addOverTransport(transport, queue, 15_000)).toBe(5);
   }, 30_000);
 
   it('verifies the server by default: Node default CAs do not trust the test CA', async () => {
@@ -69,15 +44,7 @@ describe('SQS over https (ElasticMQ behind the TLS terminator on 9325)', () => {
   }, 15_000);
 
   it('checks TLS options when built, naming the option', () => {
-    const invalid = (options: SqsTransportOptions): string => {
-      try {
-        new SqsTransport(options);
-      } catch (error) {
-        expect(error).toBeInstanceOf(InvalidOptionError);
-        return (error as InvalidOptionError).option;
-      }
-      throw new Error('no error');
-    };
+    const invalid = (options: SqsTransportOptions) => invalidOptionOf(() => new SqsTransport(options));
     expect(invalid({ endpoint: HTTPS_ENDPOINT, tls: { ca: 'not a certificate' } })).toBe('tls.ca');
     expect(invalid({ endpoint: HTTPS_ENDPOINT, tls: { cert: pem('client.crt') } })).toBe('tls.key');
     expect(invalid({ url: `sqs+https://127.0.0.1:9325?tlsCa=${file('missing.crt')}` })).toBe('tlsCa');

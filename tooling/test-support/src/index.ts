@@ -1,1 +1,12 @@
-export { describeTracingAcrossBroker, type TracingAcrossBrokerOptions } from './tracing-across-broker.js';
+export {
+  addOverTransport,
+  failureOf,
+  invalidOptionOf,
+  type TestCertificateFile,
+  testCertificates,
+} from './tls-kit.js';
+export {
+  describeTracingAcrossBroker,
+  type RecordedSpans,
+  type TracingAcrossBrokerOptions,
+} from './tracing-across-broker.js';

@@ -23,23 +23,30 @@ export interface TracingAcrossBrokerOptions {
   taskName: string;
   /**
    * A new, unconnected transport to the broker under test. Called twice, once for the Client and
-   * once for the Worker; the suite connects and closes both.
+   * once for the Worker (`role` says which, e.g. to poll faster on the Worker's side); the suite
+   * connects and closes both.
    */
-  createTransport(): Transport;
+  createTransport(role: 'client' | 'worker'): Transport;
   /** Deletes the queues the suite used, after its test. */
   cleanup?(queues: readonly string[]): Promise<void>;
+}
+
+/** The spans that the in-memory SDK registered by `describeTracingAcrossBroker` has recorded. */
+export interface RecordedSpans {
+  /** Every finished span of this name, in the order they ended. */
+  named(spanName: string): ReadableSpan[];
 }
 
 /**
  * Registers `describe('tracing across <name>')` with one test: a Client sends, inside an active
  * root span, a task that fails once and then succeeds; the `send` span must be the root's child,
  * and both `process` spans of the Worker must continue that trace as children of `send`, with the
- * broker's `messaging.*` attributes.
+ * broker's `messaging.*` attributes; a span the handler starts is a child of its attempt's span.
  *
  * Registers a real OpenTelemetry SDK globally (beforeAll), as an application does, so call it at
- * most once per test file.
+ * most once per test file. The spans it records are returned, for a file's own further cases.
  */
-export function describeTracingAcrossBroker(options: TracingAcrossBrokerOptions): void {
+export function describeTracingAcrossBroker(options: TracingAcrossBrokerOptions): RecordedSpans {
   const { name, messagingSystem, taskName, createTransport, cleanup } = options;
   const queues: string[] = [];
 
@@ -68,8 +75,8 @@ export function describeTracingAcrossBroker(options: TracingAcrossBrokerOptions)
       queues.push(queue);
       // Separate transports for sender and worker: the context can only cross the broker inside
       // the message.
-      const sending = createTransport();
-      const working = createTransport();
+      const sending = createTransport('client');
+      const working = createTransport('worker');
       let attempts = 0;
       const task = defineTask({
         name: taskName,
@@ -78,6 +85,7 @@ export function describeTracingAcrossBroker(options: TracingAcrossBrokerOptions)
         handler: () => {
           attempts += 1;
           if (attempts === 1) throw new Error('once');
+          otel.trace.getTracer('test').startActiveSpan('handler work', (span) => span.end());
           return 'done';
         },
       });
@@ -93,6 +101,7 @@ export function describeTracingAcrossBroker(options: TracingAcrossBrokerOptions)
           }
         });
         await vi.waitFor(() => expect(named(`process ${queue}`)).toHaveLength(2), { timeout: 30_000 });
+        await vi.waitFor(() => expect(named('handler work')).toHaveLength(1));
 
         const [root] = named('request');
         const [send] = named(`send ${queue}`);
@@ -117,6 +126,8 @@ export function describeTracingAcrossBroker(options: TracingAcrossBrokerOptions)
         }
         expect(attemptSpans[0]!.status.code).toBe(otel.SpanStatusCode.ERROR);
         expect(attemptSpans[1]!.status.code).toBe(otel.SpanStatusCode.UNSET);
+        const [work] = named('handler work');
+        expect(work!.parentSpanContext?.spanId).toBe(attemptSpans[1]!.spanContext().spanId);
       } finally {
         await worker.stop();
         await working.close();
@@ -124,4 +135,5 @@ export function describeTracingAcrossBroker(options: TracingAcrossBrokerOptions)
       }
     }, 60_000);
   });
+  return { named };
 }
