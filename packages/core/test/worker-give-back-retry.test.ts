@@ -2,93 +2,39 @@ import { afterEach, describe, expect, it } from 'vitest';
 import {
   BrokerConnectionError,
   Client,
-  type ConsumeOptions,
   type Delivery,
-  type DeliveryHandler,
   defineTask,
   MemoryTransport,
-  type PublishEntry,
-  type PublishOptions,
-  type QueueSpec,
-  type Transport,
-  type WireMessage,
   Worker,
 } from '../src/index.js';
 import { eventually, uniqueBroker } from './helpers.js';
+import { SettleInterceptingTransport, type SettleKind } from './settle-intercepting-transport.js';
 
 /**
  * The memory transport, except that the first `failures` settles fail as a cut connection makes
  * them fail, before reaching the broker: the delivery stays held there, taking its prefetch slot.
  */
-class CutConnectionTransport implements Transport {
-  readonly name: string;
-  readonly capabilities: Transport['capabilities'];
+class CutConnectionTransport extends SettleInterceptingTransport {
   failedSettles = 0;
 
   constructor(
-    readonly inner: MemoryTransport,
+    inner: MemoryTransport,
     public failures: number,
   ) {
-    this.name = inner.name;
-    this.capabilities = inner.capabilities;
+    super(inner);
   }
 
-  connect(): Promise<void> {
-    return this.inner.connect();
-  }
-  close(): Promise<void> {
-    return this.inner.close();
-  }
-  declareQueue(spec: QueueSpec): Promise<void> {
-    return this.inner.declareQueue(spec);
-  }
-  publish(queue: string, message: WireMessage, options?: PublishOptions): Promise<void> {
-    return this.inner.publish(queue, message, options);
-  }
-  publishBatch(queue: string, entries: readonly PublishEntry[]): Promise<void> {
-    return this.inner.publishBatch(queue, entries);
-  }
-  queueDepth(queue: string) {
-    return this.inner.queueDepth(queue);
-  }
-  health() {
-    return this.inner.health();
-  }
-  consume(queue: string, handler: DeliveryHandler, options: ConsumeOptions): Promise<void> {
-    return this.inner.consume(queue, (delivery) => handler(this.#cut(delivery)), options);
-  }
-
-  #cut(delivery: Delivery): Delivery {
-    const settle = async (apply: () => Promise<void>): Promise<void> => {
-      if (this.failures > 0) {
-        this.failures -= 1;
-        this.failedSettles += 1;
-        throw new BrokerConnectionError('settle failed: socket hang up');
-      }
-      await apply();
-    };
-    return {
-      get queue() {
-        return delivery.queue;
-      },
-      get message() {
-        return delivery.message;
-      },
-      get malformed() {
-        return delivery.malformed;
-      },
-      get deliveryCount() {
-        return delivery.deliveryCount;
-      },
-      get orderingKey() {
-        return delivery.orderingKey;
-      },
-      rawPayload: () => delivery.rawPayload?.() ?? null,
-      ack: () => settle(() => delivery.ack()),
-      nack: (options) => settle(() => delivery.nack(options)),
-      reject: (reason) => settle(() => delivery.reject(reason)),
-      extendVisibility: (ms) => delivery.extendVisibility(ms),
-    };
+  protected override async settle(
+    _kind: SettleKind,
+    _delivery: Delivery,
+    apply: () => Promise<void>,
+  ): Promise<void> {
+    if (this.failures > 0) {
+      this.failures -= 1;
+      this.failedSettles += 1;
+      throw new BrokerConnectionError('settle failed: socket hang up');
+    }
+    await apply();
   }
 }
 

@@ -1,22 +1,16 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   Client,
-  type ConsumeOptions,
   type Delivery,
-  type DeliveryHandler,
   defineTask,
   MemoryResultBackend,
   MemoryTransport,
-  type PublishEntry,
-  type PublishOptions,
-  type QueueSpec,
   type ResultMeta,
   type Task,
-  type Transport,
-  type WireMessage,
   Worker,
 } from '../src/index.js';
 import { eventually, uniqueBroker } from './helpers.js';
+import { SettleInterceptingTransport, type SettleKind } from './settle-intercepting-transport.js';
 
 /**
  * One timeline of what reached the broker and the result backend, in the order it happened. A
@@ -38,77 +32,21 @@ class SlowResultBackend extends MemoryResultBackend {
 }
 
 /** The memory transport, with each delivery's settlement written to the timeline as it happens. */
-class ObservedTransport implements Transport {
-  readonly name: string;
-  readonly capabilities: Transport['capabilities'];
-
+class ObservedTransport extends SettleInterceptingTransport {
   constructor(
-    readonly inner: MemoryTransport,
+    inner: MemoryTransport,
     readonly timeline: Timeline,
   ) {
-    this.name = inner.name;
-    this.capabilities = inner.capabilities;
+    super(inner);
   }
 
-  connect(): Promise<void> {
-    return this.inner.connect();
-  }
-  close(): Promise<void> {
-    return this.inner.close();
-  }
-  declareQueue(spec: QueueSpec): Promise<void> {
-    return this.inner.declareQueue(spec);
-  }
-  publish(queue: string, message: WireMessage, options?: PublishOptions): Promise<void> {
-    return this.inner.publish(queue, message, options);
-  }
-  publishBatch(queue: string, entries: readonly PublishEntry[]): Promise<void> {
-    return this.inner.publishBatch(queue, entries);
-  }
-  queueDepth(queue: string) {
-    return this.inner.queueDepth(queue);
-  }
-  health() {
-    return this.inner.health();
-  }
-  consume(queue: string, handler: DeliveryHandler, options: ConsumeOptions): Promise<void> {
-    return this.inner.consume(queue, (delivery) => handler(this.#observed(delivery)), options);
-  }
-
-  #observed(delivery: Delivery): Delivery {
-    const timeline = this.timeline;
-    const id = (): string => String(delivery.message?.headers.id ?? '?');
-    return {
-      get queue() {
-        return delivery.queue;
-      },
-      get message() {
-        return delivery.message;
-      },
-      get malformed() {
-        return delivery.malformed;
-      },
-      get deliveryCount() {
-        return delivery.deliveryCount;
-      },
-      get orderingKey() {
-        return delivery.orderingKey;
-      },
-      rawPayload: () => delivery.rawPayload?.() ?? null,
-      ack: async () => {
-        timeline.push(`ack ${id()}`);
-        await delivery.ack();
-      },
-      nack: async (options) => {
-        timeline.push(`nack ${id()}`);
-        await delivery.nack(options);
-      },
-      reject: async (reason) => {
-        timeline.push(`reject ${id()}`);
-        await delivery.reject(reason);
-      },
-      extendVisibility: (ms) => delivery.extendVisibility(ms),
-    };
+  protected override async settle(
+    kind: SettleKind,
+    delivery: Delivery,
+    apply: () => Promise<void>,
+  ): Promise<void> {
+    this.timeline.push(`${kind} ${String(delivery.message?.headers.id ?? '?')}`);
+    await apply();
   }
 }
 
