@@ -1,8 +1,8 @@
-import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { Client, type QueueDepth, type Transport } from '@conveyor/core';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import type { DashboardSnapshot, QueueSnapshot } from '../src/dashboard/dashboard-state.js';
+import { deleteKafkaTopics, deleteRabbitQueues, deleteSqsQueues } from './broker-cleanup.js';
 import {
   appWithBrokers,
   type BrokerPackage,
@@ -73,9 +73,9 @@ afterAll(async () => {
   for (const bin of running) bin.child.kill('SIGTERM');
   await Promise.all(running.map((bin) => bin.exited.catch(() => {})));
   await Promise.allSettled([
-    deleteRabbitQueue(queueOf(BROKERS[0]!)),
-    deleteSqsQueues(`cli-dashboard-${RUN}`),
-    deleteKafkaTopics([queueOf(BROKERS[2]!), `${queueOf(BROKERS[2]!)}.dlq`]),
+    deleteRabbitQueues(app, AMQP, [queueOf(BROKERS[0]!)]),
+    deleteSqsQueues(app, SQS_ENDPOINT, `cli-dashboard-${RUN}`),
+    deleteKafkaTopics(app, KAFKA_BOOTSTRAP, [queueOf(BROKERS[2]!), `${queueOf(BROKERS[2]!)}.dlq`]),
   ]);
 });
 
@@ -246,92 +246,3 @@ describe.each(BROKERS)('conveyor dashboard on $name', (broker) => {
     }
   }, 90_000);
 });
-
-/** Deletes the queue, its dead-letter queue and exchange with the project's amqplib (the transport cannot). */
-async function deleteRabbitQueue(queue: string): Promise<void> {
-  const inApp = createRequire(join(app, 'node_modules', '@conveyor', 'amqp', 'package.json'));
-  const amqplib = (await import(inApp.resolve('amqplib'))) as {
-    connect(url: string): Promise<{
-      createChannel(): Promise<{
-        deleteQueue(name: string): Promise<unknown>;
-        deleteExchange(name: string): Promise<unknown>;
-      }>;
-      close(): Promise<void>;
-    }>;
-  };
-  const connection = await amqplib.connect(AMQP);
-  try {
-    const channel = await connection.createChannel();
-    await channel.deleteQueue(queue);
-    await channel.deleteQueue(`${queue}.dlq`);
-    await channel.deleteExchange(queue);
-  } finally {
-    await connection.close();
-  }
-}
-
-/** Deletes this file's SQS queues with the SDK the project's @conveyor/sqs uses. */
-async function deleteSqsQueues(prefix: string): Promise<void> {
-  const inApp = createRequire(join(app, 'node_modules', '@conveyor', 'sqs', 'package.json'));
-  const sdk = (await import(inApp.resolve('@aws-sdk/client-sqs'))) as {
-    SQSClient: new (
-      config: object,
-    ) => { send(command: object): Promise<{ QueueUrls?: string[] }>; destroy(): void };
-    ListQueuesCommand: new (input: { QueueNamePrefix: string }) => object;
-    DeleteQueueCommand: new (input: { QueueUrl: string }) => object;
-  };
-  const sqs = new sdk.SQSClient({
-    endpoint: SQS_ENDPOINT,
-    region: 'elasticmq',
-    credentials: { accessKeyId: 'x', secretAccessKey: 'x' },
-  });
-  try {
-    const { QueueUrls = [] } = await sqs.send(new sdk.ListQueuesCommand({ QueueNamePrefix: prefix }));
-    for (const QueueUrl of QueueUrls) await sqs.send(new sdk.DeleteQueueCommand({ QueueUrl }));
-  } finally {
-    sqs.destroy();
-  }
-}
-
-/** Deletes the topics and their consumer groups with the project's kafkajs (the transport deletes nothing). */
-async function deleteKafkaTopics(topics: string[]): Promise<void> {
-  const inApp = createRequire(join(app, 'node_modules', '@conveyor', 'kafka', 'package.json'));
-  const kafkajs = (await import(inApp.resolve('kafkajs'))) as {
-    Kafka: new (
-      config: object,
-    ) => {
-      admin(): {
-        connect(): Promise<void>;
-        disconnect(): Promise<void>;
-        listTopics(): Promise<string[]>;
-        deleteTopics(request: { topics: string[] }): Promise<void>;
-        deleteGroups(groupIds: string[]): Promise<unknown>;
-      };
-    };
-    logLevel: { NOTHING: number };
-  };
-  const conveyorKafka = (await import(inApp.resolve('@conveyor/kafka'))) as {
-    consumerGroupOf(topic: string): string;
-    handoutLedgerGroupOf(topic: string): string;
-    kafkaTopicName(queue: string): string;
-  };
-  const admin = new kafkajs.Kafka({
-    clientId: 'cli-dashboard-test',
-    brokers: KAFKA_BOOTSTRAP.split(','),
-    logLevel: kafkajs.logLevel.NOTHING,
-  }).admin();
-  await admin.connect();
-  try {
-    const names = topics.map((t) => conveyorKafka.kafkaTopicName(t));
-    const existing = (await admin.listTopics()).filter((t) => names.includes(t));
-    if (existing.length === 0) return;
-    const groups = existing.flatMap((t) => [
-      conveyorKafka.consumerGroupOf(t),
-      conveyorKafka.handoutLedgerGroupOf(t),
-    ]);
-    await admin.deleteGroups(groups).catch(() => {});
-    await admin.deleteTopics({ topics: existing });
-  } finally {
-    await admin.disconnect();
-  }
-}

@@ -1,6 +1,5 @@
-import { createRequire } from 'node:module';
-import { join } from 'node:path';
 import { afterAll, describe, it } from 'vitest';
+import { deleteKafkaTopics } from './broker-cleanup.js';
 import { type DlqBroker, deadLetterScenario } from './dlq-scenario.js';
 import { appWithBrokers } from './helpers.js';
 
@@ -16,7 +15,7 @@ const queue = `cli-dlq-${RUN}-kafka`;
 const app = appWithBrokers(['kafka']);
 
 afterAll(async () => {
-  await deleteTopics([queue, `${queue}.dlq`]);
+  await deleteKafkaTopics(app, BOOTSTRAP, [queue, `${queue}.dlq`]);
 });
 
 describe('conveyor dlq on kafka', () => {
@@ -25,46 +24,3 @@ describe('conveyor dlq on kafka', () => {
     console.log(`[dlq kafka] ${JSON.stringify(timings)}`);
   }, 240_000);
 });
-
-/** Deletes the topics and their consumer groups with the project's kafkajs (the transport deletes nothing). */
-async function deleteTopics(topics: string[]): Promise<void> {
-  const inApp = createRequire(join(app, 'node_modules', '@conveyor', 'kafka', 'package.json'));
-  const kafkajs = (await import(inApp.resolve('kafkajs'))) as {
-    Kafka: new (
-      config: object,
-    ) => {
-      admin(): {
-        connect(): Promise<void>;
-        disconnect(): Promise<void>;
-        listTopics(): Promise<string[]>;
-        deleteTopics(request: { topics: string[] }): Promise<void>;
-        deleteGroups(groupIds: string[]): Promise<unknown>;
-      };
-    };
-    logLevel: { NOTHING: number };
-  };
-  const conveyorKafka = (await import(inApp.resolve('@conveyor/kafka'))) as {
-    consumerGroupOf(topic: string): string;
-    handoutLedgerGroupOf(topic: string): string;
-    kafkaTopicName(queue: string): string;
-  };
-  const admin = new kafkajs.Kafka({
-    clientId: 'cli-dlq-test',
-    brokers: BOOTSTRAP.split(','),
-    logLevel: kafkajs.logLevel.NOTHING,
-  }).admin();
-  await admin.connect();
-  try {
-    const names = topics.map((t) => conveyorKafka.kafkaTopicName(t));
-    const existing = (await admin.listTopics()).filter((t) => names.includes(t));
-    if (existing.length === 0) return;
-    const groups = existing.flatMap((t) => [
-      conveyorKafka.consumerGroupOf(t),
-      conveyorKafka.handoutLedgerGroupOf(t),
-    ]);
-    await admin.deleteGroups(groups).catch(() => {});
-    await admin.deleteTopics({ topics: existing });
-  } finally {
-    await admin.disconnect();
-  }
-}

@@ -1,9 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { createRequire } from 'node:module';
-import { join } from 'node:path';
 import { purgeDeadLetters } from '@conveyor/core';
 import { deadLetterMessage, encodeTaskMessage } from '@conveyor/core/transport';
 import { afterAll, describe, expect, it } from 'vitest';
+import { deleteRabbitQueues, deleteRedisKeys, deleteSqsQueues } from './broker-cleanup.js';
 import { type DlqBroker, deadLetterScenario } from './dlq-scenario.js';
 import { appWithBrokers, lines, runBin, transportInApp } from './helpers.js';
 
@@ -37,9 +36,13 @@ const BROKERS: readonly (DlqBroker & { name: string; slug: string })[] = [
 const app = appWithBrokers(['redis', 'amqp', 'sqs']);
 
 afterAll(async () => {
-  await deleteSqsQueues(`cli-dlq-${RUN}`);
-  await deleteRabbitQueues(['classic', 'quorum'].map((slug) => `cli-dlq-${RUN}-${slug}`));
-  await deleteRedisKeys(`cli-dlq-${RUN}-*`);
+  await deleteSqsQueues(app, SQS_ENDPOINT, `cli-dlq-${RUN}`);
+  await deleteRabbitQueues(
+    app,
+    AMQP,
+    ['classic', 'quorum'].map((slug) => `cli-dlq-${RUN}-${slug}`),
+  );
+  await deleteRedisKeys(app, 'redis://127.0.0.1:6379/12', `cli-dlq-${RUN}-*`);
 });
 
 describe.each(BROKERS)('conveyor dlq on $name', (broker) => {
@@ -122,72 +125,3 @@ describe('conveyor dlq: the command line', () => {
     expect(result.stderr).toContain('add --yes');
   });
 });
-
-/** Deletes this file's SQS queues with the SDK the project's @conveyor/sqs uses (the transport cannot). */
-async function deleteSqsQueues(prefix: string): Promise<void> {
-  const inApp = createRequire(join(app, 'node_modules', '@conveyor', 'sqs', 'package.json'));
-  const sdk = (await import(inApp.resolve('@aws-sdk/client-sqs'))) as {
-    SQSClient: new (
-      config: object,
-    ) => { send(command: object): Promise<{ QueueUrls?: string[] }>; destroy(): void };
-    ListQueuesCommand: new (input: { QueueNamePrefix: string }) => object;
-    DeleteQueueCommand: new (input: { QueueUrl: string }) => object;
-  };
-  const sqs = new sdk.SQSClient({
-    endpoint: SQS_ENDPOINT,
-    region: 'elasticmq',
-    credentials: { accessKeyId: 'x', secretAccessKey: 'x' },
-  });
-  try {
-    const { QueueUrls = [] } = await sqs.send(new sdk.ListQueuesCommand({ QueueNamePrefix: prefix }));
-    for (const QueueUrl of QueueUrls) await sqs.send(new sdk.DeleteQueueCommand({ QueueUrl }));
-  } finally {
-    sqs.destroy();
-  }
-}
-
-/** Deletes this file's RabbitMQ queues and exchanges with the project's amqplib (the transport cannot). */
-async function deleteRabbitQueues(queues: readonly string[]): Promise<void> {
-  const inApp = createRequire(join(app, 'node_modules', '@conveyor', 'amqp', 'package.json'));
-  const amqplib = (await import(inApp.resolve('amqplib'))) as {
-    connect(url: string): Promise<{
-      createChannel(): Promise<{
-        deleteQueue(name: string): Promise<unknown>;
-        deleteExchange(name: string): Promise<unknown>;
-      }>;
-      close(): Promise<void>;
-    }>;
-  };
-  const connection = await amqplib.connect(AMQP);
-  try {
-    const channel = await connection.createChannel();
-    for (const queue of queues) {
-      await channel.deleteQueue(queue);
-      await channel.deleteQueue(`${queue}.dlq`);
-      await channel.deleteExchange(queue);
-    }
-  } finally {
-    await connection.close();
-  }
-}
-
-/** Deletes this file's Redis keys (the transport's bookkeeping outlives an empty queue). */
-async function deleteRedisKeys(pattern: string): Promise<void> {
-  const inApp = createRequire(join(app, 'node_modules', '@conveyor', 'redis', 'package.json'));
-  const { Redis } = (await import(inApp.resolve('ioredis'))) as {
-    Redis: new (
-      url: string,
-    ) => {
-      keys(pattern: string): Promise<string[]>;
-      del(...keys: string[]): Promise<number>;
-      quit(): Promise<unknown>;
-    };
-  };
-  const redis = new Redis('redis://127.0.0.1:6379/12');
-  try {
-    const keys = await redis.keys(pattern);
-    if (keys.length > 0) await redis.del(...keys);
-  } finally {
-    await redis.quit();
-  }
-}

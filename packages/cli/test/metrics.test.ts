@@ -1,9 +1,9 @@
-import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { Client } from '@conveyor/core';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { parseMetricsAddress } from '../src/metrics-server.js';
+import { deleteRabbitQueues, deleteRedisKeys } from './broker-cleanup.js';
 import { appWithBrokers, type BrokerPackage, FIXTURES, runBin, startBin, transportInApp } from './helpers.js';
 
 /** `conveyor worker --metrics` on Redis and RabbitMQ: the real bin, scraped over HTTP while tasks run and fail. */
@@ -18,8 +18,8 @@ const BROKERS: readonly { name: string; pkg: BrokerPackage; url: string }[] = [
 ];
 
 afterAll(async () => {
-  await deleteRedisKeys(`cli-metrics-${RUN}*`);
-  await deleteRabbitQueues([`cli-metrics-${RUN}-rabbitmq`]);
+  await deleteRedisKeys(app, REDIS, `cli-metrics-${RUN}*`);
+  await deleteRabbitQueues(app, AMQP, [`cli-metrics-${RUN}-rabbitmq`]);
 });
 
 /** One sample line of a scrape: `name{labels} value`. */
@@ -179,49 +179,3 @@ describe('conveyor worker --metrics', () => {
     }
   }, 60_000);
 });
-
-/** Deletes this file's RabbitMQ queues and exchanges. */
-async function deleteRabbitQueues(queues: readonly string[]): Promise<void> {
-  const inApp = createRequire(join(app, 'node_modules', '@conveyor', 'amqp', 'package.json'));
-  const amqplib = (await import(inApp.resolve('amqplib'))) as {
-    connect(url: string): Promise<{
-      createChannel(): Promise<{
-        deleteQueue(name: string): Promise<unknown>;
-        deleteExchange(name: string): Promise<unknown>;
-      }>;
-      close(): Promise<void>;
-    }>;
-  };
-  const connection = await amqplib.connect(AMQP);
-  try {
-    const channel = await connection.createChannel();
-    for (const queue of queues) {
-      await channel.deleteQueue(queue);
-      await channel.deleteQueue(`${queue}.dlq`);
-      await channel.deleteExchange(queue);
-    }
-  } finally {
-    await connection.close();
-  }
-}
-
-/** Deletes this file's Redis keys (the transport's bookkeeping outlives an empty queue). */
-async function deleteRedisKeys(pattern: string): Promise<void> {
-  const inApp = createRequire(join(app, 'node_modules', '@conveyor', 'redis', 'package.json'));
-  const { Redis } = (await import(inApp.resolve('ioredis'))) as {
-    Redis: new (
-      url: string,
-    ) => {
-      keys(pattern: string): Promise<string[]>;
-      del(...keys: string[]): Promise<number>;
-      quit(): Promise<unknown>;
-    };
-  };
-  const redis = new Redis(REDIS);
-  try {
-    const keys = await redis.keys(pattern);
-    if (keys.length > 0) await redis.del(...keys);
-  } finally {
-    await redis.quit();
-  }
-}
