@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client } from '@conveyor/core';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { deleteRedisKeys } from './broker-cleanup.js';
 import { appWithBrokers, FIXTURES, type RunningBin, startBin, transportInApp } from './helpers.js';
 
 /**
@@ -45,29 +45,8 @@ afterAll(async () => {
   await browser?.close();
   for (const bin of running) bin.child.kill('SIGTERM');
   await Promise.all(running.map((bin) => bin.exited.catch(() => {})));
-  await deleteRedisKeys(`*cli-dashboard-*${RUN}*`);
+  await deleteRedisKeys(app, REDIS, `*cli-dashboard-*${RUN}*`);
 });
-
-/** Removes this run's queues from the test database. */
-async function deleteRedisKeys(pattern: string): Promise<void> {
-  const inApp = createRequire(join(app, 'node_modules', '@conveyor', 'redis', 'package.json'));
-  const { Redis } = (await import(inApp.resolve('ioredis'))) as {
-    Redis: new (
-      url: string,
-    ) => {
-      keys(pattern: string): Promise<string[]>;
-      del(...keys: string[]): Promise<number>;
-      quit(): Promise<unknown>;
-    };
-  };
-  const redis = new Redis(REDIS);
-  try {
-    const keys = await redis.keys(pattern);
-    if (keys.length > 0) await redis.del(...keys);
-  } finally {
-    await redis.quit();
-  }
-}
 
 function start(args: string[]): RunningBin {
   const bin = startBin(args, { cwd: app });

@@ -16,6 +16,7 @@ import { UsageError } from '../errors.js';
 import { parseMetricsAddress } from '../metrics-server.js';
 import { describe } from '../output.js';
 import { importRequiredModules, REQUIRE_OPTION } from '../required-modules.js';
+import { waitForSignal } from '../wait-for-signal.js';
 
 /** Environment variable read when `--token` is not given (keeps the token out of `ps`). */
 export const DASHBOARD_TOKEN_ENV = 'CONVEYOR_DASHBOARD_TOKEN';
@@ -165,24 +166,4 @@ function listenAddress(raw: string, hint: string): { host: string; port: number 
 
 function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || host.startsWith('127.');
-}
-
-/** The first SIGINT or SIGTERM; until then the process stays alive. */
-function waitForSignal(): { next: Promise<NodeJS.Signals>; dispose(): void } {
-  const keepAlive = setInterval(() => {}, 1 << 30);
-  let onSignal: (signal: NodeJS.Signals) => void = () => {};
-  const dispose = (): void => {
-    clearInterval(keepAlive);
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-  };
-  const next = new Promise<NodeJS.Signals>((resolve) => {
-    onSignal = (signal) => {
-      dispose();
-      resolve(signal);
-    };
-  });
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  return { next, dispose };
 }

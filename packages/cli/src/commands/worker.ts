@@ -25,6 +25,7 @@ import { type MetricsServer, parseMetricsAddress, serveMetrics } from '../metric
 import { describe, type Io, preview } from '../output.js';
 import { importRequiredModules, REQUIRE_OPTION } from '../required-modules.js';
 import { TRUST_OPTIONS, type WorkerSigningFlags, workerSigningFromFlags } from '../signing-flags.js';
+import { waitForSignal } from '../wait-for-signal.js';
 
 const def = {
   name: 'worker',
@@ -232,29 +233,6 @@ export const workerCommand: Command = defineCommand(def, async ({ values }, io) 
     throw error;
   }
 });
-
-/**
- * The first SIGINT or SIGTERM. Until it comes (or dispose), the process stays alive: transports
- * unref their timers, so an idle worker would otherwise let Node exit.
- */
-function waitForSignal(): { next: Promise<NodeJS.Signals>; dispose(): void } {
-  const keepAlive = setInterval(() => {}, 1 << 30);
-  let onSignal: (signal: NodeJS.Signals) => void = () => {};
-  const dispose = (): void => {
-    clearInterval(keepAlive);
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-  };
-  const next = new Promise<NodeJS.Signals>((resolve) => {
-    onSignal = (signal) => {
-      dispose();
-      resolve(signal);
-    };
-  });
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  return { next, dispose };
-}
 
 /** The worker's signing policy in one log line: whom it trusts (key ids, not secrets) and what it refuses. */
 function describeSigning({ options, trustedSigners }: WorkerSigningFlags): string {
